@@ -1,0 +1,44 @@
+#pragma once
+// A validated campaign: what one YAML file in campaigns_dir asks for.
+// Produced by the loader (campaign/loader.h) only after the schema and the
+// cross-field rules passed, so every field here is already known good.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/target.h"
+
+namespace broadcastd {
+
+struct Repeat {
+  std::string cron;                // 5 fields, e.g. "0 20 * * *"
+  std::string timezone;            // IANA name, e.g. "Asia/Shanghai"
+  std::optional<TimePoint> until;  // last instant an occurrence may fall on
+};
+
+struct Broadcast {
+  std::string name;  // as given, or its index in `broadcasts` ("0", "1", …)
+  BroadcastTarget target = BroadcastTarget::kUsers;
+  std::optional<TimePoint> send_at;     // not before; with repeat: first occurrence not before
+  std::optional<TimePoint> expires_at;  // not with repeat (see README: each occurrence
+                                        // expires when the next one is due)
+  std::optional<Repeat> repeat;
+  std::optional<std::string> from;                // non-empty when present
+  std::optional<std::string> chatroom_msg_level;  // chatrooms only: high | normal | low
+  nlohmann::json message;                         // {"type": "txt", "msg": "…"} etc.
+  std::optional<nlohmann::json> ext;              // a JSON object when present
+};
+
+struct Campaign {
+  std::string id;   // [A-Za-z0-9._-]{1,64}; default: file name without extension
+  std::string app;  // empty when the file names none (resolved against the config)
+  int64_t priority = 0;
+  std::vector<Broadcast> broadcasts;
+};
+
+}  // namespace broadcastd

@@ -1,0 +1,41 @@
+#pragma once
+// The daemon's configuration (DESIGN.md, "Daemon configuration").
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/limits.h"
+#include "core/target.h"
+
+namespace broadcastd {
+
+struct AppConfig {
+  std::string name;  // the key under `apps`, used by campaigns
+  std::string host;  // "https://a1.easemob.com"; http:// only to loopback
+  std::string org;
+  std::string app;
+  std::string client_id;
+  // Exactly one of these two is set. Relative paths are resolved under
+  // $CREDENTIALS_DIRECTORY at use, not at load (the file holds a secret).
+  std::optional<std::filesystem::path> client_secret_file;
+  std::optional<std::filesystem::path> token_file;
+  std::map<BroadcastTarget, int> daily_budget;  // per-app overrides of limits.daily
+};
+
+struct Config {
+  std::filesystem::path source;         // the file it was read from
+  std::filesystem::path database;       // default: $STATE_DIRECTORY/queue.db
+  std::filesystem::path campaigns_dir;  // relative paths: against the config's folder
+  std::map<std::string, AppConfig> apps;
+  std::map<BroadcastTarget, EndpointLimits> limits;  // all three present after loading
+  Duration day_boundary{0};  // offset of the budget day's start from 00:00 UTC
+
+  // The limits of one app's endpoint, with its daily_budget override applied.
+  EndpointLimits LimitsFor(const std::string& app, BroadcastTarget target) const;
+};
+
+}  // namespace broadcastd
