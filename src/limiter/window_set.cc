@@ -1,0 +1,53 @@
+#include "limiter/window_set.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace broadcastd {
+
+WindowSet::WindowSet(std::vector<RateWindow> windows, Duration margin) {
+  Reconfigure(std::move(windows), margin);
+}
+
+void WindowSet::Reconfigure(std::vector<RateWindow> windows, Duration margin) {
+  windows_.clear();
+  keep_ = 0;
+  for (const RateWindow& w : windows) {
+    if (w.count < 1 || w.length <= Duration::zero()) continue;
+    windows_.push_back(w);
+    keep_ = std::max(keep_, static_cast<size_t>(w.count));
+  }
+  margin_ = std::max(margin, Duration::zero());
+  while (starts_.size() > keep_) starts_.pop_front();
+}
+
+void WindowSet::Record(TimePoint started) {
+  if (keep_ == 0) return;
+  starts_.insert(std::upper_bound(starts_.begin(), starts_.end(), started), started);
+  while (starts_.size() > keep_) starts_.pop_front();
+}
+
+TimePoint WindowSet::EarliestStart(TimePoint t) const {
+  for (const RateWindow& w : windows_) {
+    const size_t count = static_cast<size_t>(w.count);
+    if (starts_.size() < count) continue;
+    // With `count` starts already inside the window, the next may start only once the
+    // oldest of them has left it.
+    const TimePoint oldest = starts_[starts_.size() - count];
+    t = std::max(t, oldest + w.length + margin_);
+  }
+  return t;
+}
+
+Duration WindowSet::Reach() const {
+  Duration longest{0};
+  for (const RateWindow& w : windows_) longest = std::max(longest, w.length);
+  return longest + margin_;
+}
+
+void WindowSet::Forget(TimePoint before) {
+  const Duration reach = Reach();
+  while (!starts_.empty() && starts_.front() + reach <= before) starts_.pop_front();
+}
+
+}  // namespace broadcastd
