@@ -33,6 +33,9 @@ struct Config {
   std::map<std::string, AppConfig> apps;
   std::map<BroadcastTarget, EndpointLimits> limits;  // all three present after loading
   Duration day_boundary{0};  // offset of the budget day's start from 00:00 UTC
+  // Added to every rate window so that clock and latency differences with the
+  // server never turn an exact-to-the-millisecond send into a 429.
+  Duration safety_margin{500};
 
   // The limits of one app's endpoint, with its daily_budget override applied.
   EndpointLimits LimitsFor(const std::string& app, BroadcastTarget target) const;

@@ -1,0 +1,47 @@
+#pragma once
+// The command-line actions other than running the daemon. Each returns the
+// process exit code and prints to the given streams; none of them sends a
+// broadcast.
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace broadcastd {
+
+struct CommandContext {
+  std::filesystem::path config_path;
+  const Clock& clock;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// --check [FILE...]: the config, then the given campaign files (or every file in
+// campaigns_dir). Prints every error; 0 when all are valid, 1 otherwise.
+int RunCheck(const CommandContext& ctx, const std::vector<std::filesystem::path>& files);
+
+// --status [--json]. Read-only: works while the daemon runs.
+int RunStatus(const CommandContext& ctx, bool json);
+
+// Operator actions: each one transaction on the database, then the running
+// daemon (if any) is told to re-read the queue (SIGUSR1).
+struct OperatorAction {
+  enum Kind {
+    kCancelCampaign,
+    kCancelJob,
+    kPause,
+    kResume,
+    kResolveSent,
+    kResolveNotSent
+  } kind;
+  std::string argument;                     // campaign id, job id or APP/TARGET
+  std::optional<std::string> broadcast_id;  // kResolveSent only
+  std::string reason;                       // kPause only
+};
+int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action);
+
+}  // namespace broadcastd

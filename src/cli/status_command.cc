@@ -1,0 +1,34 @@
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/status_report.h"
+#include "config/config_loader.h"
+#include "store/store.h"
+
+namespace broadcastd {
+
+int RunStatus(const CommandContext& ctx, bool json) {
+  auto config = LoadConfig(ctx.config_path);
+  if (!config) {
+    ctx.err << config.error().message << "\n";
+    return 2;
+  }
+  auto store = Store::Open(config->database, Store::Mode::kReadOnly);
+  if (!store) {
+    ctx.err << store.error().message << "\n";
+    return 2;
+  }
+  auto report = GatherStatus(*config, *store, ctx.clock.Now());
+  if (!report) {
+    ctx.err << report.error().message << "\n";
+    return 2;
+  }
+  if (json) {
+    ctx.out << RenderStatusJson(*report).dump(2) << "\n";
+  } else {
+    ctx.out << RenderStatusText(*report);
+  }
+  return 0;
+}
+
+}  // namespace broadcastd

@@ -1,0 +1,195 @@
+#include "daemon/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/time_format.h"
+#include "queue/scheduler_state.h"
+
+namespace broadcastd {
+
+Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
+                                               std::filesystem::path credentials_dir,
+                                               HttpTransport& transport, const Clock& clock) {
+  auto store = Store::Open(config.database, Store::Mode::kReadWrite);
+  if (!store) return store.error();
+  return std::unique_ptr<Engine>(new Engine(config, std::move(credentials_dir), transport, clock,
+                                            std::make_unique<Store>(std::move(*store))));
+}
+
+Engine::Engine(const Config& config, std::filesystem::path credentials_dir,
+               HttpTransport& transport, const Clock& clock, std::unique_ptr<Store> store)
+    : config_(config),
+      credentials_dir_(std::move(credentials_dir)),
+      transport_(transport),
+      clock_(clock),
+      store_(std::move(store)),
+      ingester_(std::make_unique<CampaignIngester>(config_, *store_)) {
+  BuildClients();
+}
+
+void Engine::BuildClients() {
+  clients_.clear();
+  for (const auto& [name, app] : config_.apps) {
+    clients_[name] = std::make_unique<BroadcastClient>(app, credentials_dir_, transport_, clock_);
+  }
+}
+
+Status Engine::Start() {
+  const TimePoint now = clock_.Now();
+  auto recovered = store_->RecoverInFlight(now);
+  if (!recovered) return std::unexpected(recovered.error());
+  for (int64_t id : *recovered) {
+    spdlog::warn(
+        "job.unknown job={} reason=\"the daemon stopped while its request was in flight; it is "
+        "not resent: resolve it with --resolve-sent or --resolve-not-sent\"",
+        id);
+  }
+  auto report = Rescan();
+  if (!report) return std::unexpected(report.error());
+  return ReloadQueue();
+}
+
+Result<ScanReport> Engine::Rescan() {
+  auto report = ingester_->Scan(clock_.Now());
+  if (!report) return report;
+  if (report->created + report->updated + report->removed + report->occurrences_added > 0 ||
+      !scheduler_) {
+    if (Status st = ReloadQueue(); !st) return std::unexpected(st.error());
+  }
+  return report;
+}
+
+Status Engine::ReloadQueue() {
+  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Now());
+  if (!scheduler) return std::unexpected(scheduler.error());
+  scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
+  return {};
+}
+
+Status Engine::Reconfigure(const Config& config) {
+  if (config.database != config_.database) {
+    return Fail("database: changing it (" + config_.database.string() + " -> " +
+                config.database.string() + ") needs a restart; the old config stays in force");
+  }
+  config_ = config;
+  ingester_->SetConfig(config_);
+  BuildClients();
+  auto report = ingester_->Scan(clock_.Now());
+  if (!report) return std::unexpected(report.error());
+  return ReloadQueue();
+}
+
+Result<std::optional<PendingSend>> Engine::Next() {
+  const TimePoint now = clock_.Now();
+  if (auto promoted = store_->PromoteDue(now); !promoted) return std::unexpected(promoted.error());
+  while (true) {
+    Decision decision = scheduler_->Decide(now);
+    for (int64_t id : decision.expire) {
+      if (Status st = store_->ExpireJob(id, now); !st) return std::unexpected(st.error());
+      scheduler_->Remove(id);
+      spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now));
+    }
+    if (decision.send.empty()) return std::nullopt;
+
+    const int64_t id = decision.send.front();
+    auto row = store_->Job(id);
+    if (!row) return std::unexpected(row.error());
+    auto claim = *row ? store_->ClaimForSending(id, now)
+                      : Result<int64_t>(std::unexpected(Error{"job no longer exists"}));
+    if (!claim) {
+      // Cancelled or changed by an operator since the queue was read: not ours to send.
+      spdlog::info("job.skipped job={} reason=\"{}\"", id, claim.error().message);
+      scheduler_->Remove(id);
+      continue;
+    }
+    auto client = clients_.find((*row)->app);
+    if (client == clients_.end()) {
+      BroadcastAnswer answer;
+      answer.outcome = OutcomeClass::kPermanent;
+      answer.detail = "app \"" + (*row)->app + "\" is not in the config any more";
+      PendingSend orphan{ToQueuedJob(**row), *claim, (*row)->body, nullptr};
+      scheduler_->Begin(id, now);
+      if (Status st = Complete(orphan, answer); !st) return std::unexpected(st.error());
+      continue;
+    }
+    scheduler_->Begin(id, now);
+    spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim, (*row)->app,
+                 TargetName((*row)->target));
+    return PendingSend{ToQueuedJob(**row), *claim, (*row)->body, client->second.get()};
+  }
+}
+
+std::optional<TimePoint> Engine::NextWake() const { return scheduler_->Decide(clock_.Now()).next; }
+
+BroadcastAnswer Engine::Perform(const PendingSend& send) {
+  return send.client->Send(send.job.endpoint.target, send.body);
+}
+
+Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) {
+  const TimePoint now = clock_.Now();
+  AttemptResult result{answer.outcome, answer.http_status, answer.retry_after};
+  std::optional<TimePoint> not_before = scheduler_->Finish(send.job, now, result);
+
+  Store::AttemptOutcome outcome;
+  outcome.outcome = answer.outcome;
+  outcome.http_status = answer.http_status;
+  outcome.vendor_error = answer.vendor_error;
+  outcome.error_description = answer.error_description;
+  outcome.broadcast_id = answer.broadcast_id;
+  outcome.response_body = answer.response_body;
+  outcome.detail = answer.detail;
+  outcome.retry_not_before = not_before;
+  if (Status st = store_->RecordOutcome(send.job.id, send.attempt_id, outcome, now); !st) {
+    return st;
+  }
+
+  const auto& key = send.job.endpoint;
+  const std::string status = answer.http_status ? std::to_string(*answer.http_status) : "none";
+  switch (answer.outcome) {
+    case OutcomeClass::kSent:
+      spdlog::info("broadcast.sent job={} app={} target={} broadcast_id={}", send.job.id, key.app,
+                   TargetName(key.target), answer.broadcast_id);
+      break;
+    case OutcomeClass::kRetry:
+    case OutcomeClass::kNextDay:
+      spdlog::warn("broadcast.retry job={} app={} target={} status={} class={} not_before={} "
+                   "reason=\"{}\"",
+                   send.job.id, key.app, TargetName(key.target), status,
+                   OutcomeName(answer.outcome), not_before ? FormatRfc3339(*not_before) : "-",
+                   answer.error_description.empty() ? answer.detail : answer.error_description);
+      break;
+    case OutcomeClass::kPermanent:
+      spdlog::error("broadcast.failed job={} app={} target={} status={} reason=\"{}\"",
+                    send.job.id, key.app, TargetName(key.target), status,
+                    answer.error_description.empty() ? answer.detail : answer.error_description);
+      break;
+    case OutcomeClass::kUnopened:
+      spdlog::error("broadcast.failed job={} app={} target={} status={} reason=\"{}\" "
+                    "endpoint paused",
+                    send.job.id, key.app, TargetName(key.target), status,
+                    answer.error_description);
+      if (Status st = store_->Pause(key.app, key.target,
+                                    "403 message broadcast service is unopened", now);
+          !st) {
+        return st;
+      }
+      break;
+    case OutcomeClass::kUnknown:
+      spdlog::error("broadcast.unknown job={} app={} target={} status={} reason=\"{}\" "
+                    "action=\"not resent; resolve with --resolve-sent or --resolve-not-sent\"",
+                    send.job.id, key.app, TargetName(key.target), status,
+                    answer.detail.empty() ? answer.error_description : answer.detail);
+      break;
+  }
+  return {};
+}
+
+Status Engine::Abandon(const PendingSend& send) {
+  Store::AttemptOutcome outcome;
+  outcome.outcome = OutcomeClass::kUnknown;
+  outcome.detail = "daemon stopped while the request was in flight";
+  spdlog::error("broadcast.unknown job={} reason=\"{}\"", send.job.id, outcome.detail);
+  return store_->RecordOutcome(send.job.id, send.attempt_id, outcome, clock_.Now());
+}
+
+}  // namespace broadcastd

@@ -1,0 +1,34 @@
+#pragma once
+// The daemon's one loop: signals (signalfd), the scheduler's next time (a
+// CLOCK_REALTIME timerfd set to an absolute instant), campaigns_dir changes
+// (inotify), the periodic rescan and the systemd watchdog (a monotonic timerfd),
+// and the end of an in-flight request (eventfd). Nothing happens in a signal
+// handler; the loop sleeps until one of these fires: no polling.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "daemon/engine.h"
+
+namespace broadcastd {
+
+struct DaemonOptions {
+  std::filesystem::path config_path;
+  Duration rescan_interval{std::chrono::seconds(60)};
+  // SIGTERM waits this long for a request in flight, then leaves it `unknown`.
+  // Below systemd's default TimeoutStopSec (90 s).
+  Duration shutdown_grace{std::chrono::seconds(15)};
+};
+
+// Blocks the signals the loop takes (SIGTERM, SIGINT, SIGHUP, SIGUSR1) in the
+// calling thread and every thread it starts later. Call first thing in main.
+void BlockDaemonSignals();
+
+// Runs until SIGTERM/SIGINT. Returns the process exit code.
+int RunDaemon(const DaemonOptions& options);
+
+}  // namespace broadcastd

@@ -1,0 +1,57 @@
+#include "ingest/job_planner.h"
+
+#include <algorithm>
+
+#include "core/time_format.h"
+#include "cron/cron.h"
+#include "easemob/request_body.h"
+
+namespace broadcastd {
+
+Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimePoint default_due,
+                         TimePoint from, const std::map<std::string, TimePoint>& from_by_broadcast,
+                         TimePoint to, size_t max_per_broadcast) {
+  JobPlan plan;
+  plan.covered_from = from;
+  for (const Broadcast& b : campaign.broadcasts) {
+    Store::JobSpec base;
+    base.broadcast = b.name;
+    base.app = app;
+    base.target = b.target;
+    base.priority = campaign.priority;
+    base.body = BuildRequestBody(b);
+
+    if (!b.repeat) {
+      Store::JobSpec spec = base;
+      spec.occurrence = kOnceOccurrence;
+      spec.due = b.send_at.value_or(default_due);
+      spec.expires = b.expires_at;
+      plan.jobs.push_back(std::move(spec));
+      continue;
+    }
+
+    auto schedule = CronSchedule::Create(b.repeat->cron, b.repeat->timezone);
+    if (!schedule) {
+      return Fail("broadcast " + b.name + ": " + schedule.error().message);
+    }
+    TimePoint start = from;
+    if (auto it = from_by_broadcast.find(b.name); it != from_by_broadcast.end()) {
+      start = std::min(start, it->second);
+    }
+    plan.covered_from = std::min(plan.covered_from, start);
+    if (b.send_at) start = std::max(start, *b.send_at);
+    TimePoint end = to;
+    if (b.repeat->until) end = std::min(end, *b.repeat->until);
+    if (start > end) continue;
+    for (TimePoint occurrence : schedule->Between(start, end, max_per_broadcast)) {
+      Store::JobSpec spec = base;
+      spec.occurrence = FormatRfc3339(occurrence);
+      spec.due = occurrence;
+      spec.expires = schedule->NextAfter(occurrence);
+      plan.jobs.push_back(std::move(spec));
+    }
+  }
+  return plan;
+}
+
+}  // namespace broadcastd

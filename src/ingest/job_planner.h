@@ -1,0 +1,42 @@
+#pragma once
+// Which jobs a valid campaign asks for. Pure: no I/O.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "campaign/campaign.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "store/store.h"
+
+namespace broadcastd {
+
+inline constexpr const char* kOnceOccurrence = "once";
+
+struct JobPlan {
+  std::vector<Store::JobSpec> jobs;
+  // Timed occurrences earlier than this are outside what `jobs` describes: the
+  // store must not cancel them just because they are missing.
+  TimePoint covered_from;
+};
+
+// A broadcast without `repeat` is one job, occurrence "once", due at send_at or,
+// without one, at `default_due` (the file's modification time: "as soon as
+// allowed" counted from its latest version).
+//
+// A repeating broadcast is one job per cron occurrence in [from, to] (at most
+// `max_per_broadcast`), never before send_at nor after until; `from` may be
+// earlier for one broadcast (`from_by_broadcast`, by name) so that its pending
+// occurrences are described too and are updated rather than cancelled. Each occurrence
+// expires when the next one is due: a backlog must not send yesterday's nightly
+// message after tonight's is due.
+//
+// REQUIRES: `campaign` was validated (cron and time zone parse) and `app` is
+// the resolved app name.
+Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimePoint default_due,
+                         TimePoint from, const std::map<std::string, TimePoint>& from_by_broadcast,
+                         TimePoint to, size_t max_per_broadcast);
+
+}  // namespace broadcastd
