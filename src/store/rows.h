@@ -1,0 +1,95 @@
+#pragma once
+// What the store hands back: one struct per table row, already decoded (times as
+// TimePoint, states as enums). Plain values; reading them never touches the database.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/outcome.h"
+#include "core/target.h"
+#include "store/job_state.h"
+
+namespace broadcastd {
+
+enum class CampaignStatus {
+  kOk,        // accepted; its jobs follow the file
+  kRejected,  // the file is invalid; the jobs from its last good version are kept
+  kRemoved,   // the file is gone; its never-attempted jobs were cancelled
+};
+std::string_view CampaignStatusName(CampaignStatus status);  // "ok" | "rejected" | "removed"
+std::optional<CampaignStatus> ParseCampaignStatus(std::string_view name);
+
+struct CampaignRow {
+  int64_t id = 0;
+  std::string file;         // name inside campaigns_dir
+  std::string campaign_id;  // empty when the file was never accepted
+  std::string content_hash;
+  CampaignStatus status = CampaignStatus::kOk;
+  std::string last_error;  // why it was rejected; empty otherwise
+  std::string app;
+  int64_t priority = 0;
+  TimePoint updated_at;
+};
+
+struct JobRow {
+  int64_t id = 0;  // insertion order
+  int64_t campaign_ref = 0;
+  std::string file;  // the campaign's file
+  std::string campaign_id;
+  std::string broadcast;   // the broadcast's name
+  std::string occurrence;  // "once", or the occurrence's RFC 3339 UTC time
+  std::string app;
+  BroadcastTarget target = BroadcastTarget::kUsers;
+  std::string body;  // the JSON request body, verbatim
+  JobState state = JobState::kScheduled;
+  TimePoint due;
+  std::optional<TimePoint> expires;
+  int64_t priority = 0;
+  int attempts = 0;  // requests claimed for it (a claim counts even if it never ended)
+  std::optional<TimePoint> not_before;      // after a retryable answer
+  std::optional<std::string> broadcast_id;  // exactly as the server sent it
+  std::string last_error;
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+// One request: the audit. The limiter rebuilds its windows from these.
+struct AttemptRow {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  std::string app;
+  BroadcastTarget target = BroadcastTarget::kUsers;
+  TimePoint started_at;
+  std::optional<TimePoint> ended_at;  // none while in flight, or if the daemon stopped
+  std::optional<int> http_status;
+  std::optional<OutcomeClass> outcome;  // none while in flight
+  std::string vendor_error;
+  std::string error_description;
+  std::optional<std::string> broadcast_id;
+  std::string response_body;  // at most kMaxResponseBody bytes
+  std::string detail;
+};
+
+inline constexpr std::size_t kMaxResponseBody = 4096;
+
+struct PauseRow {
+  std::string app;
+  BroadcastTarget target = BroadcastTarget::kUsers;
+  std::string reason;
+  TimePoint since;
+};
+
+// What an operator (or the daemon, pausing an unopened endpoint) did, kept for the audit.
+struct OperatorActionRow {
+  int64_t id = 0;
+  TimePoint at;
+  std::string action;  // "cancel_job", "cancel_campaign", "pause", "resume", "resolve_sent",
+                       // "resolve_not_sent"
+  std::optional<int64_t> job_id;
+  std::string detail;
+};
+
+}  // namespace broadcastd

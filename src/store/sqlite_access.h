@@ -1,0 +1,82 @@
+#pragma once
+// Internal to the store: the bridge between SQLiteCpp (which throws) and the Store's
+// Result values, and the decoding of rows. Included only by src/store/*.cc.
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "store/rows.h"
+#include "store/store.h"
+
+namespace broadcastd {
+
+// Thrown inside the store when a stored value does not decode (a state name this code
+// does not know); caught by Store::Read/Write like any SQLite error.
+class CorruptRow : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string DescribeFailure(const std::filesystem::path& path, std::string_view operation,
+                            std::string_view what);
+
+template <class F>
+auto Store::Read(std::string_view operation, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Fail(DescribeFailure(path_, operation, e.what()));
+  }
+}
+
+template <class F>
+auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
+  if (mode_ == Mode::kReadOnly) {
+    return Fail(DescribeFailure(path_, operation, "the database is open read-only"));
+  }
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    auto result = body();
+    if (result) tx.commit();  // otherwise the destructor rolls back
+    return result;
+  } catch (const std::exception& e) {
+    return Fail(DescribeFailure(path_, operation, e.what()));
+  }
+}
+
+// Column decoding.
+std::optional<int64_t> OptionalInt64(const SQLite::Column& column);
+std::optional<TimePoint> OptionalTime(const SQLite::Column& column);
+std::optional<std::string> OptionalText(const SQLite::Column& column);
+std::string TextOrEmpty(const SQLite::Column& column);
+TimePoint Time(const SQLite::Column& column);
+JobState StateOf(const SQLite::Column& column);
+BroadcastTarget TargetOf(const SQLite::Column& column);
+
+// Binding: nullopt binds NULL.
+void BindOptional(SQLite::Statement& statement, int index, const std::optional<TimePoint>& value);
+void BindOptional(SQLite::Statement& statement, int index, const std::optional<std::string>& value);
+
+// The SELECT list ReadJob expects, over `jobs j JOIN campaigns c ON c.id = j.campaign_ref`.
+extern const char* const kJobColumns;
+JobRow ReadJob(SQLite::Statement& statement);
+
+// The SELECT list ReadAttempt expects, over `attempts`.
+extern const char* const kAttemptColumns;
+AttemptRow ReadAttempt(SQLite::Statement& statement);
+
+// The job's state, or nullopt when there is no such job.
+std::optional<JobState> CurrentState(SQLite::Database& db, int64_t job_id);
+
+// Appends to the operator audit.
+void RecordAction(SQLite::Database& db, TimePoint at, std::string_view action,
+                  std::optional<int64_t> job_id, const std::string& detail);
+
+}  // namespace broadcastd

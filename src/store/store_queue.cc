@@ -1,0 +1,276 @@
+// Store: the queue (promotion, claims, outcomes, recovery) and the attempt audit.
+
+#include <utility>
+
+#include "store/sqlite_access.h"
+
+namespace broadcastd {
+
+namespace {
+
+// The first `limit` bytes of `text`, cut back to a UTF-8 character boundary so the stored
+// text stays valid UTF-8 when the server's was.
+std::string Truncate(const std::string& text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+// One line for jobs.last_error from an answer that did not send.
+std::string ErrorLine(const Store::AttemptOutcome& o) {
+  std::string line(OutcomeName(o.outcome));
+  if (o.http_status) line += ": HTTP " + std::to_string(*o.http_status);
+  if (!o.vendor_error.empty()) line += " " + o.vendor_error;
+  if (!o.error_description.empty()) line += " (" + o.error_description + ")";
+  if (!o.detail.empty()) line += "; " + o.detail;
+  return line;
+}
+
+JobState StateAfter(OutcomeClass outcome) {
+  switch (outcome) {
+    case OutcomeClass::kSent:
+      return JobState::kSent;
+    case OutcomeClass::kRetry:
+    case OutcomeClass::kNextDay:
+      return JobState::kReady;
+    case OutcomeClass::kPermanent:
+    case OutcomeClass::kUnopened:
+      return JobState::kFailed;
+    case OutcomeClass::kUnknown:
+      return JobState::kUnknown;
+  }
+  return JobState::kUnknown;
+}
+
+std::vector<JobRow> QueryJobs(SQLite::Statement& q) {
+  std::vector<JobRow> rows;
+  while (q.executeStep()) rows.push_back(ReadJob(q));
+  return rows;
+}
+
+std::vector<AttemptRow> QueryAttempts(SQLite::Statement& q) {
+  std::vector<AttemptRow> rows;
+  while (q.executeStep()) rows.push_back(ReadAttempt(q));
+  return rows;
+}
+
+constexpr char kInFlightDetail[] = "daemon stopped while the request was in flight";
+
+}  // namespace
+
+Result<int> Store::PromoteDue(TimePoint now) {
+  return Write("promote due jobs", [&]() -> Result<int> {
+    SQLite::Statement q(*db_,
+                        "UPDATE jobs SET state = 'ready', updated_at = ?1 "
+                        "WHERE state = 'scheduled' AND due <= ?1");
+    q.bind(1, ToMillis(now));
+    return q.exec();
+  });
+}
+
+Result<std::vector<JobRow>> Store::QueuedJobs() {
+  return Read("list queued jobs", [&]() -> Result<std::vector<JobRow>> {
+    SQLite::Statement q(*db_, std::string("SELECT ") + kJobColumns +
+                                  " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
+                                  "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id");
+    return QueryJobs(q);
+  });
+}
+
+Result<std::vector<JobRow>> Store::Jobs(const JobFilter& filter) {
+  return Read("list jobs", [&]() -> Result<std::vector<JobRow>> {
+    SQLite::Statement q(*db_, std::string("SELECT ") + kJobColumns +
+                                  " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
+                                  "WHERE (?1 IS NULL OR j.state = ?1) AND "
+                                  "(?2 IS NULL OR j.campaign_id = ?2) AND "
+                                  "(?3 IS NULL OR c.file = ?3) ORDER BY j.id");
+    if (filter.state) q.bind(1, std::string(JobStateName(*filter.state)));
+    BindOptional(q, 2, filter.campaign_id);
+    BindOptional(q, 3, filter.file);
+    return QueryJobs(q);
+  });
+}
+
+Result<std::optional<JobRow>> Store::Job(int64_t id) {
+  return Read("read job " + std::to_string(id), [&]() -> Result<std::optional<JobRow>> {
+    SQLite::Statement q(*db_, std::string("SELECT ") + kJobColumns +
+                                  " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
+                                  "WHERE j.id = ?");
+    q.bind(1, id);
+    if (!q.executeStep()) return std::optional<JobRow>();
+    return std::optional<JobRow>(ReadJob(q));
+  });
+}
+
+Result<int64_t> Store::ClaimForSending(int64_t job_id, TimePoint now) {
+  return Write("claim job " + std::to_string(job_id), [&]() -> Result<int64_t> {
+    SQLite::Database& db = *db_;
+    SQLite::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
+    job.bind(1, job_id);
+    if (!job.executeStep()) return Fail("job " + std::to_string(job_id) + " does not exist");
+    JobState state = StateOf(job.getColumn(0));
+    std::string app = job.getColumn(1).getString();
+    std::string target = job.getColumn(2).getString();
+    if (!IsQueued(state)) {
+      return Fail("job " + std::to_string(job_id) + " is " + std::string(JobStateName(state)) +
+                  ", not queued; it must not be sent");
+    }
+    SQLite::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
+    paused.bind(1, app);
+    paused.bind(2, target);
+    if (paused.executeStep()) {
+      return Fail("job " + std::to_string(job_id) + ": " + app + " " + target + " is paused (" +
+                  paused.getColumn(0).getString() + ")");
+    }
+    SQLite::Statement update(db,
+                             "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
+                             "updated_at = ? WHERE id = ?");
+    update.bind(1, ToMillis(now));
+    update.bind(2, job_id);
+    update.exec();
+    SQLite::Statement insert(db,
+                             "INSERT INTO attempts (job_id, app, target, started_at) "
+                             "VALUES (?, ?, ?, ?)");
+    insert.bind(1, job_id);
+    insert.bind(2, app);
+    insert.bind(3, target);
+    insert.bind(4, ToMillis(now));
+    insert.exec();
+    return db.getLastInsertRowid();
+  });
+}
+
+Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOutcome& outcome,
+                            TimePoint now) {
+  return Write("record outcome of job " + std::to_string(job_id), [&]() -> Status {
+    SQLite::Database& db = *db_;
+    SQLite::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
+    attempt.bind(1, attempt_id);
+    if (!attempt.executeStep() || attempt.getColumn(0).getInt64() != job_id) {
+      return Fail("attempt " + std::to_string(attempt_id) + " is not an attempt of job " +
+                  std::to_string(job_id));
+    }
+    if (!attempt.getColumn(1).isNull()) {
+      return Fail("attempt " + std::to_string(attempt_id) + " already has an outcome");
+    }
+    std::optional<JobState> state = CurrentState(db, job_id);
+    if (state != JobState::kSending) {
+      return Fail("job " + std::to_string(job_id) + " is " +
+                  std::string(state ? JobStateName(*state) : "missing") + ", not sending");
+    }
+    std::optional<std::string> broadcast_id;
+    if (!outcome.broadcast_id.empty()) broadcast_id = outcome.broadcast_id;
+
+    SQLite::Statement complete(db,
+                               "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
+                               "vendor_error = ?, error_description = ?, broadcast_id = ?, "
+                               "response_body = ?, detail = ? WHERE id = ?");
+    complete.bind(1, ToMillis(now));
+    if (outcome.http_status) {
+      complete.bind(2, *outcome.http_status);
+    } else {
+      complete.bind(2);
+    }
+    complete.bind(3, std::string(OutcomeName(outcome.outcome)));
+    complete.bind(4, outcome.vendor_error);
+    complete.bind(5, outcome.error_description);
+    BindOptional(complete, 6, broadcast_id);
+    complete.bind(7, Truncate(outcome.response_body, kMaxResponseBody));
+    complete.bind(8, outcome.detail);
+    complete.bind(9, attempt_id);
+    complete.exec();
+
+    bool sent = outcome.outcome == OutcomeClass::kSent;
+    bool waits =
+        outcome.outcome == OutcomeClass::kRetry || outcome.outcome == OutcomeClass::kNextDay;
+    SQLite::Statement move(db,
+                           "UPDATE jobs SET state = ?, broadcast_id = COALESCE(?, broadcast_id), "
+                           "not_before = ?, last_error = ?, updated_at = ? WHERE id = ?");
+    move.bind(1, std::string(JobStateName(StateAfter(outcome.outcome))));
+    BindOptional(move, 2, sent ? broadcast_id : std::nullopt);
+    BindOptional(move, 3, waits ? outcome.retry_not_before : std::nullopt);
+    BindOptional(move, 4, sent ? std::nullopt : std::optional<std::string>(ErrorLine(outcome)));
+    move.bind(5, ToMillis(now));
+    move.bind(6, job_id);
+    move.exec();
+
+    if (outcome.outcome == OutcomeClass::kUnopened) {
+      // The endpoint is not enabled for this app: every other job for it would fail the
+      // same way, so hold them until an operator resumes it.
+      SQLite::Statement pause(db,
+                              "INSERT INTO pauses (app, target, reason, since) "
+                              "SELECT app, target, ?, ? FROM jobs WHERE id = ? "
+                              "ON CONFLICT (app, target) DO NOTHING");
+      pause.bind(1, "endpoint not opened for this app: " + ErrorLine(outcome));
+      pause.bind(2, ToMillis(now));
+      pause.bind(3, job_id);
+      pause.exec();
+      RecordAction(db, now, "pause", job_id, "paused after an 'unopened' answer");
+    }
+    return {};
+  });
+}
+
+Result<std::vector<int64_t>> Store::RecoverInFlight(TimePoint now) {
+  return Write("recover in-flight jobs", [&]() -> Result<std::vector<int64_t>> {
+    SQLite::Database& db = *db_;
+    std::vector<int64_t> ids;
+    SQLite::Statement q(db, "SELECT id FROM jobs WHERE state = 'sending' ORDER BY id");
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    for (int64_t id : ids) {
+      SQLite::Statement attempt(db,
+                                "UPDATE attempts SET outcome = 'unknown', detail = ? "
+                                "WHERE job_id = ? AND outcome IS NULL");
+      attempt.bind(1, kInFlightDetail);
+      attempt.bind(2, id);
+      attempt.exec();
+      SQLite::Statement job(db,
+                            "UPDATE jobs SET state = 'unknown', last_error = ?, updated_at = ? "
+                            "WHERE id = ?");
+      job.bind(1, std::string(kInFlightDetail) +
+                      "; check whether the broadcast was applied, then resolve the job");
+      job.bind(2, ToMillis(now));
+      job.bind(3, id);
+      job.exec();
+    }
+    return ids;
+  });
+}
+
+Status Store::ExpireJob(int64_t job_id, TimePoint now) {
+  return Write("expire job " + std::to_string(job_id), [&]() -> Status {
+    SQLite::Statement q(*db_,
+                        "UPDATE jobs SET state = 'expired', last_error = 'expired before it "
+                        "could be sent', updated_at = ? WHERE id = ? AND "
+                        "state IN ('scheduled', 'ready')");
+    q.bind(1, ToMillis(now));
+    q.bind(2, job_id);
+    if (q.exec() == 1) return {};
+    std::optional<JobState> state = CurrentState(*db_, job_id);
+    if (!state) return Fail("job " + std::to_string(job_id) + " does not exist");
+    return Fail("job " + std::to_string(job_id) + " is " + std::string(JobStateName(*state)) +
+                "; only scheduled or ready jobs expire");
+  });
+}
+
+Result<std::vector<AttemptRow>> Store::AttemptsSince(TimePoint since) {
+  return Read("list attempts", [&]() -> Result<std::vector<AttemptRow>> {
+    SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
+                                  " FROM attempts WHERE started_at >= ? ORDER BY started_at, id");
+    q.bind(1, ToMillis(since));
+    return QueryAttempts(q);
+  });
+}
+
+Result<std::vector<AttemptRow>> Store::AttemptsOf(int64_t job_id) {
+  return Read("list attempts of job " + std::to_string(job_id),
+              [&]() -> Result<std::vector<AttemptRow>> {
+                SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
+                                              " FROM attempts WHERE job_id = ? ORDER BY id");
+                q.bind(1, job_id);
+                return QueryAttempts(q);
+              });
+}
+
+}  // namespace broadcastd

@@ -1,0 +1,159 @@
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Transaction.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "store/schema.h"
+#include "store/store.h"
+#include "store_test_support.h"
+
+namespace broadcastd::testing_store {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<std::string> Tables(const std::filesystem::path& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+  std::vector<std::string> names;
+  while (q.executeStep()) names.push_back(q.getColumn(0).getString());
+  return names;
+}
+
+TEST(StoreOpen, MigratesAnEmptyFileInAMissingFolder) {
+  TempDir dir;
+  auto path = dir.path() / "a" / "b" / "queue.db";
+  auto store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(store->SchemaVersion().value(), CurrentSchemaVersion());
+  EXPECT_THAT(Tables(path), ::testing::IsSupersetOf(
+                                {"attempts", "campaigns", "jobs", "operator_actions", "pauses"}));
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST(StoreOpen, MigrationsAreNumberedWithoutGaps) {
+  int expected = 1;
+  for (const Migration& m : Migrations()) EXPECT_EQ(m.version, expected++);
+  EXPECT_EQ(CurrentSchemaVersion(), expected - 1);
+}
+
+TEST(StoreOpen, ReopeningIsANoOp) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  {
+    auto store = Store::Open(path, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value());
+    ASSERT_TRUE(store->ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0)
+                    .has_value());
+  }
+  std::string before = DumpDatabase(path);
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    before += raw.execAndGet("SELECT group_concat(sql, ';') FROM sqlite_master").getString();
+  }
+  auto again = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  std::string after = DumpDatabase(path);
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    after += raw.execAndGet("SELECT group_concat(sql, ';') FROM sqlite_master").getString();
+  }
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(again->Jobs()->size(), 1u);
+}
+
+TEST(StoreOpen, RefusesADatabaseNewerThanTheCode) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  { ASSERT_TRUE(Store::Open(path, Store::Mode::kReadWrite).has_value()); }
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version = " + std::to_string(CurrentSchemaVersion() + 1));
+  }
+  for (Store::Mode mode : {Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
+    auto store = Store::Open(path, mode);
+    ASSERT_FALSE(store.has_value());
+    EXPECT_THAT(store.error().message, HasSubstr(path.string()));
+    EXPECT_THAT(store.error().message, HasSubstr("newer than this broadcastd supports"));
+  }
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), CurrentSchemaVersion() + 1);
+}
+
+TEST(StoreOpen, ReadOnlyFailsClearlyOnAMissingFile) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  auto store = Store::Open(path, Store::Mode::kReadOnly);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_THAT(store.error().message, HasSubstr(path.string()));
+  EXPECT_THAT(store.error().message, HasSubstr("no such file"));
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(StoreOpen, ReadOnlyFailsOnAnUnmigratedFile) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  { SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE); }
+  auto store = Store::Open(path, Store::Mode::kReadOnly);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_THAT(store.error().message, HasSubstr("start the daemon once to migrate"));
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 0);
+}
+
+TEST(StoreOpen, ReadOnlyWorksWhileAWriterHoldsAWriteTransaction) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  auto writer = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(writer.has_value());
+  ASSERT_TRUE(writer->ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0)
+                  .has_value());
+
+  SQLite::Database other(path, SQLite::OPEN_READWRITE, 5000);
+  SQLite::Transaction tx(other, SQLite::TransactionBehavior::IMMEDIATE);
+  other.exec("UPDATE jobs SET body = 'uncommitted'");
+
+  auto reader = Store::Open(path, Store::Mode::kReadOnly);
+  ASSERT_TRUE(reader.has_value()) << reader.error().message;
+  auto jobs = reader->Jobs();
+  ASSERT_TRUE(jobs.has_value()) << jobs.error().message;
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].body, R"({"msg":"hello"})");  // the committed state
+
+  // It never writes, even when asked to.
+  auto cancel = reader->CancelJob((*jobs)[0].id, kT0);
+  ASSERT_FALSE(cancel.has_value());
+  EXPECT_THAT(cancel.error().message, HasSubstr("read-only"));
+  EXPECT_THAT(cancel.error().message, HasSubstr(path.string()));
+}
+
+TEST(StoreOpen, SqliteErrorsNameTheDatabaseAndTheOperation) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  auto store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value());
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE pauses");
+  }
+  auto pauses = store->Pauses();
+  ASSERT_FALSE(pauses.has_value());
+  EXPECT_THAT(pauses.error().message, HasSubstr("database " + path.string() + ": list pauses: "));
+}
+
+TEST(StoreOpen, DataVersionMovesWhenAnotherConnectionCommits) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  auto daemon = Store::Open(path, Store::Mode::kReadWrite);
+  auto operator_store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(daemon.has_value() && operator_store.has_value());
+  int64_t v1 = daemon->DataVersion().value();
+  EXPECT_EQ(daemon->DataVersion().value(), v1);
+  ASSERT_TRUE(operator_store->Pause("main", BroadcastTarget::kUsers, "maintenance", kT0));
+  EXPECT_NE(daemon->DataVersion().value(), v1);
+}
+
+}  // namespace
+}  // namespace broadcastd::testing_store

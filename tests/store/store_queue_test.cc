@@ -1,0 +1,263 @@
+#include <SQLiteCpp/Database.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "store/store.h"
+#include "store_test_support.h"
+
+namespace broadcastd::testing_store {
+namespace {
+
+using ::testing::HasSubstr;
+
+class StoreQueue : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    ASSERT_TRUE(
+        store().ApplyCampaign(File("a.yaml", "a", "h1"),
+                              {Spec("due", "once", kT0 - 1s), Spec("soon", "once", kT0 + 1h),
+                               Spec("late", "once", kT0 + 2h, "{}", BroadcastTarget::kChatrooms)},
+                              kT0, kT0));
+  }
+};
+
+TEST_F(StoreQueue, PromoteDueMovesOnlyJobsWhoseTimeHasCome) {
+  EXPECT_EQ(store().PromoteDue(kT0).value(), 0);
+  EXPECT_EQ(store().PromoteDue(kT0 + 1h).value(), 1);  // due <= now, inclusive
+  EXPECT_EQ(JobNamed("soon").state, JobState::kReady);
+  EXPECT_EQ(JobNamed("soon").updated_at, kT0 + 1h);
+  EXPECT_EQ(JobNamed("late").state, JobState::kScheduled);
+  auto queued = store().QueuedJobs().value();
+  ASSERT_EQ(queued.size(), 3u);
+  EXPECT_EQ(queued[0].broadcast, "due");
+  EXPECT_EQ(queued[2].target, BroadcastTarget::kChatrooms);
+}
+
+TEST_F(StoreQueue, JobsFilterByStateAndCampaign) {
+  ASSERT_TRUE(store().ApplyCampaign(File("b.yaml", "b", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  EXPECT_EQ(store().Jobs().value().size(), 4u);
+  EXPECT_EQ(store().Jobs({.state = JobState::kReady}).value().size(), 2u);
+  EXPECT_EQ(store().Jobs({.campaign_id = "b"}).value().size(), 1u);
+  EXPECT_EQ(store().Jobs({.state = JobState::kScheduled, .file = "a.yaml"}).value().size(), 2u);
+  JobRow due = JobNamed("due");
+  EXPECT_EQ(store().Job(due.id).value()->broadcast, "due");
+  EXPECT_EQ(store().Job(9999).value(), std::nullopt);
+}
+
+TEST_F(StoreQueue, ClaimIsCommittedBeforeItReturns) {
+  JobRow job = JobNamed("due");
+  auto attempt = store().ClaimForSending(job.id, kT0);
+  ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+
+  // Another process (here: another connection) sees the claim at once.
+  SQLite::Database other(db_path_, SQLite::OPEN_READONLY);
+  SQLite::Statement q(other, "SELECT state, attempts FROM jobs WHERE id = ?");
+  q.bind(1, job.id);
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getString(), "sending");
+  EXPECT_EQ(q.getColumn(1).getInt(), 1);
+  SQLite::Statement a(other, "SELECT job_id, started_at, outcome FROM attempts WHERE id = ?");
+  a.bind(1, *attempt);
+  ASSERT_TRUE(a.executeStep());
+  EXPECT_EQ(a.getColumn(0).getInt64(), job.id);
+  EXPECT_EQ(a.getColumn(1).getInt64(), ToMillis(kT0));
+  EXPECT_TRUE(a.getColumn(2).isNull());
+
+  // A job already sending cannot be claimed twice.
+  auto again = store().ClaimForSending(job.id, kT0 + 1s);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_THAT(again.error().message, HasSubstr("is sending, not queued"));
+}
+
+TEST_F(StoreQueue, ClaimRefusesACancelledJobAndAPausedEndpoint) {
+  JobRow due = JobNamed("due");
+  ASSERT_TRUE(store().CancelJob(due.id, kT0));
+  EXPECT_FALSE(store().ClaimForSending(due.id, kT0).has_value());
+  EXPECT_TRUE(store().AttemptsOf(due.id).value().empty());
+
+  JobRow late = JobNamed("late");
+  ASSERT_TRUE(store().Pause("main", BroadcastTarget::kChatrooms, "vendor incident", kT0));
+  auto claim = store().ClaimForSending(late.id, kT0 + 2h);
+  ASSERT_FALSE(claim.has_value());
+  EXPECT_THAT(claim.error().message, HasSubstr("paused (vendor incident)"));
+  EXPECT_EQ(JobNamed("late").state, JobState::kScheduled);
+  EXPECT_FALSE(store().ClaimForSending(12345, kT0).has_value());
+}
+
+struct OutcomeCase {
+  OutcomeClass outcome;
+  JobState state;
+};
+
+std::string OutcomeCaseName(const ::testing::TestParamInfo<OutcomeCase>& param) {
+  return std::string(OutcomeName(param.param.outcome));
+}
+
+class StoreOutcome : public StoreQueue, public ::testing::WithParamInterface<OutcomeCase> {};
+
+TEST_P(StoreOutcome, MovesTheJobAndCompletesTheAttempt) {
+  const OutcomeCase& c = GetParam();
+  JobRow job = JobNamed("due");
+  int64_t attempt = store().ClaimForSending(job.id, kT0).value();
+  Store::AttemptOutcome o;
+  o.outcome = c.outcome;
+  o.http_status = c.outcome == OutcomeClass::kSent ? 200 : 429;
+  o.vendor_error = c.outcome == OutcomeClass::kSent ? "" : "resource_limited";
+  o.error_description = c.outcome == OutcomeClass::kSent ? "" : "too many requests";
+  o.broadcast_id = c.outcome == OutcomeClass::kSent ? "1365344904091349007" : "";
+  o.response_body = R"({"data":{"id":1365344904091349007}})";
+  o.detail = "test";
+  o.retry_not_before = kT0 + 10min;
+  ASSERT_TRUE(store().RecordOutcome(job.id, attempt, o, kT0 + 2s));
+
+  JobRow after = JobNamed("due");
+  EXPECT_EQ(after.state, c.state);
+  EXPECT_EQ(after.attempts, 1);
+  EXPECT_EQ(after.updated_at, kT0 + 2s);
+  bool waits = c.outcome == OutcomeClass::kRetry || c.outcome == OutcomeClass::kNextDay;
+  EXPECT_EQ(after.not_before, waits ? std::optional(kT0 + 10min) : std::nullopt);
+  if (c.outcome == OutcomeClass::kSent) {
+    EXPECT_EQ(after.broadcast_id, "1365344904091349007");
+    EXPECT_EQ(after.last_error, "");
+  } else {
+    EXPECT_EQ(after.broadcast_id, std::nullopt);
+    EXPECT_THAT(after.last_error, HasSubstr(std::string(OutcomeName(c.outcome))));
+    EXPECT_THAT(after.last_error, HasSubstr("429"));
+    EXPECT_THAT(after.last_error, HasSubstr("resource_limited"));
+  }
+
+  auto attempts = store().AttemptsOf(job.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].id, attempt);
+  EXPECT_EQ(attempts[0].started_at, kT0);
+  EXPECT_EQ(attempts[0].ended_at, kT0 + 2s);
+  EXPECT_EQ(attempts[0].outcome, c.outcome);
+  EXPECT_EQ(attempts[0].http_status, o.http_status);
+  EXPECT_EQ(attempts[0].vendor_error, o.vendor_error);
+  EXPECT_EQ(attempts[0].response_body, o.response_body);
+  EXPECT_EQ(attempts[0].detail, "test");
+  EXPECT_EQ(attempts[0].app, "main");
+  EXPECT_EQ(attempts[0].target, BroadcastTarget::kUsers);
+
+  // Only kUnopened pauses the endpoint.
+  auto pauses = store().Pauses().value();
+  if (c.outcome == OutcomeClass::kUnopened) {
+    ASSERT_EQ(pauses.size(), 1u);
+    EXPECT_EQ(pauses[0].app, "main");
+    EXPECT_EQ(pauses[0].target, BroadcastTarget::kUsers);
+    EXPECT_EQ(pauses[0].since, kT0 + 2s);
+  } else {
+    EXPECT_TRUE(pauses.empty());
+  }
+
+  // One outcome per attempt.
+  EXPECT_FALSE(store().RecordOutcome(job.id, attempt, o, kT0 + 3s).has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryClass, StoreOutcome,
+                         ::testing::Values(OutcomeCase{OutcomeClass::kSent, JobState::kSent},
+                                           OutcomeCase{OutcomeClass::kRetry, JobState::kReady},
+                                           OutcomeCase{OutcomeClass::kNextDay, JobState::kReady},
+                                           OutcomeCase{OutcomeClass::kPermanent, JobState::kFailed},
+                                           OutcomeCase{OutcomeClass::kUnopened, JobState::kFailed},
+                                           OutcomeCase{OutcomeClass::kUnknown, JobState::kUnknown}),
+                         OutcomeCaseName);
+
+TEST_F(StoreQueue, BroadcastIdsRoundTripExactly) {
+  for (std::string id : {"1365344904091349007", "18446744073709551615"}) {
+    SCOPED_TRACE(id);
+    ASSERT_TRUE(
+        store().ApplyCampaign(File("id.yaml", "id", id), {Spec(id, "once", kT0)}, kT0, kT0));
+    JobRow job = JobNamed(id);
+    Attempt(job.id, OutcomeClass::kSent, kT0, id);
+    EXPECT_EQ(JobNamed(id).broadcast_id, id);
+    EXPECT_EQ(store().AttemptsOf(job.id).value().at(0).broadcast_id, id);
+
+    // Stored as text, not as a number that would lose digits.
+    SQLite::Database raw(db_path_, SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT typeof(broadcast_id), broadcast_id FROM jobs WHERE id = ?");
+    q.bind(1, job.id);
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(q.getColumn(0).getString(), "text");
+    EXPECT_EQ(q.getColumn(1).getString(), id);
+  }
+}
+
+TEST_F(StoreQueue, TheResponseBodyIsKeptToItsFirst4096Bytes) {
+  JobRow job = JobNamed("due");
+  int64_t attempt = store().ClaimForSending(job.id, kT0).value();
+  Store::AttemptOutcome o;
+  o.outcome = OutcomeClass::kUnknown;
+  // 4095 ASCII bytes, then a 3-byte character straddling the limit.
+  o.response_body = std::string(4095, 'a') + "\xE4\xB8\xAD" + std::string(100, 'b');
+  ASSERT_TRUE(store().RecordOutcome(job.id, attempt, o, kT0));
+  std::string stored = store().AttemptsOf(job.id).value().at(0).response_body;
+  EXPECT_EQ(stored, std::string(4095, 'a'));  // not a broken character
+  EXPECT_LE(stored.size(), kMaxResponseBody);
+}
+
+TEST_F(StoreQueue, RecoverInFlightTurnsSendingIntoUnknown) {
+  JobRow due = JobNamed("due");
+  JobRow soon = JobNamed("soon");
+  int64_t a1 = store().ClaimForSending(due.id, kT0).value();
+  Attempt(soon.id, OutcomeClass::kSent, kT0, "1");
+  std::optional<Store> restarted;
+  {
+    // The daemon dies here; a new process opens the database.
+    auto opened = Store::Open(db_path_, Store::Mode::kReadWrite);
+    ASSERT_TRUE(opened.has_value());
+    restarted.emplace(std::move(*opened));
+  }
+  auto recovered = restarted->RecoverInFlight(kT0 + 1h);
+  ASSERT_TRUE(recovered.has_value()) << recovered.error().message;
+  EXPECT_EQ(*recovered, std::vector<int64_t>{due.id});
+  EXPECT_EQ(JobNamed("due").state, JobState::kUnknown);
+  EXPECT_THAT(JobNamed("due").last_error, HasSubstr("in flight"));
+  EXPECT_EQ(JobNamed("soon").state, JobState::kSent);
+  auto attempts = store().AttemptsOf(due.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].id, a1);
+  EXPECT_EQ(attempts[0].outcome, OutcomeClass::kUnknown);
+  EXPECT_EQ(attempts[0].detail, "daemon stopped while the request was in flight");
+  EXPECT_EQ(attempts[0].ended_at, std::nullopt);
+  // Nothing left to recover; an unknown job is never claimed again by itself.
+  EXPECT_TRUE(restarted->RecoverInFlight(kT0 + 2h).value().empty());
+  EXPECT_FALSE(restarted->ClaimForSending(due.id, kT0 + 2h).has_value());
+}
+
+TEST_F(StoreQueue, ExpireOnlyFromScheduledOrReady) {
+  JobRow due = JobNamed("due");
+  JobRow soon = JobNamed("soon");
+  EXPECT_TRUE(store().ExpireJob(soon.id, kT0));
+  EXPECT_EQ(JobNamed("soon").state, JobState::kExpired);
+  ASSERT_TRUE(store().ClaimForSending(due.id, kT0).has_value());
+  auto expire = store().ExpireJob(due.id, kT0);
+  ASSERT_FALSE(expire.has_value());
+  EXPECT_THAT(expire.error().message, HasSubstr("is sending"));
+  EXPECT_EQ(JobNamed("due").state, JobState::kSending);
+}
+
+TEST_F(StoreQueue, AttemptsSinceAreInStartOrder) {
+  JobRow due = JobNamed("due");
+  JobRow soon = JobNamed("soon");
+  JobRow late = JobNamed("late");
+  Attempt(due.id, OutcomeClass::kRetry, kT0);
+  Attempt(soon.id, OutcomeClass::kSent, kT0 + 10min, "5");
+  Attempt(due.id, OutcomeClass::kSent, kT0 + 20min, "6");
+  ASSERT_TRUE(store().ClaimForSending(late.id, kT0 + 30min).has_value());  // in flight counts too
+
+  auto since = store().AttemptsSince(kT0 + 10min).value();
+  ASSERT_EQ(since.size(), 3u);
+  EXPECT_EQ(since[0].job_id, soon.id);
+  EXPECT_EQ(since[1].job_id, due.id);
+  EXPECT_EQ(since[2].job_id, late.id);
+  EXPECT_EQ(since[2].target, BroadcastTarget::kChatrooms);
+  EXPECT_EQ(since[2].outcome, std::nullopt);
+  EXPECT_EQ(store().AttemptsSince(kT0).value().size(), 4u);
+  EXPECT_EQ(store().AttemptsOf(due.id).value().size(), 2u);
+  EXPECT_EQ(JobNamed("due").attempts, 2);
+}
+
+}  // namespace
+}  // namespace broadcastd::testing_store
