@@ -1,0 +1,41 @@
+// Scheduler::Forecast: the send-time forecast of --status. It runs the very decision
+// code the daemon runs, so the forecast and the sending cannot disagree on the rules.
+
+#include "scheduler/scheduler.h"
+
+namespace broadcastd {
+
+std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(TimePoint now,
+                                                                          Duration horizon) const {
+  Scheduler sim = *this;
+  const TimePoint end = now + horizon;
+  const AttemptResult success{OutcomeClass::kSent, 200, std::nullopt};
+  std::unordered_map<int64_t, ForecastEntry> forecast;
+  forecast.reserve(jobs_.size());
+
+  TimePoint t = now;
+  while (!sim.jobs_.empty()) {
+    const Decision decision = sim.Decide(t);
+    for (int64_t id : decision.expire) {
+      forecast[id] = {ForecastEntry::kExpires, *sim.jobs_.at(id).expires};
+      sim.Remove(id);
+    }
+    for (int64_t id : decision.send) {
+      const QueuedJob job = sim.jobs_.at(id);
+      sim.Begin(id, t);
+      sim.Finish(job, t, success);
+      forecast[id] = {ForecastEntry::kSend, t};
+    }
+    if (!decision.send.empty()) continue;  // other endpoints may still send at t
+    // Decide promises next > t; the check keeps a broken promise from looping forever.
+    if (!decision.next || *decision.next > end || *decision.next <= t) break;
+    t = *decision.next;
+  }
+  for (const auto& [id, job] : sim.jobs_) {
+    forecast[id] = sim.IsPaused(job.endpoint) ? ForecastEntry{ForecastEntry::kPaused, now}
+                                              : ForecastEntry{ForecastEntry::kBeyondHorizon, end};
+  }
+  return forecast;
+}
+
+}  // namespace broadcastd

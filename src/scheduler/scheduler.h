@@ -1,0 +1,99 @@
+#pragma once
+// Which queued job goes out next on each endpoint, and when (DESIGN.md, "Job states",
+// "Guarantees" 1 and 7). Pure: no I/O, no clock; the daemon passes `now`, persists
+// what comes back and performs the requests:
+//
+//   Decision d = scheduler.Decide(now);
+//   mark d.expire expired (and Remove them); for each id in d.send:
+//     Begin(id, now); POST; Finish(job, answer_time, result);
+//   sleep until d.next (or new input), then Decide again.
+//
+// Costs, n queued jobs, E endpoints: Upsert, Remove, Begin, Finish O(log n); Decide
+// O(E log n) plus O(log n) per job that became eligible since the previous call and
+// per job it lists. Not safe for concurrent use.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "limiter/limiter.h"
+#include "scheduler/endpoint_queue.h"
+#include "scheduler/queued_job.h"
+
+namespace broadcastd {
+
+class Scheduler {
+ public:
+  explicit Scheduler(LimiterOptions options);
+
+  // Forwards to the limiter.
+  void Configure(const EndpointKey& key, const EndpointLimits& limits);
+
+  // Adds a job or replaces the one with the same id.
+  void Upsert(const QueuedJob& job);
+  // Drops a job (cancelled, expired, done); unknown ids are ignored.
+  void Remove(int64_t id);
+  size_t size() const { return jobs_.size(); }
+  const QueuedJob* Find(int64_t id) const;
+
+  // A paused endpoint sends nothing; its jobs stay queued and still expire.
+  void SetPaused(const EndpointKey& key, bool paused);
+  bool IsPaused(const EndpointKey& key) const { return paused_.contains(key); }
+
+  // What to do at `now`; does not change the queue or the limiter. Per endpoint, not
+  // paused and allowed by the limiter at `now`, it sends the best job that is due
+  // (due <= now, not_before <= now) and not expired: highest priority, then earliest
+  // due, then lowest id. Every job with expires <= now is listed in `expire` (ordered
+  // by expiry) and never in `send`. `next`, when set, is > now.
+  // Internally it moves the watermark that sorts eligible from waiting jobs (hence the
+  // mutable members); calls with `now` running backwards are correct but O(n).
+  Decision Decide(TimePoint now) const;
+
+  // Right before POSTing a job from Decision::send: removes it from the queue and
+  // counts the attempt against its endpoint. Unknown ids are ignored.
+  void Begin(int64_t id, TimePoint now);
+
+  // After the answer to `job` (as it was when begun) arrived at `now`: records it with
+  // the limiter, then
+  // - kRetry, kNextDay: the job is queued again with not_before = the endpoint's next
+  //   allowed time, which is returned so that the store can persist it;
+  // - kUnopened: the endpoint is paused (the job itself is done);
+  // - anything else: the job is done.
+  std::optional<TimePoint> Finish(const QueuedJob& job, TimePoint now, const AttemptResult& result);
+
+  Limiter& limiter() { return limiter_; }
+  const Limiter& limiter() const { return limiter_; }
+
+  // Runs Decide/Begin/Finish forward on a copy, on a simulated clock from `now`,
+  // assuming every request succeeds at once, until the queue is empty or `horizon`
+  // has passed. For each queued job: when it would be sent, or when it expires first,
+  // or that it is still waiting at now + horizon (kBeyondHorizon, at = now + horizon),
+  // or that its endpoint is paused (kPaused, at = now).
+  struct ForecastEntry {
+    enum Kind { kSend, kExpires, kBeyondHorizon, kPaused } kind;
+    TimePoint at;
+  };
+  std::unordered_map<int64_t, ForecastEntry> Forecast(TimePoint now, Duration horizon) const;
+
+ private:
+  static EndpointQueue::Entry EntryOf(const QueuedJob& job);
+  void Index(const QueuedJob& job);
+  void Unindex(const QueuedJob& job);
+  void MoveWatermark(TimePoint now) const;
+
+  Limiter limiter_;
+  std::unordered_map<int64_t, QueuedJob> jobs_;
+  mutable std::map<EndpointKey, EndpointQueue> queues_;  // no empty queues
+  std::set<std::pair<TimePoint, int64_t>> by_expiry_;
+  std::set<EndpointKey> paused_;
+  // Every job with EligibleAt() <= watermark_ is in its queue's eligible set.
+  mutable TimePoint watermark_ = TimePoint::min();
+};
+
+}  // namespace broadcastd
