@@ -10,10 +10,13 @@ void EndpointQueue::Add(const Entry& entry, TimePoint watermark) {
   }
 }
 
-void EndpointQueue::Remove(const Entry& entry) {
-  // The set it sits in depends on the watermark when it was added or last moved, so
-  // try both; each erase is a lookup by the entry's own key.
-  if (eligible_.erase(entry) == 0) waiting_.erase(entry);
+void EndpointQueue::Remove(const Entry& entry, TimePoint watermark) {
+  // Promote and Demote keep every entry on its side of the watermark.
+  if (entry.eligible_at <= watermark) {
+    eligible_.erase(entry);
+  } else {
+    waiting_.erase(entry);
+  }
 }
 
 void EndpointQueue::Promote(TimePoint now) {

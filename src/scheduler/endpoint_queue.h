@@ -26,8 +26,9 @@ class EndpointQueue {
 
   // Adds a job; it is eligible if eligible_at <= watermark. REQUIRES: id not present.
   void Add(const Entry& entry, TimePoint watermark);
-  // Removes a job added with this same entry; absent entries are ignored.
-  void Remove(const Entry& entry);
+  // Removes a job added with this same entry, given the current watermark (which tells
+  // the set it sits in); absent entries are ignored.
+  void Remove(const Entry& entry, TimePoint watermark);
 
   // Moves the watermark forward: jobs with eligible_at <= now become eligible.
   // O(moved * log n).

@@ -23,7 +23,7 @@ void Scheduler::Index(const QueuedJob& job) {
 void Scheduler::Unindex(const QueuedJob& job) {
   auto it = queues_.find(job.endpoint);
   if (it != queues_.end()) {
-    it->second.Remove(EntryOf(job));
+    it->second.Remove(EntryOf(job), watermark_);
     if (it->second.empty()) queues_.erase(it);
   }
   if (job.expires) by_expiry_.erase({*job.expires, job.id});
