@@ -4,11 +4,10 @@
 // cross-field rules passed, so every field here is already known good.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/target.h"
