@@ -7,8 +7,10 @@
 // Restart: the state is only what the recorded attempts and outcomes imply, so
 // replaying the audit rows (RecordAttempt, then RecordOutcome, in start order) from
 // `now - max(longest window, 1 day)` rebuilds it; a restart grants no fresh window or
-// budget. The 429 jitter is a function of the seed, the endpoint and the answer's
-// time, not of call order, so a replay also reproduces the backoff.
+// budget. The 429 jitter is a function of the seed, the endpoint, the answer's time
+// and the 429 streak, not of call order, so a replay that passes each answer's time
+// as recorded reproduces the backoff. A Retry-After is state too: replay it, or a
+// restart inside its hold sees only the window and the jittered backoff.
 
 #include <compare>
 #include <cstdint>

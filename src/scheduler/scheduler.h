@@ -6,7 +6,8 @@
 //   Decision d = scheduler.Decide(now);
 //   mark d.expire expired (and Remove them); for each id in d.send:
 //     Begin(id, now); POST; Finish(job, answer_time, result);
-//   sleep until d.next (or new input), then Decide again.
+//   if anything was sent, Decide again at once; else sleep until d.next (or new
+//   input), then Decide again.
 //
 // Costs, n queued jobs, E endpoints: Upsert, Remove, Begin, Finish O(log n); Decide
 // O(E log n) plus O(log n) per job that became eligible since the previous call and
