@@ -1,0 +1,300 @@
+#include "config/config_loader.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "config/app_host.h"
+#include "document/document.h"
+
+namespace broadcastd {
+namespace {
+
+using Json = nlohmann::json;
+using Pointer = Json::json_pointer;
+
+constexpr const char* kSecretHint = "secrets never go in the config";
+
+// Keys that would put a secret in the config, and where it belongs instead.
+const char* SecretFileFor(const std::string& key) {
+  if (key == "client_secret" || key == "secret" || key == "password") return "client_secret_file";
+  if (key == "token" || key == "app_token" || key == "access_token") return "token_file";
+  return nullptr;
+}
+
+std::string Format(const Diagnostic& d) {
+  std::string out = d.file;
+  if (d.line > 0) {
+    out += ':' + std::to_string(d.line);
+    if (d.column > 0) out += ':' + std::to_string(d.column);
+  }
+  return out + ": " + d.message;
+}
+
+class ConfigReader {
+ public:
+  ConfigReader(const Document& doc, const std::filesystem::path& source)
+      : doc_(doc), source_(source) {}
+
+  Result<Config> Read() {
+    Config config;
+    config.source = source_;
+    const Json& root = doc_.json();
+    CheckKeys(Pointer(""), {"database", "campaigns_dir", "apps", "limits", "day_boundary"});
+
+    if (auto path = OptionalString(Pointer("/database"))) {
+      config.database = Resolve(*path);
+    } else if (!root.contains("database")) {
+      const char* state = std::getenv("STATE_DIRECTORY");
+      std::string dir = state ? std::string(state) : "";
+      dir = dir.substr(0, dir.find(':'));  // systemd separates several directories with ':'
+      if (dir.empty()) {
+        Problem(Pointer(""), "database",
+                "not set, and $STATE_DIRECTORY (its default's folder) is not set either");
+      } else {
+        config.database = std::filesystem::path(dir) / "queue.db";
+      }
+    }
+    if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
+    ReadApps(config);
+    ReadLimits(config);
+    if (const Json* boundary = Node(Pointer("/day_boundary"))) {
+      ReadDayBoundary(boundary->is_string() ? boundary->get<std::string>() : "", config);
+    }
+    if (!problems_.empty()) {
+      // In file order, as an operator fixes them.
+      std::stable_sort(problems_.begin(), problems_.end(),
+                       [](const Diagnostic& a, const Diagnostic& b) {
+                         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                       });
+      std::string message;
+      for (const Diagnostic& d : problems_) {
+        if (!message.empty()) message += '\n';
+        message += Format(d);
+      }
+      return Fail(message);
+    }
+    return config;
+  }
+
+ private:
+  // A problem with the node at `at`, reported at its key (or at the key of the
+  // mapping that lacks it, for a missing key), naming `path`.
+  void Problem(const Pointer& at, const std::string& path, const std::string& why) {
+    Diagnostic d = doc_.AtKey(at, "config", path + ": " + why);
+    if (at.empty()) d.line = d.column = 0;  // a missing top-level key: the whole file
+    problems_.push_back(std::move(d));
+  }
+  void Problem(const Pointer& at, const std::string& why) { Problem(at, doc_.KeyPath(at), why); }
+
+  const Json* Node(const Pointer& at) const {
+    return doc_.json().contains(at) ? &doc_.json().at(at) : nullptr;
+  }
+
+  void CheckKeys(const Pointer& at, const std::set<std::string>& allowed) {
+    const Json* node = Node(at);
+    if (!node || !node->is_object()) return;
+    for (const auto& [key, value] : node->items()) {
+      if (allowed.contains(key)) continue;
+      if (const char* file_key = SecretFileFor(key)) {
+        Problem(at / key, std::string(kSecretHint) + ": put it in a file readable only by the " +
+                              "service and name that file with " + file_key);
+      } else {
+        std::string list;
+        for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        Problem(at / key, "unknown key (allowed: " + list + ")");
+      }
+    }
+  }
+
+  std::optional<std::string> OptionalString(const Pointer& at) {
+    const Json* node = Node(at);
+    if (!node) return std::nullopt;
+    if (!node->is_string() || node->get_ref<const std::string&>().empty()) {
+      Problem(at, "must be a non-empty string");
+      return std::nullopt;
+    }
+    return node->get<std::string>();
+  }
+
+  std::optional<std::string> RequiredString(const Pointer& at) {
+    if (!Node(at)) {
+      Problem(at.parent_pointer(), doc_.KeyPath(at), "is required");
+      return std::nullopt;
+    }
+    return OptionalString(at);
+  }
+
+  // An integer in [min, INT_MAX].
+  std::optional<int> Integer(const Pointer& at, int min) {
+    const Json* node = Node(at);
+    if (!node) return std::nullopt;
+    if (!node->is_number_integer() || node->get<int64_t>() < min ||
+        node->get<int64_t>() > INT_MAX) {
+      Problem(at, "must be an integer of at least " + std::to_string(min));
+      return std::nullopt;
+    }
+    return static_cast<int>(node->get<int64_t>());
+  }
+
+  bool IsMapping(const Pointer& at) {
+    const Json* node = Node(at);
+    if (node && node->is_object()) return true;
+    if (node) Problem(at, "must be a mapping");
+    return false;
+  }
+
+  std::filesystem::path Resolve(const std::string& text) const {
+    std::filesystem::path path(text);
+    if (path.is_absolute()) return path.lexically_normal();
+    std::error_code ec;
+    std::filesystem::path base = std::filesystem::absolute(source_, ec).parent_path();
+    if (ec) base = source_.parent_path();
+    return (base / path).lexically_normal();
+  }
+
+  void ReadApps(Config& config) {
+    Pointer apps("/apps");
+    if (!Node(apps)) {
+      Problem(Pointer(""), "apps", "is required: name at least one app");
+      return;
+    }
+    if (!IsMapping(apps)) return;
+    if (Node(apps)->empty()) {
+      Problem(apps, "must name at least one app");
+      return;
+    }
+    for (const auto& [name, value] : Node(apps)->items()) {
+      Pointer at = apps / name;
+      if (name.empty()) Problem(at, "apps", "an app name must not be empty");
+      if (!IsMapping(at)) continue;
+      CheckKeys(at, {"host", "org", "app", "client_id", "client_secret_file", "token_file",
+                     "daily_budget"});
+      AppConfig app;
+      app.name = name;
+      if (auto host = RequiredString(at / "host")) {
+        if (Result<std::string> checked = CheckAppHost(*host); checked) {
+          app.host = *checked;
+        } else {
+          Problem(at / "host", checked.error().message);
+        }
+      }
+      app.org = RequiredString(at / "org").value_or("");
+      app.app = RequiredString(at / "app").value_or("");
+      app.client_id = RequiredString(at / "client_id").value_or("");
+      bool has_secret = Node(at / "client_secret_file") != nullptr;
+      bool has_token = Node(at / "token_file") != nullptr;
+      if (has_secret == has_token) {
+        Problem(at, has_secret ? "give only one of client_secret_file and token_file"
+                               : "needs client_secret_file or token_file");
+      }
+      if (auto file = OptionalString(at / "client_secret_file")) app.client_secret_file = *file;
+      if (auto file = OptionalString(at / "token_file")) app.token_file = *file;
+      ReadDailyBudget(at / "daily_budget", app);
+      config.apps.emplace(name, std::move(app));
+    }
+  }
+
+  void ReadDailyBudget(const Pointer& at, AppConfig& app) {
+    if (!IsMapping(at)) return;
+    for (const auto& [key, value] : Node(at)->items()) {
+      std::optional<BroadcastTarget> target = ParseTarget(key);
+      if (!target) {
+        Problem(at / key, "unknown target (allowed: users, online_users, chatrooms)");
+        continue;
+      }
+      if (auto daily = Integer(at / key, 1)) app.daily_budget[*target] = *daily;
+    }
+  }
+
+  void ReadLimits(Config& config) {
+    for (BroadcastTarget target : kAllTargets) config.limits[target] = DefaultLimits(target);
+    Pointer limits("/limits");
+    if (!IsMapping(limits)) return;
+    for (const auto& [key, value] : Node(limits)->items()) {
+      Pointer at = limits / key;
+      std::optional<BroadcastTarget> target = ParseTarget(key);
+      if (!target) {
+        Problem(at, "unknown target (allowed: users, online_users, chatrooms)");
+        continue;
+      }
+      if (!IsMapping(at)) continue;
+      CheckKeys(at, {"windows", "daily"});
+      EndpointLimits& limit = config.limits[*target];
+      if (auto daily = Integer(at / "daily", 1)) limit.daily = *daily;
+      if (const Json* windows = Node(at / "windows")) {
+        if (!windows->is_array() || windows->empty()) {
+          Problem(at / "windows", "must be a non-empty list of {count, seconds}");
+          continue;
+        }
+        limit.windows.clear();
+        for (size_t i = 0; i < windows->size(); ++i) {
+          if (auto window = ReadWindow(at / "windows" / i)) limit.windows.push_back(*window);
+        }
+      }
+    }
+  }
+
+  std::optional<RateWindow> ReadWindow(const Pointer& at) {
+    if (!Node(at)->is_object()) {
+      Problem(at, "must be a mapping {count, seconds}");
+      return std::nullopt;
+    }
+    CheckKeys(at, {"count", "seconds"});
+    if (!Node(at / "count")) Problem(at, doc_.KeyPath(at / "count"), "is required");
+    if (!Node(at / "seconds")) Problem(at, doc_.KeyPath(at / "seconds"), "is required");
+    std::optional<int> count = Integer(at / "count", 1);
+    std::optional<Duration> length;
+    if (const Json* seconds = Node(at / "seconds")) {
+      // Up to a year; fractions are kept to the millisecond.
+      double value = seconds->is_number() ? seconds->get<double>() : 0;
+      if (!seconds->is_number() || !(value * 1000 >= 1) || value > 366.0 * 86400) {
+        Problem(at / "seconds", "must be a number of seconds above 0 (at most a year)");
+      } else {
+        length = Duration(std::llround(value * 1000));
+      }
+    }
+    if (!count || !length) return std::nullopt;
+    return RateWindow{*count, *length};
+  }
+
+  void ReadDayBoundary(const std::string& text, Config& config) {
+    auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+    bool shaped = text.size() == 9 && digit(0) && digit(1) && text[2] == ':' && digit(3) &&
+                  digit(4) && text.substr(5) == " UTC";
+    int hours = shaped ? (text[0] - '0') * 10 + (text[1] - '0') : -1;
+    int minutes = shaped ? (text[3] - '0') * 10 + (text[4] - '0') : -1;
+    if (!shaped || hours > 23 || minutes > 59) {
+      Problem(Pointer("/day_boundary"), "must be \"HH:MM UTC\", e.g. \"00:00 UTC\"");
+      return;
+    }
+    config.day_boundary = std::chrono::hours(hours) + std::chrono::minutes(minutes);
+  }
+
+  const Document& doc_;
+  const std::filesystem::path& source_;
+  std::vector<Diagnostic> problems_;
+};
+
+Result<Config> FromDocument(std::expected<Document, Diagnostic> doc,
+                            const std::filesystem::path& source) {
+  if (!doc) return Fail(Format(doc.error()));
+  return ConfigReader(*doc, source).Read();
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::filesystem::path& path) {
+  return FromDocument(Document::Load(path), path);
+}
+
+Result<Config> ParseConfig(std::string_view text, const std::filesystem::path& source) {
+  return FromDocument(Document::Parse(text, source.string()), source);
+}
+
+}  // namespace broadcastd

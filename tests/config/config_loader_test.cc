@@ -1,0 +1,341 @@
+#include "config/config_loader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace broadcastd {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// Lines 1-9; the app's keys are at column 5.
+constexpr const char* kMinimal =
+    "database: /var/lib/broadcastd/queue.db\n"
+    "campaigns_dir: /etc/broadcastd/campaigns\n"
+    "apps:\n"
+    "  main:\n"
+    "    host: https://a1.easemob.com\n"
+    "    org: myorg\n"
+    "    app: myapp\n"
+    "    client_id: YXA6abc\n"
+    "    client_secret_file: main.secret\n";
+
+class ConfigLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* old = std::getenv("STATE_DIRECTORY")) saved_ = old;
+    ::unsetenv("STATE_DIRECTORY");
+  }
+  void TearDown() override {
+    if (saved_) {
+      ::setenv("STATE_DIRECTORY", saved_->c_str(), 1);
+    } else {
+      ::unsetenv("STATE_DIRECTORY");
+    }
+  }
+
+  static Config Ok(const std::string& text,
+                   const std::filesystem::path& source = "/etc/broadcastd/broadcastd.yaml") {
+    Result<Config> config = ParseConfig(text, source);
+    EXPECT_TRUE(config.has_value()) << (config ? "" : config.error().message);
+    return config ? *config : Config{};
+  }
+
+  // The error message split into its lines.
+  static std::vector<std::string> Problems(const std::string& text) {
+    Result<Config> config = ParseConfig(text, "broadcastd.yaml");
+    EXPECT_FALSE(config.has_value()) << "accepted:\n" << text;
+    std::vector<std::string> lines;
+    if (config) return lines;
+    std::string message = config.error().message;
+    size_t start = 0;
+    while (start <= message.size()) {
+      size_t end = message.find('\n', start);
+      if (end == std::string::npos) end = message.size();
+      lines.push_back(message.substr(start, end - start));
+      start = end + 1;
+    }
+    return lines;
+  }
+
+  static std::string OnlyProblem(const std::string& text) {
+    std::vector<std::string> lines = Problems(text);
+    EXPECT_EQ(lines.size(), 1u) << ::testing::PrintToString(lines);
+    return lines.empty() ? "" : lines.front();
+  }
+
+  // kMinimal with one line replaced (1-based) or, with an empty `line`, removed.
+  static std::string Edit(int number, const std::string& line) {
+    std::string out;
+    std::string text = kMinimal;
+    size_t start = 0;
+    for (int n = 1; start < text.size(); ++n) {
+      size_t end = text.find('\n', start);
+      std::string current = text.substr(start, end - start + 1);
+      if (n != number) {
+        out += current;
+      } else if (!line.empty()) {
+        out += line + "\n";
+      }
+      start = end + 1;
+    }
+    return out;
+  }
+
+  std::optional<std::string> saved_;
+};
+
+TEST_F(ConfigLoaderTest, DesignExampleIsRead) {
+  Config c = Ok(
+      "database: /var/lib/broadcastd/queue.db\n"
+      "campaigns_dir: /etc/broadcastd/campaigns\n"
+      "apps:\n"
+      "  main:\n"
+      "    host: https://a1.easemob.com\n"
+      "    org: myorg\n"
+      "    app: myapp\n"
+      "    client_id: YXA6abc\n"
+      "    client_secret_file: main.secret\n"
+      "    daily_budget: {users: 5, online_users: 60, chatrooms: 120}\n"
+      "  side:\n"
+      "    host: http://127.0.0.1:8080\n"
+      "    org: o2\n"
+      "    app: a2\n"
+      "    client_id: id2\n"
+      "    token_file: /run/credentials/side.token\n"
+      "limits:\n"
+      "  users:        {windows: [{count: 1, seconds: 1800}], daily: 3}\n"
+      "  online_users: {windows: [{count: 1, seconds: 60}],   daily: 50}\n"
+      "  chatrooms:    {windows: [{count: 1, seconds: 1}, {count: 10, seconds: 60}], daily: 100}\n"
+      "day_boundary: \"08:30 UTC\"\n");
+  EXPECT_EQ(c.source, "/etc/broadcastd/broadcastd.yaml");
+  EXPECT_EQ(c.database, "/var/lib/broadcastd/queue.db");
+  EXPECT_EQ(c.campaigns_dir, "/etc/broadcastd/campaigns");
+  ASSERT_EQ(c.apps.size(), 2u);
+  const AppConfig& main = c.apps.at("main");
+  EXPECT_EQ(main.name, "main");
+  EXPECT_EQ(main.host, "https://a1.easemob.com");
+  EXPECT_EQ(main.org, "myorg");
+  EXPECT_EQ(main.app, "myapp");
+  EXPECT_EQ(main.client_id, "YXA6abc");
+  EXPECT_EQ(main.client_secret_file, std::filesystem::path("main.secret"));  // kept relative
+  EXPECT_FALSE(main.token_file.has_value());
+  EXPECT_EQ(main.daily_budget,
+            (std::map<BroadcastTarget, int>{{BroadcastTarget::kUsers, 5},
+                                            {BroadcastTarget::kOnlineUsers, 60},
+                                            {BroadcastTarget::kChatrooms, 120}}));
+  const AppConfig& side = c.apps.at("side");
+  EXPECT_EQ(side.host, "http://127.0.0.1:8080");
+  EXPECT_EQ(side.token_file, std::filesystem::path("/run/credentials/side.token"));
+  EXPECT_FALSE(side.client_secret_file.has_value());
+  EXPECT_TRUE(side.daily_budget.empty());
+  for (BroadcastTarget t : kAllTargets) EXPECT_EQ(c.limits.at(t), DefaultLimits(t));
+  EXPECT_EQ(c.day_boundary, hours(8) + minutes(30));
+}
+
+TEST_F(ConfigLoaderTest, DefaultsForLimitsDayBoundaryAndDatabase) {
+  ::setenv("STATE_DIRECTORY", "/var/lib/broadcastd", 1);
+  Config c = Ok(Edit(1, ""));
+  EXPECT_EQ(c.database, "/var/lib/broadcastd/queue.db");
+  ASSERT_EQ(c.limits.size(), 3u);
+  EXPECT_EQ(c.limits.at(BroadcastTarget::kUsers), (EndpointLimits{{{1, minutes(30)}}, 3}));
+  EXPECT_EQ(c.limits.at(BroadcastTarget::kOnlineUsers), (EndpointLimits{{{1, minutes(1)}}, 50}));
+  EXPECT_EQ(c.limits.at(BroadcastTarget::kChatrooms),
+            (EndpointLimits{{{1, seconds(1)}, {10, minutes(1)}}, 100}));
+  EXPECT_EQ(c.day_boundary, Duration(0));
+}
+
+TEST_F(ConfigLoaderTest, StateDirectoryListTakesTheFirst) {
+  ::setenv("STATE_DIRECTORY", "/var/lib/broadcastd:/var/lib/other", 1);
+  EXPECT_EQ(Ok(Edit(1, "")).database, "/var/lib/broadcastd/queue.db");
+}
+
+TEST_F(ConfigLoaderTest, DatabaseWithoutStateDirectoryIsAnError) {
+  EXPECT_EQ(OnlyProblem(Edit(1, "")),
+            "broadcastd.yaml: database: not set, and $STATE_DIRECTORY (its default's folder) is "
+            "not set either");
+}
+
+TEST_F(ConfigLoaderTest, RelativePathsResolveAgainstTheConfigFolder) {
+  Config c = Ok(Edit(1, "database: state/queue.db") + "", "/etc/broadcastd/broadcastd.yaml");
+  EXPECT_EQ(c.database, "/etc/broadcastd/state/queue.db");
+  Config d = Ok(Edit(2, "campaigns_dir: ../campaigns"), "/etc/broadcastd/broadcastd.yaml");
+  EXPECT_EQ(d.campaigns_dir, "/etc/campaigns");
+}
+
+TEST_F(ConfigLoaderTest, LimitsForAppliesThePerAppDailyBudget) {
+  Config c = Ok(std::string(kMinimal) +
+                "    daily_budget: {users: 7}\n"
+                "  other:\n"
+                "    host: https://a1.easemob.com\n"
+                "    org: o\n"
+                "    app: a\n"
+                "    client_id: c\n"
+                "    token_file: t\n"
+                "limits:\n"
+                "  users: {windows: [{count: 2, seconds: 0.5}], daily: 4}\n"
+                "  chatrooms: {daily: 200}\n");
+  EXPECT_EQ(c.LimitsFor("main", BroadcastTarget::kUsers),
+            (EndpointLimits{{{2, Duration(500)}}, 7}));
+  EXPECT_EQ(c.LimitsFor("other", BroadcastTarget::kUsers),
+            (EndpointLimits{{{2, Duration(500)}}, 4}));
+  // Only daily given: the default windows stay.
+  EXPECT_EQ(c.LimitsFor("main", BroadcastTarget::kChatrooms),
+            (EndpointLimits{{{1, seconds(1)}, {10, minutes(1)}}, 200}));
+  EXPECT_EQ(c.LimitsFor("main", BroadcastTarget::kOnlineUsers),
+            DefaultLimits(BroadcastTarget::kOnlineUsers));
+  EXPECT_EQ(c.LimitsFor("no-such-app", BroadcastTarget::kUsers).daily, 4);
+}
+
+TEST_F(ConfigLoaderTest, HttpHostOnlyToLoopback) {
+  EXPECT_EQ(OnlyProblem(Edit(5, "    host: http://a1.easemob.com")),
+            "broadcastd.yaml:5:5: apps.main.host: http:// is allowed only to loopback addresses "
+            "(127.0.0.0/8, ::1, localhost); use https://");
+  Ok(Edit(5, "    host: http://localhost:8080"));
+  Ok(Edit(5, "    host: http://[::1]:8080"));
+  Ok(Edit(5, "    host: http://127.0.0.2"));
+}
+
+TEST_F(ConfigLoaderTest, SecretsInClearAreRefused) {
+  std::string secret = OnlyProblem(std::string(kMinimal) + "    client_secret: s3cr3t\n");
+  EXPECT_EQ(secret,
+            "broadcastd.yaml:10:5: apps.main.client_secret: secrets never go in the config: put it "
+            "in a file readable only by the service and name that file with client_secret_file");
+  std::string token = OnlyProblem(std::string(kMinimal) + "    token: abc\n");
+  EXPECT_TRUE(
+      token.starts_with("broadcastd.yaml:10:5: apps.main.token: secrets never go in the "
+                        "config"))
+      << token;
+  EXPECT_NE(token.find("token_file"), std::string::npos);
+  // The message never repeats the secret.
+  EXPECT_EQ(secret.find("s3cr3t"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, ExactlyOneCredentialFile) {
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "    token_file: main.token\n"),
+            "broadcastd.yaml:4:3: apps.main: give only one of client_secret_file and token_file");
+  EXPECT_EQ(OnlyProblem(Edit(9, "")),
+            "broadcastd.yaml:4:3: apps.main: needs client_secret_file or token_file");
+  EXPECT_EQ(OnlyProblem(Edit(9, "    client_secret_file: \"\"")),
+            "broadcastd.yaml:9:5: apps.main.client_secret_file: must be a non-empty string");
+}
+
+TEST_F(ConfigLoaderTest, AppFieldsAreRequired) {
+  std::vector<std::string> problems = Problems(
+      "database: /q.db\n"
+      "campaigns_dir: /c\n"
+      "apps:\n"
+      "  main:\n"
+      "    token_file: t\n");
+  EXPECT_EQ(problems, (std::vector<std::string>{
+                          "broadcastd.yaml:4:3: apps.main.host: is required",
+                          "broadcastd.yaml:4:3: apps.main.org: is required",
+                          "broadcastd.yaml:4:3: apps.main.app: is required",
+                          "broadcastd.yaml:4:3: apps.main.client_id: is required",
+                      }));
+  EXPECT_EQ(OnlyProblem(Edit(6, "    org: 42")),
+            "broadcastd.yaml:6:5: apps.main.org: must be a non-empty string");
+}
+
+TEST_F(ConfigLoaderTest, AppsAndCampaignsDirAreRequired) {
+  EXPECT_EQ(OnlyProblem("database: /q.db\ncampaigns_dir: /c\n"),
+            "broadcastd.yaml: apps: is required: name at least one app");
+  EXPECT_EQ(OnlyProblem("database: /q.db\ncampaigns_dir: /c\napps: {}\n"),
+            "broadcastd.yaml:3:1: apps: must name at least one app");
+  EXPECT_EQ(OnlyProblem("database: /q.db\ncampaigns_dir: /c\napps: [main]\n"),
+            "broadcastd.yaml:3:1: apps: must be a mapping");
+  EXPECT_EQ(OnlyProblem(Edit(2, "")), "broadcastd.yaml: campaigns_dir: is required");
+}
+
+TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
+  std::vector<std::string> problems =
+      Problems(std::string("colour: blue\n") + kMinimal + "    hots: x\n");
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0],
+            "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
+            "day_boundary, limits)");
+  EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
+      << problems[1];
+}
+
+TEST_F(ConfigLoaderTest, DailyBudgetOverridesArePositiveIntegersForKnownTargets) {
+  std::vector<std::string> problems =
+      Problems(std::string(kMinimal) +
+               "    daily_budget: {users: 0, online_users: \"5\", everyone: 3, "
+               "chatrooms: 2.5}\n");
+  EXPECT_EQ(problems,
+            (std::vector<std::string>{
+                "broadcastd.yaml:10:20: apps.main.daily_budget.users: must be an integer of at "
+                "least 1",
+                "broadcastd.yaml:10:30: apps.main.daily_budget.online_users: must be an integer "
+                "of at least 1",
+                "broadcastd.yaml:10:49: apps.main.daily_budget.everyone: unknown target (allowed: "
+                "users, online_users, chatrooms)",
+                "broadcastd.yaml:10:62: apps.main.daily_budget.chatrooms: must be an integer of "
+                "at least 1",
+            }));
+}
+
+TEST_F(ConfigLoaderTest, LimitsAreChecked) {
+  std::vector<std::string> problems = Problems(std::string(kMinimal) +
+                                               "limits:\n"
+                                               "  users:\n"
+                                               "    windows: [{count: 0, seconds: 60}]\n"
+                                               "    daily: 0\n"
+                                               "  chatrooms:\n"
+                                               "    windows: [{count: 1, seconds: 0}, {count: 1}]\n"
+                                               "  online_users: {windows: []}\n"
+                                               "  everyone: {daily: 1}\n");
+  EXPECT_EQ(problems,
+            (std::vector<std::string>{
+                "broadcastd.yaml:12:16: limits.users.windows[0].count: must be an integer of at "
+                "least 1",
+                "broadcastd.yaml:13:5: limits.users.daily: must be an integer of at least 1",
+                "broadcastd.yaml:15:26: limits.chatrooms.windows[0].seconds: must be a number of "
+                "seconds above 0 (at most a year)",
+                "broadcastd.yaml:15:39: limits.chatrooms.windows[1].seconds: is required",
+                "broadcastd.yaml:16:18: limits.online_users.windows: must be a non-empty list of "
+                "{count, seconds}",
+                "broadcastd.yaml:17:3: limits.everyone: unknown target (allowed: users, "
+                "online_users, chatrooms)",
+            }));
+}
+
+TEST_F(ConfigLoaderTest, DayBoundaryFormat) {
+  EXPECT_EQ(Ok(std::string(kMinimal) + "day_boundary: \"16:00 UTC\"\n").day_boundary, hours(16));
+  for (const char* bad :
+       {"\"24:00 UTC\"", "\"08:60 UTC\"", "\"8:00 UTC\"", "\"08:00\"", "\"08:00 CET\"", "800"}) {
+    EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "day_boundary: " + bad + "\n"),
+              "broadcastd.yaml:10:1: day_boundary: must be \"HH:MM UTC\", e.g. \"00:00 UTC\"")
+        << bad;
+  }
+}
+
+TEST_F(ConfigLoaderTest, YamlProblemsAreReportedWithTheirPosition) {
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "    org: again\n"),
+            "broadcastd.yaml:10:5: duplicate key 'org' (first given at line 6)");
+  EXPECT_EQ(OnlyProblem("- a\n"), "broadcastd.yaml:1:1: the top level must be a mapping of keys");
+}
+
+TEST_F(ConfigLoaderTest, LoadsAFile) {
+  const std::string dir = BROADCASTD_TEST_DATA "/config";
+  Result<Config> config = LoadConfig(dir + "/broadcastd.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->source, dir + "/broadcastd.yaml");
+  EXPECT_EQ(config->database, std::filesystem::path(dir) / "state/queue.db");
+  EXPECT_EQ(config->campaigns_dir, std::filesystem::path(BROADCASTD_TEST_DATA) / "campaigns");
+  EXPECT_EQ(config->apps.at("main").host, "http://127.0.0.1:18080");
+
+  Result<Config> missing = LoadConfig(dir + "/missing.yaml");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_TRUE(missing.error().message.starts_with(dir + "/missing.yaml: cannot read"))
+      << missing.error().message;
+}
+
+}  // namespace
+}  // namespace broadcastd
