@@ -1,0 +1,151 @@
+#include "easemob/token_source.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "easemob/app_url.h"
+#include "easemob/credential_file.h"
+#include "easemob/vendor_body.h"
+
+namespace broadcastd {
+namespace {
+
+constexpr Duration kMaxRefreshMargin = std::chrono::seconds(60);
+constexpr std::string_view kRedacted = "[redacted]";
+
+void ReplaceAll(std::string& text, std::string_view what) {
+  if (what.empty()) return;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + kRedacted.size())) {
+    text.replace(at, what.size(), kRedacted);
+  }
+}
+
+bool UsableInHeader(std::string_view token) {
+  return std::all_of(token.begin(), token.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7F;
+  });
+}
+
+}  // namespace
+
+TokenSource::TokenSource(AppConfig app, std::filesystem::path credentials_dir,
+                         HttpTransport& transport, const Clock& clock)
+    : app_(std::move(app)),
+      credentials_dir_(std::move(credentials_dir)),
+      transport_(transport),
+      clock_(clock) {}
+
+Result<std::string> TokenSource::Token() {
+  if (token_ && (!refresh_at_ || clock_.Now() < *refresh_at_)) return *token_;
+  token_.reset();
+  refresh_at_.reset();
+
+  if (app_.token_file) {
+    Result<std::string> token =
+        ReadCredentialFile(credentials_dir_, *app_.token_file, "app " + app_.name + ": token_file");
+    if (!token) return token;
+    if (!UsableInHeader(*token)) {
+      return Fail("app " + app_.name + ": token_file " + app_.token_file->string() +
+                  " holds characters not allowed in a token");
+    }
+    token_ = std::move(*token);
+    Remember(*token_);
+    return *token_;
+  }
+  return Fetch();
+}
+
+Result<std::string> TokenSource::Fetch() {
+  const std::string url = AppUrl(app_, "/token");
+  const std::string what = "app " + app_.name + ": token request to " + url;
+  if (!app_.client_secret_file) {
+    return Fail("app " + app_.name + ": neither client_secret_file nor token_file is set");
+  }
+  Result<std::string> secret = ReadCredentialFile(credentials_dir_, *app_.client_secret_file,
+                                                  "app " + app_.name + ": client_secret_file");
+  if (!secret) return std::unexpected(secret.error());
+  Remember(*secret);
+
+  HttpRequest request;
+  request.method = "POST";
+  request.url = url;
+  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  nlohmann::json body = {{"grant_type", "client_credentials"},
+                         {"client_id", app_.client_id},
+                         {"client_secret", *secret}};
+  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+
+  const TimePoint asked_at = clock_.Now();
+  TransportResult result = transport_.Send(request);
+  if (result.failure != TransportFailure::kNone) {
+    return Fail(what + " failed: " + Redact(result.detail));
+  }
+  const HttpResponse& response = result.response;
+  if (response.status != 200) {
+    // Only the vendor's error fields, never the raw body: it is not ours to
+    // know what a misbehaving server echoes back.
+    std::string message = what + " answered HTTP " + std::to_string(response.status);
+    if (std::optional<VendorBody> vendor = ReadVendorBody(response.body)) {
+      if (!vendor->error.empty()) message += " " + Utf8Prefix(vendor->error, 200);
+      if (!vendor->error_description.empty()) {
+        message += ": " + Utf8Prefix(vendor->error_description, 200);
+      }
+    }
+    return Fail(Redact(std::move(message)));
+  }
+
+  std::string token;
+  int64_t expires_in = 0;
+  try {
+    nlohmann::json answer = nlohmann::json::parse(response.body);
+    const auto token_it = answer.find("access_token");
+    if (token_it == answer.end() || !token_it->is_string()) {
+      return Fail(what + ": the answer holds no access_token");
+    }
+    token = token_it->get<std::string>();
+    const auto expires_it = answer.find("expires_in");
+    if (expires_it != answer.end() && expires_it->is_number_integer()) {
+      expires_in = expires_it->get<int64_t>();
+    }
+  } catch (const std::exception&) {
+    return Fail(what + ": the answer is not JSON");
+  }
+  if (token.empty() || !UsableInHeader(token)) {
+    return Fail(what + ": the answer's access_token is empty or not usable in a header");
+  }
+
+  token_ = std::move(token);
+  Remember(*token_);
+  if (expires_in > 0) {
+    // Refresh early: the vendor warns a token may stop working before
+    // expires_in, and the clock between us and the server is not exact.
+    const Duration lifetime = std::chrono::seconds(std::min<int64_t>(expires_in, int64_t{1} << 40));
+    const Duration margin = std::min(kMaxRefreshMargin, lifetime / 10);
+    refresh_at_ = asked_at + lifetime - margin;
+  }
+  return *token_;
+}
+
+void TokenSource::Invalidate() {
+  token_.reset();
+  refresh_at_.reset();
+}
+
+void TokenSource::Remember(const std::string& sensitive) {
+  // The most recent few are enough: a token refused by a 401 may still be
+  // echoed in the answer to the request that carried it.
+  std::erase(sensitive_, sensitive);
+  if (sensitive_.size() >= 8) sensitive_.erase(sensitive_.begin());
+  sensitive_.push_back(sensitive);
+}
+
+std::string TokenSource::Redact(std::string text) const {
+  for (const std::string& sensitive : sensitive_) ReplaceAll(text, sensitive);
+  return text;
+}
+
+}  // namespace broadcastd
