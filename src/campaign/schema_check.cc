@@ -20,11 +20,6 @@ namespace {
 using Json = nlohmann::json;
 using Pointer = Json::json_pointer;
 
-// Each round removes the unknown keys valijson reported (it names one per
-// object) and validates again, so that all of them are listed. Bounded so a
-// file with thousands of unknown keys still answers quickly.
-constexpr int kMaxUnknownKeyRounds = 8;
-
 struct ParsedSchema {
   Json json;
   valijson::Schema schema;
@@ -119,6 +114,19 @@ std::string UnknownKeyName(const std::string& description) {
   std::string_view rest = std::string_view(description).substr(kUnknownKeyPrefix.size());
   if (rest.ends_with("'.")) rest.remove_suffix(2);
   return std::string(rest);
+}
+
+// The members of the object at `at` that none of its schemas declares.
+std::vector<std::string> UnknownKeys(const Json& instance, const Pointer& at,
+                                     const SchemaNavigator& navigator) {
+  std::vector<std::string> unknown;
+  if (!instance.contains(at) || !instance.at(at).is_object()) return unknown;
+  std::vector<std::string> declared = SchemaNavigator::DeclaredKeys(navigator.At(instance, at));
+  if (declared.empty()) return unknown;
+  for (const auto& [key, value] : instance.at(at).items()) {
+    if (!std::binary_search(declared.begin(), declared.end(), key)) unknown.push_back(key);
+  }
+  return unknown;
 }
 
 std::string Dotted(const std::string& parent, const std::string& key) {
@@ -246,50 +254,38 @@ std::vector<Diagnostic> CheckCampaignSchema(const Document& doc, std::set<std::s
     return {Diagnostic{doc.file(), 0, 0, "internal.schema",
                        "the built-in campaign schema is unusable: " + parsed.error}};
   }
+  const Json& instance = doc.json();
   SchemaNavigator navigator(parsed.json);
-  Json work = doc.json();
+  ErrorWording wording(doc, instance, navigator);
+  valijson::Validator validator;  // holds a regex cache: one per call keeps this reentrant
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(instance);
+  const bool valid = validator.validate(parsed.schema, target, &results);
+
   std::vector<Diagnostic> out;
-  std::vector<valijson::ValidationResults::Error> leaves;
-  bool valid = true;
-  for (int round = 0; round < kMaxUnknownKeyRounds; ++round) {
-    valijson::Validator validator;
-    valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter target(work);
-    valid = validator.validate(parsed.schema, target, &results);
-    leaves.clear();
-    bool removed_any = false;
-    ErrorWording wording(doc, work, navigator);
-    for (const auto& error : results) {
-      // Wrappers ("Failed to validate item #0 in array.") repeat a leaf error.
-      if (error.description.starts_with("Failed to validate ")) continue;
-      if (error.description.starts_with(kUnknownKeyPrefix)) {
-        Pointer object = ToPointer(error.context);
-        std::string key = UnknownKeyName(error.description);
-        if (work.contains(object) && work.at(object).is_object() && work.at(object).contains(key)) {
-          out.push_back(wording.UnknownKey(object, key));
-          if (failed) failed->insert((object / key).to_string());
-          work.at(object).erase(key);
-          removed_any = true;
-          continue;
-        }
-      }
-      leaves.push_back(error);
-    }
-    if (!removed_any) break;
-  }
-  ErrorWording wording(doc, work, navigator);
   std::set<std::tuple<std::string, std::string>> seen;
-  for (const auto& error : leaves) {
-    Pointer at = ToPointer(error.context);
+  auto add = [&](const Pointer& at, Diagnostic d) {
+    if (!seen.emplace(d.rule, d.message).second) return;
     if (failed) failed->insert(at.to_string());
-    Diagnostic d = wording.Leaf(at, error.description);
-    if (seen.emplace(d.rule, d.message).second) out.push_back(std::move(d));
+    out.push_back(std::move(d));
+  };
+  for (const auto& error : results) {
+    // Wrappers ("Failed to validate item #0 in array.") repeat a leaf error.
+    if (error.description.starts_with("Failed to validate ")) continue;
+    const Pointer at = ToPointer(error.context);
+    if (error.description.starts_with(kUnknownKeyPrefix)) {
+      // valijson names the first unknown key of an object; list them all.
+      std::vector<std::string> keys = UnknownKeys(instance, at, navigator);
+      if (keys.empty()) keys.push_back(UnknownKeyName(error.description));
+      for (const std::string& key : keys) add(at / key, wording.UnknownKey(at, key));
+      continue;
+    }
+    add(at, wording.Leaf(at, error.description));
   }
   if (!valid && out.empty()) {
     // Never let a failed validation pass for want of words to describe it.
-    out.push_back(
+    add(Pointer(""),
         Diagnostic{doc.file(), 0, 0, "schema.other", "the campaign does not match the schema"});
-    if (failed) failed->insert("");
   }
   return out;
 }
