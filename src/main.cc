@@ -2,7 +2,6 @@
 // This file only reads the flags and hands over to the daemon or a command.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -46,13 +45,17 @@ int main(int argc, char** argv) {
   app.add_flag("--check", f.check, "validate the config and campaigns (FILE... or all), then exit");
   app.add_option("files", f.files, "campaign files for --check");
   app.add_flag("-v,--verbose", f.verbose, "debug logging");
-  app.add_option("--cancel-campaign", f.cancel_campaign, "cancel every queued or unknown job of a campaign")
+  app.add_option("--cancel-campaign", f.cancel_campaign,
+                 "cancel every queued or unknown job of a campaign")
       ->option_text("ID");
-  app.add_option("--cancel-job", f.cancel_job, "cancel one queued or unknown job")->option_text("JOB");
-  app.add_option("--pause", f.pause, "stop sending on an app's endpoint")->option_text("APP/TARGET");
+  app.add_option("--cancel-job", f.cancel_job, "cancel one queued or unknown job")
+      ->option_text("JOB");
+  app.add_option("--pause", f.pause, "stop sending on an app's endpoint")
+      ->option_text("APP/TARGET");
   app.add_option("--reason", f.reason, "with --pause: why (shown by --status)");
   app.add_option("--resume", f.resume, "resume an app's endpoint")->option_text("APP/TARGET");
-  app.add_option("--resolve-sent", f.resolve_sent, "an unknown job was delivered")->option_text("JOB");
+  app.add_option("--resolve-sent", f.resolve_sent, "an unknown job was delivered")
+      ->option_text("JOB");
   app.add_option("--broadcast-id", f.broadcast_id, "with --resolve-sent: its broadcast ID");
   app.add_option("--resolve-not-sent", f.resolve_not_sent,
                  "an unknown job was not delivered: queue it again")
@@ -72,7 +75,10 @@ int main(int argc, char** argv) {
     };
   };
   const Action actions[] = {
-      {f.check, [&] { return RunCheck(ctx, {f.files.begin(), f.files.end()}); }},
+      {f.check,
+       [&] {
+         return RunCheck(ctx, {f.files.begin(), f.files.end()});
+       }},
       {f.status, [&] { return RunStatus(ctx, f.json); }},
       {!f.cancel_campaign.empty(), op(OperatorAction::kCancelCampaign, f.cancel_campaign)},
       {!f.cancel_job.empty(), op(OperatorAction::kCancelJob, f.cancel_job)},

@@ -30,8 +30,7 @@ int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
       if (!name.starts_with(".") && (ext == ".yaml" || ext == ".yml")) paths.push_back(it->path());
     }
     if (ec) {
-      ctx.err << "campaigns_dir " << config->campaigns_dir.string() << ": " << ec.message()
-              << "\n";
+      ctx.err << "campaigns_dir " << config->campaigns_dir.string() << ": " << ec.message() << "\n";
       return 1;
     }
     std::sort(paths.begin(), paths.end());

@@ -30,14 +30,7 @@ int RunStatus(const CommandContext& ctx, bool json);
 // Operator actions: each one transaction on the database, then the running
 // daemon (if any) is told to re-read the queue (SIGUSR1).
 struct OperatorAction {
-  enum Kind {
-    kCancelCampaign,
-    kCancelJob,
-    kPause,
-    kResume,
-    kResolveSent,
-    kResolveNotSent
-  } kind;
+  enum Kind { kCancelCampaign, kCancelJob, kPause, kResume, kResolveSent, kResolveNotSent } kind;
   std::string argument;                     // campaign id, job id or APP/TARGET
   std::optional<std::string> broadcast_id;  // kResolveSent only
   std::string reason;                       // kPause only

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "config/config_loader.h"
+#include "store/daemon_lock.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -44,7 +45,7 @@ Status Apply(Store& store, const OperatorAction& a, TimePoint now, std::ostream&
       Status st = a.kind == OperatorAction::kPause
                       ? store.Pause(endpoint->first, endpoint->second,
                                     a.reason.empty() ? "paused by operator" : a.reason, now)
-                      : store.Resume(endpoint->first, endpoint->second);
+                      : store.Resume(endpoint->first, endpoint->second, now);
       if (st) {
         out << a.argument << (a.kind == OperatorAction::kPause ? ": paused\n" : ": resumed\n");
       }

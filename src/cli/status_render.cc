@@ -101,9 +101,10 @@ std::string RenderStatusText(const StatusReport& r) {
     for (const auto& [state, n] : c.jobs_by_state) {
       jobs += (jobs.empty() ? "" : " ") + state + "=" + std::to_string(n);
     }
-    rows.push_back({c.row.file, c.row.campaign_id.empty() ? "-" : c.row.campaign_id, c.row.status,
-                    jobs.empty() ? "-" : jobs, Time(c.last_forecast),
-                    c.row.status == "rejected" ? OneLine(c.row.last_error) : ""});
+    rows.push_back({c.row.file, c.row.campaign_id.empty() ? "-" : c.row.campaign_id,
+                    std::string(CampaignStatusName(c.row.status)), jobs.empty() ? "-" : jobs,
+                    Time(c.last_forecast),
+                    c.row.status == CampaignStatus::kRejected ? OneLine(c.row.last_error) : ""});
   }
   PrintTable(out, {"FILE", "ID", "STATUS", "JOBS", "LAST FORECAST", "ERROR"}, rows);
 
@@ -114,7 +115,7 @@ std::string RenderStatusText(const StatusReport& r) {
     rows.push_back({std::to_string(row.id), row.campaign_id, row.broadcast, row.occurrence,
                     row.app + "/" + std::string(TargetName(row.target)),
                     std::string(JobStateName(row.state)), FormatRfc3339(row.due), ForecastText(j),
-                    std::to_string(row.attempts), row.broadcast_id.empty() ? "-" : row.broadcast_id,
+                    std::to_string(row.attempts), row.broadcast_id.value_or("-"),
                     OneLine(row.last_error, 60)});
   }
   PrintTable(out,
@@ -140,21 +141,22 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
       std::chrono::duration_cast<std::chrono::seconds>(r.forecast_horizon).count();
   doc["endpoints"] = nlohmann::json::array();
   for (const auto& e : r.endpoints) {
-    doc["endpoints"].push_back({{"app", e.app},
-                                {"target", TargetName(e.target)},
-                                {"used_today", e.used_today},
-                                {"daily", e.daily},
-                                {"left_today", std::max(0, e.daily - e.used_today)},
-                                {"queued", e.queued},
-                                {"next_send_allowed", FormatRfc3339(std::max(e.next_allowed, r.now))},
-                                {"paused", e.paused},
-                                {"pause_reason", OptionalText(e.pause_reason)}});
+    doc["endpoints"].push_back(
+        {{"app", e.app},
+         {"target", TargetName(e.target)},
+         {"used_today", e.used_today},
+         {"daily", e.daily},
+         {"left_today", std::max(0, e.daily - e.used_today)},
+         {"queued", e.queued},
+         {"next_send_allowed", FormatRfc3339(std::max(e.next_allowed, r.now))},
+         {"paused", e.paused},
+         {"pause_reason", OptionalText(e.pause_reason)}});
   }
   doc["campaigns"] = nlohmann::json::array();
   for (const auto& c : r.campaigns) {
     doc["campaigns"].push_back({{"file", c.row.file},
                                 {"id", OptionalText(c.row.campaign_id)},
-                                {"status", c.row.status},
+                                {"status", CampaignStatusName(c.row.status)},
                                 {"error", OptionalText(c.row.last_error)},
                                 {"jobs", c.jobs_by_state},
                                 {"last_forecast", OptionalTime(c.last_forecast)},
@@ -185,7 +187,8 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
                            {"attempts", row.attempts},
                            // A string: broadcast IDs exceed 2^53 and JSON readers that use
                            // doubles would corrupt them.
-                           {"broadcast_id", OptionalText(row.broadcast_id)},
+                           {"broadcast_id", row.broadcast_id ? nlohmann::json(*row.broadcast_id)
+                                                             : nlohmann::json(nullptr)},
                            {"last_error", OptionalText(row.last_error)}});
   }
   doc["warnings"] = r.warnings;

@@ -5,6 +5,7 @@
 
 #include "core/time_format.h"
 #include "queue/scheduler_state.h"
+#include "store/daemon_lock.h"
 
 namespace broadcastd {
 
@@ -16,15 +17,15 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
   report.forecast_horizon = kForecastHorizon;
 
   auto scheduler = LoadSchedulerState(config, store, now);
-  if (!scheduler) return scheduler.error();
+  if (!scheduler) return std::unexpected(scheduler.error());
   auto forecast = scheduler->Forecast(now, kForecastHorizon);
 
   auto pauses = store.Pauses();
-  if (!pauses) return pauses.error();
+  if (!pauses) return std::unexpected(pauses.error());
   auto jobs = store.Jobs();
-  if (!jobs) return jobs.error();
+  if (!jobs) return std::unexpected(jobs.error());
   auto campaigns = store.Campaigns();
-  if (!campaigns) return campaigns.error();
+  if (!campaigns) return std::unexpected(campaigns.error());
 
   std::map<std::pair<std::string, BroadcastTarget>, size_t> queued_by_endpoint;
   for (const JobRow& job : *jobs) {
@@ -75,8 +76,8 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
       } else if (f.kind == Scheduler::ForecastEntry::kExpires) {
         if (campaign) ++campaign->will_expire;
         report.warnings.push_back("job " + std::to_string(job.id) + " (" + who + ", " +
-                                  std::string(TargetName(job.target)) +
-                                  ") will expire unsent at " + FormatRfc3339(f.at) +
+                                  std::string(TargetName(job.target)) + ") will expire unsent at " +
+                                  FormatRfc3339(f.at) +
                                   ": the endpoint's windows and daily budget do not reach it");
       } else if (f.kind == Scheduler::ForecastEntry::kPaused) {
         report.warnings.push_back("job " + std::to_string(job.id) + " (" + who +
@@ -93,7 +94,7 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
     report.jobs.push_back(std::move(line));
   }
   for (const auto& c : report.campaigns) {
-    if (c.row.status == "rejected") {
+    if (c.row.status == CampaignStatus::kRejected) {
       report.warnings.push_back("campaign " + c.row.file + " is rejected: " + c.row.last_error);
     }
   }

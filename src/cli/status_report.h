@@ -4,11 +4,10 @@
 // send time. Gathered read-only from the store, so it works while the daemon
 // runs; rendered as text for people or as JSON (schema in README.md) for scripts.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 #include "core/clock.h"

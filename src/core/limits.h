@@ -11,8 +11,8 @@
 namespace broadcastd {
 
 struct RateWindow {
-  int count = 1;        // at most this many requests…
-  Duration length{0};   // …in any interval of this length
+  int count = 1;       // at most this many requests…
+  Duration length{0};  // …in any interval of this length
   friend bool operator==(const RateWindow&, const RateWindow&) = default;
 };
 

@@ -33,10 +33,12 @@ bool Expect(std::string_view text, size_t& pos, char c) {
 }  // namespace
 
 Result<TimePoint> ParseRfc3339(std::string_view text) {
-  const std::string shown = "\"" + std::string(text.substr(0, 64)) + "\"";
   auto bad = [&](const char* why) {
-    return Fail(shown + " is not an RFC 3339 time with offset (like 2027-03-01T09:00:00+08:00): " +
-                why);
+    std::string message = "\"";
+    message.append(text.substr(0, 64));
+    message.append("\" is not an RFC 3339 time with offset (like 2027-03-01T09:00:00+08:00): ");
+    message.append(why);
+    return Fail(std::move(message));
   };
   size_t pos = 0;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;

@@ -11,7 +11,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
                                                std::filesystem::path credentials_dir,
                                                HttpTransport& transport, const Clock& clock) {
   auto store = Store::Open(config.database, Store::Mode::kReadWrite);
-  if (!store) return store.error();
+  if (!store) return std::unexpected(store.error());
   return std::unique_ptr<Engine>(new Engine(config, std::move(credentials_dir), transport, clock,
                                             std::make_unique<Store>(std::move(*store))));
 }
@@ -152,33 +152,30 @@ Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) 
       break;
     case OutcomeClass::kRetry:
     case OutcomeClass::kNextDay:
-      spdlog::warn("broadcast.retry job={} app={} target={} status={} class={} not_before={} "
-                   "reason=\"{}\"",
-                   send.job.id, key.app, TargetName(key.target), status,
-                   OutcomeName(answer.outcome), not_before ? FormatRfc3339(*not_before) : "-",
-                   answer.error_description.empty() ? answer.detail : answer.error_description);
+      spdlog::warn(
+          "broadcast.retry job={} app={} target={} status={} class={} not_before={} "
+          "reason=\"{}\"",
+          send.job.id, key.app, TargetName(key.target), status, OutcomeName(answer.outcome),
+          not_before ? FormatRfc3339(*not_before) : "-",
+          answer.error_description.empty() ? answer.detail : answer.error_description);
       break;
     case OutcomeClass::kPermanent:
-      spdlog::error("broadcast.failed job={} app={} target={} status={} reason=\"{}\"",
-                    send.job.id, key.app, TargetName(key.target), status,
+      spdlog::error("broadcast.failed job={} app={} target={} status={} reason=\"{}\"", send.job.id,
+                    key.app, TargetName(key.target), status,
                     answer.error_description.empty() ? answer.detail : answer.error_description);
       break;
     case OutcomeClass::kUnopened:
-      spdlog::error("broadcast.failed job={} app={} target={} status={} reason=\"{}\" "
-                    "endpoint paused",
-                    send.job.id, key.app, TargetName(key.target), status,
-                    answer.error_description);
-      if (Status st = store_->Pause(key.app, key.target,
-                                    "403 message broadcast service is unopened", now);
-          !st) {
-        return st;
-      }
+      spdlog::error(
+          "broadcast.failed job={} app={} target={} status={} reason=\"{}\" "
+          "endpoint paused",
+          send.job.id, key.app, TargetName(key.target), status, answer.error_description);
       break;
     case OutcomeClass::kUnknown:
-      spdlog::error("broadcast.unknown job={} app={} target={} status={} reason=\"{}\" "
-                    "action=\"not resent; resolve with --resolve-sent or --resolve-not-sent\"",
-                    send.job.id, key.app, TargetName(key.target), status,
-                    answer.detail.empty() ? answer.error_description : answer.detail);
+      spdlog::error(
+          "broadcast.unknown job={} app={} target={} status={} reason=\"{}\" "
+          "action=\"not resent; resolve with --resolve-sent or --resolve-not-sent\"",
+          send.job.id, key.app, TargetName(key.target), status,
+          answer.detail.empty() ? answer.error_description : answer.detail);
       break;
   }
   return {};

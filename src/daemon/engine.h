@@ -62,7 +62,8 @@ class Engine {
   // worker thread.
   static BroadcastAnswer Perform(const PendingSend& send);
   // Records the answer: audit row and job state in one transaction, limiter and
-  // scheduler updated, endpoint paused after a 403 "unopened".
+  // scheduler updated; after a 403 "unopened" the store and the scheduler pause
+  // the endpoint.
   Status Complete(const PendingSend& send, const BroadcastAnswer& answer);
   // The daemon stops with the request still in flight: the job is `unknown`.
   Status Abandon(const PendingSend& send);

@@ -18,6 +18,7 @@
 #include "core/time_format.h"
 #include "daemon/unique_fd.h"
 #include "easemob/curl_transport.h"
+#include "store/daemon_lock.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -100,6 +101,13 @@ class Daemon {
 Status Daemon::Setup() {
   auto config = LoadConfig(options_.config_path);
   if (!config) return std::unexpected(config.error());
+  // The lock file sits beside the database: its folder must exist first.
+  std::error_code ec;
+  std::filesystem::create_directories(config->database.parent_path(), ec);
+  if (ec) {
+    return Fail("database " + config->database.string() +
+                ": cannot create its folder: " + ec.message());
+  }
   auto lock = DaemonLock::Acquire(config->database);
   if (!lock) return std::unexpected(lock.error());
   lock_.emplace(std::move(*lock));
@@ -114,8 +122,7 @@ Status Daemon::Setup() {
   watchdog_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   done_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!signal_fd_ || !wake_fd_ || !tick_fd_ || !watchdog_fd_ || !done_fd_) {
-    return Fail(std::string("cannot create the event loop's descriptors: ") +
-                std::strerror(errno));
+    return Fail(std::string("cannot create the event loop's descriptors: ") + std::strerror(errno));
   }
   WatchCampaigns();
   ArmInterval(tick_fd_.get(), options_.rescan_interval);
@@ -235,9 +242,8 @@ int Daemon::Run() {
     return 1;
   }
   sd_notify(0, "READY=1\nSTATUS=running");
-  spdlog::info("daemon.ready config={} database={} campaigns_dir={}",
-               options_.config_path.string(), engine_->config().database.string(),
-               engine_->config().campaigns_dir.string());
+  spdlog::info("daemon.ready config={} database={} campaigns_dir={}", options_.config_path.string(),
+               engine_->config().database.string(), engine_->config().campaigns_dir.string());
 
   while (!stopping_) {
     if (!in_flight_) {
@@ -261,9 +267,9 @@ int Daemon::Run() {
     }
     ArmAbsolute(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake());
 
-    pollfd fds[] = {{signal_fd_.get(), POLLIN, 0},   {wake_fd_.get(), POLLIN, 0},
-                    {tick_fd_.get(), POLLIN, 0},     {watchdog_fd_.get(), POLLIN, 0},
-                    {done_fd_.get(), POLLIN, 0},     {inotify_fd_.get(), POLLIN, 0}};
+    pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
+                    {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
+                    {done_fd_.get(), POLLIN, 0},   {inotify_fd_.get(), POLLIN, 0}};
     const nfds_t count = inotify_fd_ ? 6 : 5;
     if (::poll(fds, count, -1) < 0 && errno != EINTR) {
       spdlog::critical("daemon.poll_failed reason=\"{}\"", std::strerror(errno));

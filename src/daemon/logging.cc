@@ -27,11 +27,11 @@ class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
 
 void SetUpLogging(bool verbose) {
   auto logger = spdlog::stderr_logger_mt("broadcastd");
-  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (std::getenv("JOURNAL_STREAM") != nullptr) {
     formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%v");
   } else {
-    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v");
   }
   logger->set_formatter(std::move(formatter));
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);

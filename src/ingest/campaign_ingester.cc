@@ -11,6 +11,7 @@
 #include "campaign/loader.h"
 #include "document/document.h"
 #include "ingest/job_planner.h"
+#include "store/content_hash.h"
 
 namespace broadcastd {
 namespace fs = std::filesystem;
@@ -63,8 +64,8 @@ Result<std::string> ResolveApp(const Campaign& campaign, const Config& config,
   if (!config.apps.contains(campaign.app)) {
     std::string known;
     for (const auto& [name, _] : config.apps) known += (known.empty() ? "" : ", ") + name;
-    return Fail(file + ": app: \"" + campaign.app + "\" is not defined in the config (apps: " +
-                known + ") [rule.app_unknown]");
+    return Fail(file + ": app: \"" + campaign.app +
+                "\" is not defined in the config (apps: " + known + ") [rule.app_unknown]");
   }
   return campaign.app;
 }
@@ -131,15 +132,16 @@ Result<ScanReport> CampaignIngester::Scan(TimePoint now) {
       spdlog::warn("campaign.unreadable file={} reason={}", name, bytes.error().message);
       continue;
     }
-    if (auto st = IngestFile(path, name, *bytes, force, now, report); !st) return st.error();
+    if (auto st = IngestFile(path, name, *bytes, force, now, report); !st)
+      return std::unexpected(st.error());
   }
 
   auto rows = store_.Campaigns();
-  if (!rows) return rows.error();
+  if (!rows) return std::unexpected(rows.error());
   for (const auto& row : *rows) {
-    if (row.status == "removed" || present.contains(row.file)) continue;
+    if (row.status == CampaignStatus::kRemoved || present.contains(row.file)) continue;
     auto cancelled = store_.RemoveCampaign(row.file, now);
-    if (!cancelled) return cancelled.error();
+    if (!cancelled) return std::unexpected(cancelled.error());
     known_.erase(row.file);
     ++report.removed;
     spdlog::info("campaign.removed file={} cancelled_jobs={}", row.file, *cancelled);
@@ -157,7 +159,7 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
     ++report.unchanged;
     if (!known->second.ok) return {};
     auto added = ExtendRepeats(name, known->second.campaign, now);
-    if (!added) return added.error();
+    if (!added) return std::unexpected(added.error());
     report.occurrences_added += *added;
     return {};
   }
@@ -166,12 +168,13 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
   if (campaign) {
     // A campaign id names one file at a time.
     auto rows = store_.Campaigns();
-    if (!rows) return rows.error();
+    if (!rows) return std::unexpected(rows.error());
     for (const auto& row : *rows) {
-      if (row.file != name && row.status != "removed" && row.campaign_id == campaign->id) {
-        campaign = std::unexpected(std::vector<std::string>{
-            name + ": id: \"" + campaign->id + "\" is already used by " + row.file +
-            " [rule.id_unique]"});
+      if (row.file != name && row.status != CampaignStatus::kRemoved &&
+          row.campaign_id == campaign->id) {
+        campaign = std::unexpected(std::vector<std::string>{name + ": id: \"" + campaign->id +
+                                                            "\" is already used by " + row.file +
+                                                            " [rule.id_unique]"});
         break;
       }
     }
@@ -179,7 +182,7 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
   if (!campaign) {
     const std::string error = JoinLines(campaign.error());
     auto changed = store_.RejectCampaign(name, hash, error, now);
-    if (!changed) return changed.error();
+    if (!changed) return std::unexpected(changed.error());
     known_[name] = Known{hash, {}, false};
     if (*changed) {
       ++report.rejected;
@@ -197,7 +200,7 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
   for (const Broadcast& b : campaign->broadcasts) {
     if (!b.repeat) continue;
     auto earliest = store_.EarliestPending(name, b.name);
-    if (!earliest) return earliest.error();
+    if (!earliest) return std::unexpected(earliest.error());
     if (*earliest) from_by_broadcast[b.name] = **earliest;
   }
   auto plan = PlanJobs(*campaign, campaign->app, ModificationTime(path, now), now,
@@ -206,14 +209,14 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
 
   Store::CampaignFile file{name, campaign->id, hash, campaign->app, campaign->priority};
   auto effect = store_.ApplyCampaign(file, plan->jobs, plan->covered_from, now);
-  if (!effect) return effect.error();
+  if (!effect) return std::unexpected(effect.error());
   switch (*effect) {
     case Store::ApplyEffect::kUnchanged: {
       // Same content as the store already has (after a restart): only the
       // repeat horizon may need to move forward.
       ++report.unchanged;
       auto added = ExtendRepeats(name, *campaign, now);
-      if (!added) return added.error();
+      if (!added) return std::unexpected(added.error());
       report.occurrences_added += *added;
       break;
     }
@@ -224,8 +227,7 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
       break;
     case Store::ApplyEffect::kUpdated:
       ++report.updated;
-      spdlog::info("campaign.updated file={} id={} jobs={}", name, campaign->id,
-                   plan->jobs.size());
+      spdlog::info("campaign.updated file={} id={} jobs={}", name, campaign->id, plan->jobs.size());
       break;
   }
   known_[name] = Known{hash, std::move(*campaign), true};
@@ -237,10 +239,11 @@ Result<int> CampaignIngester::ExtendRepeats(const std::string& name, const Campa
   bool repeats = std::any_of(campaign.broadcasts.begin(), campaign.broadcasts.end(),
                              [](const Broadcast& b) { return b.repeat.has_value(); });
   if (!repeats) return 0;
-  auto plan = PlanJobs(campaign, campaign.app, now, now, {}, now + horizon_.ahead,
-                       horizon_.max_per_pass);
+  auto plan =
+      PlanJobs(campaign, campaign.app, now, now, {}, now + horizon_.ahead, horizon_.max_per_pass);
   if (!plan) return Fail(name + ": " + plan.error().message);
-  std::erase_if(plan->jobs, [](const Store::JobSpec& j) { return j.occurrence == kOnceOccurrence; });
+  std::erase_if(plan->jobs,
+                [](const Store::JobSpec& j) { return j.occurrence == kOnceOccurrence; });
   if (plan->jobs.empty()) return 0;
   return store_.AddMissingJobs(name, plan->jobs, now);
 }

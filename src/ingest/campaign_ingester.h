@@ -31,8 +31,8 @@ struct ScanReport {
   int created = 0;
   int updated = 0;
   int unchanged = 0;
-  int rejected = 0;   // files newly recorded as rejected (an unchanged bad file is not counted)
-  int removed = 0;    // files gone since the last scan
+  int rejected = 0;  // files newly recorded as rejected (an unchanged bad file is not counted)
+  int removed = 0;   // files gone since the last scan
   int occurrences_added = 0;
   std::vector<std::string> errors;  // one line per problem, "file:line:col: why [rule]"
 };

@@ -39,7 +39,7 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoi
   }
 
   auto attempts = store.AttemptsSince(now - AuditLookback(config));
-  if (!attempts) return attempts.error();
+  if (!attempts) return std::unexpected(attempts.error());
   for (const AttemptRow& a : *attempts) {
     EndpointKey key{a.app, a.target};
     scheduler.limiter().RecordAttempt(key, a.started_at);
@@ -50,11 +50,11 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoi
   }
 
   auto pauses = store.Pauses();
-  if (!pauses) return pauses.error();
+  if (!pauses) return std::unexpected(pauses.error());
   for (const PauseRow& p : *pauses) scheduler.SetPaused(EndpointKey{p.app, p.target}, true);
 
   auto jobs = store.QueuedJobs();
-  if (!jobs) return jobs.error();
+  if (!jobs) return std::unexpected(jobs.error());
   for (const JobRow& row : *jobs) scheduler.Upsert(ToQueuedJob(row));
   return scheduler;
 }

@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include "cli/status_report.h"
+#include "core/time_format.h"
+#include "fakes/temp_dir.h"
+#include "ingest/campaign_ingester.h"
+
+namespace broadcastd {
+namespace {
+
+using namespace std::chrono_literals;
+
+TimePoint T(const char* text) { return *ParseRfc3339(text); }
+
+class StatusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_ / "campaigns");
+    config_.database = dir_ / "queue.db";
+    config_.campaigns_dir = dir_ / "campaigns";
+    AppConfig app;
+    app.name = "main";
+    app.host = "https://a1.easemob.com";
+    app.org = "o";
+    app.app = "a";
+    app.client_id = "c";
+    app.token_file = "t";
+    config_.apps["main"] = app;
+    for (BroadcastTarget t : kAllTargets) config_.limits[t] = DefaultLimits(t);
+    config_.safety_margin = 0ms;
+  }
+
+  StatusReport Gather() {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    EXPECT_TRUE(store.has_value());
+    CampaignIngester ingester(config_, *store);
+    EXPECT_TRUE(ingester.Scan(now_).has_value());
+    auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
+    EXPECT_TRUE(ro.has_value()) << ro.error().message;
+    auto report = GatherStatus(config_, *ro, now_);
+    EXPECT_TRUE(report.has_value()) << report.error().message;
+    return std::move(*report);
+  }
+
+  TempDir dir_;
+  Config config_;
+  const TimePoint now_ = T("2027-03-01T20:00:00Z");
+};
+
+// Five all-users broadcasts due today with three left in the budget: the
+// forecast sends three today, 30 minutes apart, and warns about the two that
+// expire at the end of the day.
+TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
+  std::string yaml = "id: five\nbroadcasts:\n";
+  for (int i = 0; i < 5; ++i) {
+    yaml += "  - name: b" + std::to_string(i) +
+            "\n    target: users\n    send_at: \"2027-03-01T20:00:00Z\"\n"
+            "    expires_at: \"2027-03-01T23:59:00Z\"\n    message: {type: txt, msg: hi}\n";
+  }
+  dir_.Write("campaigns/five.yaml", yaml);
+  dir_.Write("campaigns/bad.yaml", "broadcasts: 7\n");
+  StatusReport r = Gather();
+
+  ASSERT_EQ(r.jobs.size(), 5u);
+  const TimePoint expected[] = {now_, now_ + 30min, now_ + 60min};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(r.jobs[i].forecast.has_value());
+    EXPECT_EQ(r.jobs[i].forecast->kind, Scheduler::ForecastEntry::kSend) << i;
+    EXPECT_EQ(r.jobs[i].forecast->at, expected[i]) << i;
+  }
+  for (int i = 3; i < 5; ++i) {
+    ASSERT_TRUE(r.jobs[i].forecast.has_value());
+    EXPECT_EQ(r.jobs[i].forecast->kind, Scheduler::ForecastEntry::kExpires) << i;
+  }
+  int expiry_warnings = 0;
+  for (const auto& w : r.warnings)
+    expiry_warnings += w.find("will expire unsent") != std::string::npos;
+  EXPECT_EQ(expiry_warnings, 2);
+
+  nlohmann::json doc = RenderStatusJson(r);
+  EXPECT_EQ(doc["format"], 1);
+  EXPECT_EQ(doc["jobs"][0]["forecast"]["kind"], "send");
+  EXPECT_EQ(doc["jobs"][0]["forecast"]["at"], "2027-03-01T20:00:00Z");
+  EXPECT_EQ(doc["jobs"][4]["forecast"]["kind"], "expires");
+  EXPECT_EQ(doc["jobs"][0]["state"], "ready");
+  EXPECT_TRUE(doc["jobs"][0]["broadcast_id"].is_null());
+  bool bad_listed = false;
+  for (const auto& c : doc["campaigns"]) {
+    if (c["file"] == "bad.yaml") {
+      bad_listed = true;
+      EXPECT_EQ(c["status"], "rejected");
+      EXPECT_TRUE(c["error"].is_string());
+    }
+  }
+  EXPECT_TRUE(bad_listed);
+  ASSERT_EQ(doc["endpoints"].size(), 3u);
+  EXPECT_EQ(doc["endpoints"][0]["target"], "users");
+  EXPECT_EQ(doc["endpoints"][0]["left_today"], 3);
+  EXPECT_EQ(doc["endpoints"][0]["queued"], 5);
+
+  std::string text = RenderStatusText(r);
+  EXPECT_NE(text.find("EXPIRES 2027-03-01T23:59:00Z"), std::string::npos) << text;
+  EXPECT_NE(text.find("bad.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace broadcastd

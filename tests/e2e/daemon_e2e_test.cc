@@ -1,0 +1,227 @@
+// The real broadcastd binary against the real simulator over loopback HTTP.
+// These run on the real clock: they wait for events (bounded), never for a time.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e/child_process.h"
+#include "fakes/temp_dir.h"
+
+namespace broadcastd {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+const std::string kBinary = std::string(BROADCASTD_BINARY_DIR) + "/broadcastd";
+const std::string kSimulator =
+    std::string(BROADCASTD_BINARY_DIR) + "/tools/easemob-sim/easemob-sim";
+constexpr const char* kSecret = "s3cr3t-never-printed";
+
+class DaemonE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("credentials/main.secret", std::string(kSecret) + "\n");
+    fs::create_directories(dir_ / "campaigns");
+    dir_.Write("faults.json", "{\"next\": []}");
+    StartSimulator();
+  }
+
+  void StartSimulator() {
+    fs::remove(dir_ / "sim.port");
+    sim_.emplace(std::vector<std::string>{kSimulator, "--port", "0", "--port-file",
+                                          (dir_ / "sim.port").string(), "--org", "org", "--app",
+                                          "app", "--client-id", "cid", "--client-secret-file",
+                                          (dir_ / "credentials/main.secret").string(), "--log",
+                                          (dir_ / "sim.jsonl").string(), "--fault-file",
+                                          (dir_ / "faults.json").string()},
+                 dir_ / "sim.log");
+    ASSERT_TRUE(sim_->started());
+    ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_ / "sim.port").empty(); }, 10s))
+        << ReadFile(dir_ / "sim.log");
+    std::string port = ReadFile(dir_ / "sim.port");
+    while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+    dir_.Write("broadcastd.yaml", "database: " + (dir_ / "state/queue.db").string() +
+                                      "\ncampaigns_dir: " + (dir_ / "campaigns").string() +
+                                      "\napps:\n  main:\n    host: http://127.0.0.1:" + port +
+                                      "\n    org: org\n    app: app\n    client_id: cid\n"
+                                      "    client_secret_file: main.secret\n");
+  }
+
+  std::unique_ptr<ChildProcess> StartDaemon(const std::string& log = "daemon.log") {
+    auto p = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kBinary, "--config", (dir_ / "broadcastd.yaml").string()},
+        dir_ / log,
+        std::vector<std::string>{"CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()});
+    EXPECT_TRUE(p->started());
+    return p;
+  }
+
+  // Broadcast requests the simulator received (token requests left out).
+  std::vector<nlohmann::json> Broadcasts() {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(ReadFile(dir_ / "sim.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && !j["path"].get<std::string>().ends_with("/token")) {
+        lines.push_back(j);
+      }
+    }
+    return lines;
+  }
+
+  // --status --json; an empty object while the daemon has not created the database yet.
+  nlohmann::json Status() {
+    auto r =
+        RunCommand({kBinary, "--status", "--json", "--config", (dir_ / "broadcastd.yaml").string()},
+                   dir_.path());
+    if (r.exit_code != 0) return nlohmann::json::object();
+    auto j = nlohmann::json::parse(r.output, nullptr, false);
+    return j.is_discarded() ? nlohmann::json::object() : j;
+  }
+
+  std::map<std::string, int> JobStates() {
+    std::map<std::string, int> n;
+    for (const auto& job : Status().value("jobs", nlohmann::json::array())) {
+      ++n[job["state"].get<std::string>()];
+    }
+    return n;
+  }
+
+  TempDir dir_;
+  std::optional<ChildProcess> sim_;
+};
+
+TEST_F(DaemonE2ETest, SendsEveryTargetKeepsExactIdsAndStopsOnSigterm) {
+  dir_.Write("campaigns/mixed.yaml", R"(id: mixed
+broadcasts:
+  - {name: all, target: users, message: {type: txt, msg: everyone}}
+  - {name: online, target: online_users, from: ops, message: {type: cmd, action: refresh}}
+  - {name: r1, target: chatrooms, chatroom_msg_level: high, message: {type: txt, msg: one}}
+  - {name: r2, target: chatrooms, ext: {k: v}, message: {type: custom, customEvent: ev}}
+  - {name: r3, target: chatrooms, message: {type: loc, lat: "39.9", lng: "116.3", addr: here}}
+)");
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() >= 5; }, 30s))
+      << ReadFile(dir_ / "daemon.log");
+
+  auto sent = Broadcasts();
+  ASSERT_EQ(sent.size(), 5u);
+  for (const auto& b : sent) EXPECT_EQ(b["status"], 200) << b.dump();
+  // Chatrooms: 1 per second, so the three are at least a second apart.
+  std::vector<int64_t> room_times;
+  for (const auto& b : sent) {
+    if (b["path"].get<std::string>().find("/chatrooms/") != std::string::npos) {
+      room_times.push_back(b["time_ms"].get<int64_t>());
+    }
+  }
+  ASSERT_EQ(room_times.size(), 3u);
+  EXPECT_GE(room_times[1] - room_times[0], 1000);
+  EXPECT_GE(room_times[2] - room_times[1], 1000);
+
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 5; }, 10s)) << Status().dump(1);
+  std::set<std::string> ids_sent, ids_stored;
+  for (const auto& b : sent) ids_sent.insert(b["id"].get<std::string>());
+  const nlohmann::json status = Status();
+  for (const auto& job : status["jobs"]) ids_stored.insert(job["broadcast_id"].get<std::string>());
+  EXPECT_EQ(ids_sent, ids_stored);  // exact digits, above 2^53
+
+  daemon->Signal(SIGTERM);
+  auto code = daemon->Wait(20s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+  const std::string log = ReadFile(dir_ / "daemon.log");
+  EXPECT_EQ(log.find(kSecret), std::string::npos);
+  EXPECT_NE(log.find("broadcast.sent"), std::string::npos);
+}
+
+TEST_F(DaemonE2ETest, SecondDaemonOnTheSameDatabaseRefusesToStart) {
+  auto first = StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("daemon.ready") != std::string::npos; }, 20s))
+      << ReadFile(dir_ / "daemon.log");
+  auto second = StartDaemon("second.log");
+  auto code = second->Wait(20s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(ReadFile(dir_ / "second.log").find("in use by another broadcastd"), std::string::npos)
+      << ReadFile(dir_ / "second.log");
+  // The first one is unharmed and still serves.
+  EXPECT_FALSE(first->Wait(100ms).has_value());
+}
+
+TEST_F(DaemonE2ETest, DroppedConnectionAfterTheBodyIsUnknownAndNeverResent) {
+  dir_.Write("faults.json", R"({"next": ["drop"]})");
+  dir_.Write("campaigns/one.yaml", R"(broadcasts:
+  - {name: only, target: online_users, message: {type: txt, msg: once}}
+)");
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["unknown"] == 1; }, 30s))
+      << ReadFile(dir_ / "daemon.log") << Status().dump(1);
+  daemon->Signal(SIGTERM);
+  ASSERT_TRUE(daemon->Wait(20s).has_value());
+
+  // A restart does not resend it either.
+  auto again = StartDaemon("daemon2.log");
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon2.log").find("daemon.ready") != std::string::npos; },
+      20s));
+  again->Signal(SIGTERM);
+  ASSERT_TRUE(again->Wait(20s).has_value());
+  auto sent = Broadcasts();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["dropped"], true);
+  EXPECT_EQ(JobStates()["unknown"], 1);
+
+  // The operator checked: it did not arrive. It goes again.
+  auto jobs = Status()["jobs"];
+  auto r = RunCommand({kBinary, "--resolve-not-sent", std::to_string(jobs[0]["id"].get<int64_t>()),
+                       "--config", (dir_ / "broadcastd.yaml").string()},
+                      dir_.path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(JobStates()["ready"], 1);
+}
+
+TEST_F(DaemonE2ETest, CampaignDroppedInWhileRunningIsPickedUpAndABadOneHarmsNothing) {
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("daemon.ready") != std::string::npos; },
+      20s));
+  dir_.Write("campaigns/bad.yaml", "broadcasts:\n  - target: users\n    mesage: {}\n");
+  dir_.Write("campaigns/.tmp-good", R"(broadcasts:
+  - {target: chatrooms, message: {type: txt, msg: late arrival}}
+)");
+  fs::rename(dir_ / "campaigns/.tmp-good", dir_ / "campaigns/good.yaml");
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 30s))
+      << ReadFile(dir_ / "daemon.log");
+  const std::string log = ReadFile(dir_ / "daemon.log");
+  EXPECT_NE(log.find("campaign.rejected file=bad.yaml"), std::string::npos) << log;
+  daemon->Signal(SIGTERM);
+  EXPECT_TRUE(daemon->Wait(20s).has_value());
+}
+
+TEST_F(DaemonE2ETest, CheckReportsEveryErrorWithPositionAndExitCode) {
+  auto good = dir_.Write("campaigns/good.yaml", R"(broadcasts:
+  - {target: users, message: {type: txt, msg: ok}}
+)");
+  auto bad = dir_.Write("elsewhere/bad.yaml", R"(broadcasts:
+  - target: users
+    message: {type: img}
+    colour: blue
+)");
+  auto ok = RunCommand({kBinary, "--check", "--config", (dir_ / "broadcastd.yaml").string()},
+                       dir_.path());
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  auto r = RunCommand({kBinary, "--check", "--config", (dir_ / "broadcastd.yaml").string(),
+                       good.string(), bad.string()},
+                      dir_.path());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml:3:"), std::string::npos) << r.output;  // img needs url
+  EXPECT_NE(r.output.find("bad.yaml:4:"), std::string::npos) << r.output;  // unknown key
+  EXPECT_NE(r.output.find("good.yaml: ok"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace broadcastd
