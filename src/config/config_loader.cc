@@ -45,7 +45,8 @@ class ConfigReader {
     Config config;
     config.source = source_;
     const Json& root = doc_.json();
-    CheckKeys(Pointer(""), {"database", "campaigns_dir", "apps", "limits", "day_boundary"});
+    CheckKeys(Pointer(""),
+              {"database", "campaigns_dir", "apps", "limits", "day_boundary", "safety_margin_ms"});
 
     if (auto path = OptionalString(Pointer("/database"))) {
       config.database = Resolve(*path);
@@ -65,6 +66,14 @@ class ConfigReader {
     ReadLimits(config);
     if (const Json* boundary = Node(Pointer("/day_boundary"))) {
       ReadDayBoundary(boundary->is_string() ? boundary->get<std::string>() : "", config);
+    }
+    if (const Json* margin = Node(Pointer("/safety_margin_ms"))) {
+      if (!margin->is_number_integer() || margin->get<int64_t>() < 0 ||
+          margin->get<int64_t>() > 60000) {
+        Problem(Pointer("/safety_margin_ms"), "must be an integer from 0 to 60000 (milliseconds)");
+      } else {
+        config.safety_margin = Duration(margin->get<int64_t>());
+      }
     }
     if (!problems_.empty()) {
       // In file order, as an operator fixes them.

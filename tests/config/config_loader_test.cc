@@ -258,7 +258,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
-            "day_boundary, limits)");
+            "day_boundary, limits, safety_margin_ms)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }
@@ -312,6 +312,18 @@ TEST_F(ConfigLoaderTest, DayBoundaryFormat) {
        {"\"24:00 UTC\"", "\"08:60 UTC\"", "\"8:00 UTC\"", "\"08:00\"", "\"08:00 CET\"", "800"}) {
     EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "day_boundary: " + bad + "\n"),
               "broadcastd.yaml:10:1: day_boundary: must be \"HH:MM UTC\", e.g. \"00:00 UTC\"")
+        << bad;
+  }
+}
+
+TEST_F(ConfigLoaderTest, SafetyMarginDefaultAndRange) {
+  EXPECT_EQ(Ok(kMinimal).safety_margin, Duration(500));
+  EXPECT_EQ(Ok(std::string(kMinimal) + "safety_margin_ms: 0\n").safety_margin, Duration(0));
+  EXPECT_EQ(Ok(std::string(kMinimal) + "safety_margin_ms: 2000\n").safety_margin, Duration(2000));
+  for (const char* bad : {"-1", "60001", "0.5", "\"500\""}) {
+    EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "safety_margin_ms: " + bad + "\n"),
+              "broadcastd.yaml:10:1: safety_margin_ms: must be an integer from 0 to 60000 "
+              "(milliseconds)")
         << bad;
   }
 }
