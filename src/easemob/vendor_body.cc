@@ -18,22 +18,20 @@ class VendorBodyReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   VendorBody& result() { return result_; }
 
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }  // negative: not an ID
-  bool number_unsigned(number_unsigned_t value) override {
-    if (AtDataId()) result_.broadcast_id = std::to_string(value);
-    return true;
-  }
+  // Any value at data.id replaces an earlier one (duplicate keys: the last
+  // wins, as in a DOM parse); only non-negative integers are IDs.
+  bool null() override { return Id(""); }
+  bool boolean(bool) override { return Id(""); }
+  bool number_integer(number_integer_t) override { return Id(""); }  // negative
+  bool number_unsigned(number_unsigned_t value) override { return Id(std::to_string(value)); }
   bool number_float(number_float_t, const string_t& text) override {
     // An integer too large for uint64 arrives here with its digits intact;
     // a real fraction or exponent is not an ID.
-    if (AtDataId() && AllDigits(text)) result_.broadcast_id = text;
-    return true;
+    return Id(AllDigits(text) ? text : "");
   }
   bool string(string_t& value) override {
     if (AtDataId()) {
-      if (AllDigits(value)) result_.broadcast_id = value;
+      Id(AllDigits(value) ? value : "");
     } else if (AtRootKey("error")) {
       result_.error = value;
     } else if (AtRootKey("error_description")) {
@@ -42,12 +40,13 @@ class VendorBodyReader final : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return Push(false); }
+  bool start_object(std::size_t) override { return Id("") && Push(false); }
   bool end_object() override { return Pop(); }
-  bool start_array(std::size_t) override { return Push(true); }
+  bool start_array(std::size_t) override { return Id("") && Push(true); }
   bool end_array() override { return Pop(); }
   bool key(string_t& key) override {
     frames_.back().key = key;
+    if (frames_.size() == 1 && key == "data") result_.broadcast_id.clear();
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
@@ -60,6 +59,12 @@ class VendorBodyReader final : public nlohmann::json_sax<nlohmann::json> {
     std::string name;  // the key under which this container sits ("" at the root)
     std::string key;   // the last key read inside this object
   };
+
+  // Records `id` when the parser stands at data.id; always continues.
+  bool Id(const std::string& id) {
+    if (AtDataId()) result_.broadcast_id = id;
+    return true;
+  }
 
   bool Push(bool array) {
     std::string name;
@@ -97,10 +102,9 @@ std::optional<VendorBody> ReadVendorBody(std::string_view body) {
 
 std::string Utf8Prefix(std::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
-  size_t end = max_bytes;
   // Step back over continuation bytes (10xxxxxx) to the start of the
   // sequence that the cut would split, and drop that sequence.
-  size_t back = end;
+  size_t back = max_bytes;
   while (back > 0 && (static_cast<unsigned char>(text[back]) & 0xC0) == 0x80) --back;
   return std::string(text.substr(0, back));
 }

@@ -98,6 +98,16 @@ TEST(ClassifyTest, UnknownFieldsAreIgnored) {
   EXPECT_EQ(answer.broadcast_id, "42");
 }
 
+TEST(ClassifyTest, DuplicateKeysReadLikeADomParse) {
+  EXPECT_EQ(ClassifyBroadcastAnswer(Http(200, R"({"data":{"id":7,"id":"x"}})")).outcome,
+            OutcomeClass::kUnknown);
+  EXPECT_EQ(ClassifyBroadcastAnswer(Http(200, R"({"data":{"id":7},"data":{}})")).outcome,
+            OutcomeClass::kUnknown);
+  BroadcastAnswer last = ClassifyBroadcastAnswer(Http(200, R"({"data":{"id":"x","id":8}})"));
+  EXPECT_EQ(last.outcome, OutcomeClass::kSent);
+  EXPECT_EQ(last.broadcast_id, "8");
+}
+
 TEST(ClassifyTest, RateLimitIsRetryWithRetryAfter) {
   TransportResult result =
       Http(429, ErrorBody("reach_limit", "This request has reached api limit"));

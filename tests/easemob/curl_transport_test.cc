@@ -100,6 +100,42 @@ TEST(CurlTransportTest, SendsHeadersAndReadsAnswerHeaders) {
   EXPECT_EQ(head.find("Expect:"), std::string::npos) << head;
 }
 
+TEST(CurlTransportTest, RetryAfterInThePastIsIgnored) {
+  // curl before 8.12 turns a past HTTP date into a negative number.
+  LoopbackServer server([](int fd, LoopbackServer& s) {
+    if (!s.ReadRequest(fd)) return;
+    LoopbackServer::Write(
+        fd,
+        "HTTP/1.1 429 Too Many Requests\r\n"
+        "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\nContent-Length: 0\r\n\r\n");
+  });
+  CurlTransport transport(ShortTimeouts());
+  TransportResult result = transport.Send(Post(server.Url()));
+  server.Stop();
+  ASSERT_EQ(result.failure, TransportFailure::kNone) << result.detail;
+  EXPECT_EQ(result.response.status, 429);
+  EXPECT_FALSE(result.retry_after.has_value()) << result.retry_after->count();
+}
+
+TEST(CurlTransportTest, TlsHandshakeFailureIsNotSent) {
+  // Whatever the client says first (its TLS hello), the answer is not TLS:
+  // the handshake fails and no HTTP request can have been written.
+  std::atomic<size_t> received = 0;
+  LoopbackServer server([&received](int fd, LoopbackServer&) {
+    char buffer[4096];
+    pollfd ready{fd, POLLIN, 0};
+    if (poll(&ready, 1, 2000) > 0) received = static_cast<size_t>(read(fd, buffer, sizeof buffer));
+    LoopbackServer::Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+  CurlTransport transport(ShortTimeouts());
+  TransportResult result = transport.Send(
+      Post("https://127.0.0.1:" + std::to_string(server.port()) + "/org/app/messages/broadcast"));
+  server.Stop();
+  EXPECT_EQ(result.failure, TransportFailure::kNotSent) << result.detail;
+  EXPECT_GT(received, 0u);  // the client did connect and speak TLS
+  EXPECT_TRUE(server.requests().empty());
+}
+
 TEST(CurlTransportTest, RedirectIsNotFollowed) {
   LoopbackServer server([](int fd, LoopbackServer& s) {
     if (!s.ReadRequest(fd)) return;
