@@ -139,6 +139,7 @@ Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) 
   outcome.response_body = answer.response_body;
   outcome.detail = answer.detail;
   outcome.retry_not_before = not_before;
+  outcome.retry_after = answer.retry_after;
   if (Status st = store_->RecordOutcome(send.job.id, send.attempt_id, outcome, now); !st) {
     return st;
   }

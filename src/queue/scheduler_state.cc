@@ -44,7 +44,7 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoi
     EndpointKey key{a.app, a.target};
     scheduler.limiter().RecordAttempt(key, a.started_at);
     if (a.outcome) {
-      AttemptResult result{*a.outcome, a.http_status, std::nullopt};
+      AttemptResult result{*a.outcome, a.http_status, a.retry_after};
       scheduler.limiter().RecordOutcome(key, a.ended_at.value_or(a.started_at), result);
     }
   }

@@ -71,6 +71,7 @@ struct AttemptRow {
   std::optional<std::string> broadcast_id;
   std::string response_body;  // at most kMaxResponseBody bytes
   std::string detail;
+  std::optional<Duration> retry_after;  // the server's Retry-After, if it sent one
 };
 
 inline constexpr std::size_t kMaxResponseBody = 4096;

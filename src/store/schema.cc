@@ -92,8 +92,14 @@ CREATE TABLE operator_actions (
 CREATE INDEX operator_actions_job ON operator_actions(job_id);
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// A server's Retry-After, kept so that a restart honours it like the live daemon did.
+constexpr std::string_view kSchema2 = R"sql(
+ALTER TABLE attempts ADD COLUMN retry_after_ms INTEGER;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, kSchema1},
+    {2, kSchema2},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }

@@ -99,7 +99,7 @@ JobRow ReadJob(SQLite::Statement& s) {
 
 const char* const kAttemptColumns =
     "id, job_id, app, target, started_at, ended_at, http_status, outcome, vendor_error, "
-    "error_description, broadcast_id, response_body, detail";
+    "error_description, broadcast_id, response_body, detail, retry_after_ms";
 
 AttemptRow ReadAttempt(SQLite::Statement& s) {
   AttemptRow row;
@@ -120,6 +120,7 @@ AttemptRow ReadAttempt(SQLite::Statement& s) {
   row.broadcast_id = OptionalText(s.getColumn(10));
   row.response_body = s.getColumn(11).getString();
   row.detail = s.getColumn(12).getString();
+  if (!s.getColumn(13).isNull()) row.retry_after = Duration(s.getColumn(13).getInt64());
   return row;
 }
 

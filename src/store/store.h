@@ -142,6 +142,7 @@ class Store {
     std::optional<int> http_status;
     std::string vendor_error, error_description, broadcast_id, response_body, detail;
     std::optional<TimePoint> retry_not_before;
+    std::optional<Duration> retry_after;  // the server's Retry-After, kept for the replay
   };
   // One transaction: the attempt row is completed (ended_at = now; the response body
   // kept to its first kMaxResponseBody bytes) and the job, which must be sending with

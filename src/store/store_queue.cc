@@ -165,7 +165,7 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     SQLite::Statement complete(db,
                                "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
                                "vendor_error = ?, error_description = ?, broadcast_id = ?, "
-                               "response_body = ?, detail = ? WHERE id = ?");
+                               "response_body = ?, detail = ?, retry_after_ms = ? WHERE id = ?");
     complete.bind(1, ToMillis(now));
     if (outcome.http_status) {
       complete.bind(2, *outcome.http_status);
@@ -178,7 +178,12 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     BindOptional(complete, 6, broadcast_id);
     complete.bind(7, Truncate(outcome.response_body, kMaxResponseBody));
     complete.bind(8, outcome.detail);
-    complete.bind(9, attempt_id);
+    if (outcome.retry_after) {
+      complete.bind(9, static_cast<int64_t>(outcome.retry_after->count()));
+    } else {
+      complete.bind(9);
+    }
+    complete.bind(10, attempt_id);
     complete.exec();
 
     bool sent = outcome.outcome == OutcomeClass::kSent;

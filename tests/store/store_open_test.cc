@@ -157,3 +157,52 @@ TEST(StoreOpen, DataVersionMovesWhenAnotherConnectionCommits) {
 
 }  // namespace
 }  // namespace broadcastd::testing_store
+
+namespace broadcastd::testing_store {
+namespace {
+
+// A database left at schema 1 by an older broadcastd (its rows included) is
+// brought to the current schema, one numbered step at a time, keeping its data.
+TEST(StoreOpen, UpgradesASchemaOneDatabaseKeepingItsRows) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec(std::string(Migrations()[0].sql));
+    raw.exec("PRAGMA user_version = 1");
+    raw.exec(
+        "INSERT INTO campaigns (id, file, campaign_id, content_hash, status, last_error, app, "
+        "priority, updated_at) VALUES (1, 'a.yaml', 'a', 'h', 'ok', '', 'main', 0, 0)");
+  }
+  auto store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_EQ(store->SchemaVersion().value(), CurrentSchemaVersion());
+  auto campaigns = store->Campaigns();
+  ASSERT_TRUE(campaigns.has_value());
+  ASSERT_EQ(campaigns->size(), 1u);
+  EXPECT_EQ((*campaigns)[0].file, "a.yaml");
+}
+
+// The server's Retry-After is kept with the attempt, so a restart honours it.
+TEST(StoreOpen, RetryAfterIsKeptWithTheAttempt) {
+  TempDir dir;
+  auto store = Store::Open(dir.path() / "queue.db", Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value());
+  ASSERT_TRUE(store->ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0)
+                  .has_value());
+  int64_t job = store->Jobs().value().at(0).id;
+  auto attempt = store->ClaimForSending(job, kT0);
+  ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+  Store::AttemptOutcome outcome;
+  outcome.outcome = OutcomeClass::kRetry;
+  outcome.http_status = 429;
+  outcome.retry_after = Duration(120000);
+  outcome.retry_not_before = kT0 + std::chrono::minutes(2);
+  ASSERT_TRUE(store->RecordOutcome(job, *attempt, outcome, kT0).has_value());
+  auto rows = store->AttemptsOf(job).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].retry_after, Duration(120000));
+}
+
+}  // namespace
+}  // namespace broadcastd::testing_store
