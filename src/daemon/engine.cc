@@ -52,8 +52,14 @@ Status Engine::Start() {
 Result<ScanReport> Engine::Rescan() {
   auto report = ingester_->Scan(clock_.Now());
   if (!report) return report;
+  // Another process (an operator command) committed since we last looked: its
+  // SIGUSR1 may have been lost, the data version is not.
+  auto version = store_->DataVersion();
+  if (!version) return std::unexpected(version.error());
+  const bool others_wrote = *version != data_version_;
+  data_version_ = *version;
   if (report->created + report->updated + report->removed + report->occurrences_added > 0 ||
-      !scheduler_) {
+      others_wrote || !scheduler_) {
     if (Status st = ReloadQueue(); !st) return std::unexpected(st.error());
   }
   return report;

@@ -45,7 +45,8 @@ class Engine {
   // Start-up: jobs left `sending` become `unknown`, campaigns are scanned, the
   // scheduler is rebuilt from the store (windows and budgets from the audit).
   Status Start();
-  // Rescans campaigns_dir; rebuilds the scheduler when anything changed.
+  // Rescans campaigns_dir; rebuilds the scheduler when anything changed, here or
+  // by another process's commit (an operator action).
   Result<ScanReport> Rescan();
   // Re-reads the queue and pauses from the store (after an operator action).
   Status ReloadQueue();
@@ -85,6 +86,7 @@ class Engine {
   std::unique_ptr<CampaignIngester> ingester_;
   std::unique_ptr<Scheduler> scheduler_;
   std::map<std::string, std::unique_ptr<BroadcastClient>> clients_;  // by app name
+  int64_t data_version_ = 0;  // PRAGMA data_version at the last rescan
 };
 
 }  // namespace broadcastd

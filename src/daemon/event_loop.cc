@@ -191,14 +191,14 @@ void Daemon::Dispatch() {
   if (!*next) return;
   PendingSend send = std::move(**next);
   const int done = done_fd_.get();
-  std::packaged_task<BroadcastAnswer()> task([send, done] {
-    BroadcastAnswer answer = Engine::Perform(send);
+  std::promise<BroadcastAnswer> promise;
+  auto future = promise.get_future();
+  std::thread([send, done, promise = std::move(promise)]() mutable {
+    // The answer is set before the loop is woken, so the loop always finds it.
+    promise.set_value(Engine::Perform(send));
     uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(done, &one, sizeof one);
-    return answer;
-  });
-  auto future = task.get_future();
-  std::thread(std::move(task)).detach();
+  }).detach();
   in_flight_.emplace(InFlight{std::move(send), std::move(future)});
 }
 

@@ -9,6 +9,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/scripted_transport.h"
 #include "fakes/temp_dir.h"
+#include "fakes/test_config.h"
 
 namespace broadcastd {
 namespace {
@@ -27,17 +28,7 @@ class EngineTest : public ::testing::Test {
   void SetUp() override {
     dir_.Write("credentials/main.token", "the-app-token\n");
     std::filesystem::create_directories(dir_ / "campaigns");
-    config_.database = dir_ / "queue.db";
-    config_.campaigns_dir = dir_ / "campaigns";
-    AppConfig app;
-    app.name = "main";
-    app.host = "http://127.0.0.1:9";
-    app.org = "org";
-    app.app = "app";
-    app.client_id = "cid";
-    app.token_file = "main.token";
-    config_.apps["main"] = app;
-    for (BroadcastTarget t : kAllTargets) config_.limits[t] = DefaultLimits(t);
+    config_ = TestConfig(dir_.path());
   }
 
   std::unique_ptr<Engine> Start() {
@@ -230,6 +221,33 @@ TEST_F(EngineTest, OperatorCancelBetweenDecisionAndClaimIsHonoured) {
   ASSERT_TRUE(sent.has_value());
   EXPECT_EQ(*sent, jobs[1].id);
   EXPECT_EQ(Job(*engine, jobs[0].id).state, JobState::kCancelled);
+}
+
+// An operator resolves an unknown job as not sent from another process; the
+// daemon notices at its next rescan even if the signal never arrived.
+TEST_F(EngineTest, OperatorResolutionFromAnotherProcessIsPickedUpAtTheNextRescan) {
+  Campaign("c.yaml", R"(broadcasts:
+  - {name: a, target: online_users, message: {type: txt, msg: one}}
+)");
+  auto engine = Start();
+  transport_.PushFailure(TransportFailure::kMaybeSent, "empty reply");
+  auto id = SendNext(*engine);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_EQ(Job(*engine, *id).state, JobState::kUnknown);
+
+  clock_.Advance(2min);
+  auto other = Store::Open(config_.database, Store::Mode::kReadWrite);
+  ASSERT_TRUE(other.has_value());
+  ASSERT_TRUE(other->ResolveNotSent(*id, clock_.Now()).has_value());
+  EXPECT_FALSE(SendNext(*engine).has_value());  // not seen yet
+
+  ASSERT_TRUE(engine->Rescan().has_value());
+  transport_.PushHttp(200, Ok("42"));
+  auto again = SendNext(*engine);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *id);
+  EXPECT_EQ(Job(*engine, *id).broadcast_id, "42");
+  EXPECT_EQ(engine->store().AttemptsOf(*id).value().size(), 2u);
 }
 
 }  // namespace

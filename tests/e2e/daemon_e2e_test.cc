@@ -184,6 +184,26 @@ TEST_F(DaemonE2ETest, DroppedConnectionAfterTheBodyIsUnknownAndNeverResent) {
   EXPECT_EQ(JobStates()["ready"], 1);
 }
 
+// SIGTERM while the server has not answered: the daemon waits a bounded time,
+// then stops and leaves the job unknown, never ready.
+TEST_F(DaemonE2ETest, SigtermWithARequestInFlightLeavesTheJobUnknown) {
+  dir_.Write("faults.json", R"({"next": ["delay:25000"]})");
+  dir_.Write("campaigns/one.yaml", R"(broadcasts:
+  - {name: slow, target: users, message: {type: txt, msg: slow answer}}
+)");
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("broadcast.start") != std::string::npos; },
+      20s))
+      << ReadFile(dir_ / "daemon.log");
+  daemon->Signal(SIGTERM);
+  auto code = daemon->Wait(22s);  // the grace is 15 s
+  ASSERT_TRUE(code.has_value()) << ReadFile(dir_ / "daemon.log");
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(JobStates()["unknown"], 1);
+  EXPECT_NE(ReadFile(dir_ / "daemon.log").find("in_flight=abandoned"), std::string::npos);
+}
+
 TEST_F(DaemonE2ETest, CampaignDroppedInWhileRunningIsPickedUpAndABadOneHarmsNothing) {
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor(
@@ -198,6 +218,31 @@ TEST_F(DaemonE2ETest, CampaignDroppedInWhileRunningIsPickedUpAndABadOneHarmsNoth
       << ReadFile(dir_ / "daemon.log");
   const std::string log = ReadFile(dir_ / "daemon.log");
   EXPECT_NE(log.find("campaign.rejected file=bad.yaml"), std::string::npos) << log;
+  daemon->Signal(SIGTERM);
+  EXPECT_TRUE(daemon->Wait(20s).has_value());
+}
+
+// SIGHUP with a broken config keeps the old one; the daemon goes on sending.
+TEST_F(DaemonE2ETest, ReloadWithABadConfigKeepsTheOldOne) {
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("daemon.ready") != std::string::npos; },
+      20s));
+  const std::string good = ReadFile(dir_ / "broadcastd.yaml");
+  dir_.Write("broadcastd.yaml", good + "colour: blue\n");
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadFile(dir_ / "daemon.log").find("config.reload_failed") != std::string::npos;
+      },
+      20s))
+      << ReadFile(dir_ / "daemon.log");
+  EXPECT_NE(ReadFile(dir_ / "daemon.log").find("colour: unknown key"), std::string::npos);
+  dir_.Write("campaigns/after.yaml", R"(broadcasts:
+  - {target: chatrooms, message: {type: txt, msg: still running}}
+)");
+  EXPECT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 30s))
+      << ReadFile(dir_ / "daemon.log");
   daemon->Signal(SIGTERM);
   EXPECT_TRUE(daemon->Wait(20s).has_value());
 }
