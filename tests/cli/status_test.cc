@@ -3,6 +3,7 @@
 #include "cli/status_report.h"
 #include "core/time_format.h"
 #include "fakes/temp_dir.h"
+#include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
 
 namespace broadcastd {
@@ -16,17 +17,7 @@ class StatusTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_ / "campaigns");
-    config_.database = dir_ / "queue.db";
-    config_.campaigns_dir = dir_ / "campaigns";
-    AppConfig app;
-    app.name = "main";
-    app.host = "https://a1.easemob.com";
-    app.org = "o";
-    app.app = "a";
-    app.client_id = "c";
-    app.token_file = "t";
-    config_.apps["main"] = app;
-    for (BroadcastTarget t : kAllTargets) config_.limits[t] = DefaultLimits(t);
+    config_ = TestConfig(dir_.path());
     config_.safety_margin = 0ms;
   }
 

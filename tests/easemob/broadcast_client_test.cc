@@ -6,8 +6,8 @@
 
 #include "fakes/fake_clock.h"
 #include "fakes/scripted_transport.h"
+#include "fakes/temp_dir.h"
 #include "outcome_printer.h"
-#include "temp_dir.h"
 
 namespace broadcastd {
 namespace {

@@ -15,8 +15,8 @@
 #include "easemob/curl_transport.h"
 #include "easemob/request_body.h"
 #include "fakes/fake_clock.h"
+#include "fakes/temp_dir.h"
 #include "outcome_printer.h"
-#include "temp_dir.h"
 
 extern char** environ;
 

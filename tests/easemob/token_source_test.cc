@@ -7,7 +7,7 @@
 #include "easemob/credential_file.h"
 #include "fakes/fake_clock.h"
 #include "fakes/scripted_transport.h"
-#include "temp_dir.h"
+#include "fakes/temp_dir.h"
 
 namespace broadcastd {
 namespace {

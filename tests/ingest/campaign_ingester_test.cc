@@ -4,6 +4,7 @@
 
 #include "core/time_format.h"
 #include "fakes/temp_dir.h"
+#include "fakes/test_config.h"
 
 namespace broadcastd {
 namespace {
@@ -11,22 +12,6 @@ namespace {
 using namespace std::chrono_literals;
 
 TimePoint T(const char* text) { return *ParseRfc3339(text); }
-
-Config OneAppConfig(const TempDir& dir) {
-  Config c;
-  c.database = dir / "queue.db";
-  c.campaigns_dir = dir / "campaigns";
-  AppConfig app;
-  app.name = "main";
-  app.host = "http://127.0.0.1:1";
-  app.org = "o";
-  app.app = "a";
-  app.client_id = "id";
-  app.client_secret_file = "main.secret";
-  c.apps["main"] = app;
-  for (BroadcastTarget t : kAllTargets) c.limits[t] = DefaultLimits(t);
-  return c;
-}
 
 constexpr const char* kTwoBroadcasts = R"(id: spring
 broadcasts:
@@ -44,7 +29,7 @@ class CampaignIngesterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_ / "campaigns");
-    config_ = OneAppConfig(dir_);
+    config_ = TestConfig(dir_.path());
     auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
     ASSERT_TRUE(store.has_value()) << store.error().message;
     store_.emplace(std::move(*store));

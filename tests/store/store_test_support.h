@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "fakes/temp_dir.h"
 #include "store/store.h"
 
 namespace broadcastd::testing_store {
@@ -21,25 +22,7 @@ using namespace std::chrono_literals;
 // 2027-01-14T08:00:00Z: a fixed "now" so no test depends on the wall clock.
 inline const TimePoint kT0 = FromMillis(1'799'913'600'000);
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::path(::testing::TempDir()) / "store-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using broadcastd::TempDir;
 
 // Every row of every table, in a stable order, as text.
 inline std::string DumpDatabase(const std::filesystem::path& db_path) {
