@@ -87,9 +87,12 @@ Status Engine::Reconfigure(const Config& config) {
 
 Result<std::optional<PendingSend>> Engine::Next() {
   const TimePoint now = clock_.Now();
+  // Should the database fail, look again in a second rather than at once.
+  next_wake_ = now + std::chrono::seconds(1);
   if (auto promoted = store_->PromoteDue(now); !promoted) return std::unexpected(promoted.error());
   while (true) {
     Decision decision = scheduler_->Decide(now);
+    next_wake_ = decision.next;
     for (int64_t id : decision.expire) {
       if (Status st = store_->ExpireJob(id, now); !st) return std::unexpected(st.error());
       scheduler_->Remove(id);
@@ -125,7 +128,7 @@ Result<std::optional<PendingSend>> Engine::Next() {
   }
 }
 
-std::optional<TimePoint> Engine::NextWake() const { return scheduler_->Decide(clock_.Now()).next; }
+std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }
 
 BroadcastAnswer Engine::Perform(const PendingSend& send) {
   return send.client->Send(send.job.endpoint.target, send.body);

@@ -56,7 +56,8 @@ class Engine {
   // Due jobs become ready, expired ones expired; returns the next job to send now,
   // if any (claimed: state `sending`, committed), else nothing.
   Result<std::optional<PendingSend>> Next();
-  // When the scheduler next needs a look, if nothing else happens.
+  // When the scheduler next needs a look, if nothing else happens: the decision
+  // of the last Next() that found nothing to send (a second after a failed one).
   std::optional<TimePoint> NextWake() const;
 
   // The HTTP request itself. Touches nothing but the client: callable from a
@@ -86,7 +87,8 @@ class Engine {
   std::unique_ptr<CampaignIngester> ingester_;
   std::unique_ptr<Scheduler> scheduler_;
   std::map<std::string, std::unique_ptr<BroadcastClient>> clients_;  // by app name
-  int64_t data_version_ = 0;  // PRAGMA data_version at the last rescan
+  int64_t data_version_ = 0;
+  std::optional<TimePoint> next_wake_;  // PRAGMA data_version at the last rescan
 };
 
 }  // namespace broadcastd

@@ -169,7 +169,11 @@ TEST_P(MessageTypeTest, OnlyTheRequiredFieldsAreNeeded) {
 
 TEST_P(MessageTypeTest, MissingRequiredFieldIsNamed) {
   const MessageCase& c = GetParam();
-  if (c.required.empty()) GTEST_SKIP() << c.type << " has no required field";
+  if (c.required.empty()) {
+    // Nothing to leave out: the type alone must be a valid message.
+    Valid(WithMessage(c.type, Fields{}));
+    return;
+  }
   Diagnostic d = OnlyError(WithMessage(c.type, Without(c.complete, c.required)));
   EXPECT_EQ(d.rule, "schema.required");
   EXPECT_EQ(d.message, "broadcasts[0].message." + c.required + " is required for type " + c.type);
