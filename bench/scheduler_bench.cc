@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "scheduler/scheduler.h"
@@ -118,6 +119,33 @@ void BM_DaemonTurn(benchmark::State& state) {
   state.SetComplexityN(state.range(0));
 }
 
+// The yardstick: one erase and one insert in a plain std::set of n keys, at random
+// places. A balanced tree's operation is O(log n) in comparisons; its time in a large
+// tree grows faster because each level is a cache miss. The scheduler's cycle should
+// stay a constant multiple of this at every size.
+void BM_StdSetEraseInsert(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  std::mt19937_64 rng{7};
+  std::set<std::pair<int64_t, int64_t>> set;
+  std::vector<std::pair<int64_t, int64_t>> keys;
+  for (size_t i = 0; i < n; ++i)
+    keys.push_back({static_cast<int64_t>(rng()), static_cast<int64_t>(i)});
+  set.insert(keys.begin(), keys.end());
+  size_t next = 0;
+  for (auto _ : state) {
+    set.erase(keys[next]);
+    keys[next].first = static_cast<int64_t>(rng());
+    set.insert(keys[next]);
+    next = (next + 1) % n;
+  }
+  state.SetComplexityN(state.range(0));
+}
+
+BENCHMARK(BM_StdSetEraseInsert)
+    ->Arg(1'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Complexity(benchmark::oLogN);
 BENCHMARK(BM_Decide)->Arg(1'000)->Arg(100'000)->Arg(1'000'000)->Complexity(benchmark::oLogN);
 BENCHMARK(BM_BeginFinishUpsert)
     ->Arg(1'000)
