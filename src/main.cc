@@ -32,10 +32,6 @@ struct Flags {
 
 int main(int argc, char** argv) {
   using namespace broadcastd;
-  // Before any thread exists, so every thread inherits the mask and the
-  // daemon's signals arrive only through its signalfd.
-  BlockDaemonSignals();
-
   Flags f;
   CLI::App app{"broadcastd: sends scheduled Easemob broadcast campaigns within the API's limits"};
   app.set_version_flag("--version", std::string("broadcastd ") + BROADCASTD_VERSION);
@@ -102,6 +98,10 @@ int main(int argc, char** argv) {
   }
   if (chosen) return chosen->run();
 
+  // Before any thread exists, so every thread inherits the mask and the
+  // daemon's signals arrive only through its signalfd. (Commands keep the
+  // default handlers: Ctrl-C stops a long --status.)
+  BlockDaemonSignals();
   SetUpLogging(f.verbose);
   return RunDaemon(DaemonOptions{f.config});
 }
