@@ -93,9 +93,18 @@ class BroadcastRules {
       Add(at / "cron", "rule.cron", Path(at / "cron") + ": " + expression.error().message);
       return;
     }
-    if (Result<CronSchedule> schedule = CronSchedule::Create(cron_text, zone_text); !schedule) {
+    Result<CronSchedule> schedule = CronSchedule::Create(cron_text, zone_text);
+    if (!schedule) {
       Add(at / "timezone", "rule.timezone",
           Path(at / "timezone") + ": " + schedule.error().message);
+      return;
+    }
+    // Every expression that can match a real day matches one within any span of
+    // the search horizon (leap days included); one that never does ("0 0 31 4 *")
+    // would quietly send nothing.
+    if (!schedule->NextAfter(FromMillis(0))) {
+      Add(at / "cron", "rule.cron_never",
+          Path(at / "cron") + ": \"" + cron_text + "\" matches no day that exists");
     }
   }
 

@@ -154,6 +154,20 @@ TEST(CampaignRulesTest, CronExpressionMustBeValid) {
   EXPECT_NE(d.message.find("25"), std::string::npos) << d.message;
 }
 
+TEST(CampaignRulesTest, CronThatNeverFiresIsRefused) {
+  Diagnostic d =
+      OnlyError(Broadcast("target: users\n"
+                          "    repeat: {cron: \"0 0 31 4 *\", timezone: UTC}\n"));
+  EXPECT_EQ(d.rule, "rule.cron_never");
+  EXPECT_EQ(d.line, 3);
+  EXPECT_EQ(d.column, 20);
+  EXPECT_EQ(d.message, "broadcasts[0].repeat.cron: \"0 0 31 4 *\" matches no day that exists");
+  // Rare is not never: 29 February comes round.
+  Valid(
+      Broadcast("target: users\n"
+                "    repeat: {cron: \"0 0 29 2 *\", timezone: UTC}\n"));
+}
+
 TEST(CampaignRulesTest, TimezoneMustBeKnown) {
   Diagnostic d =
       OnlyError(Broadcast("target: users\n"
