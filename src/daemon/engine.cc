@@ -93,11 +93,19 @@ Result<std::optional<PendingSend>> Engine::Next() {
   while (true) {
     Decision decision = scheduler_->Decide(now);
     next_wake_ = decision.next;
+    bool stale = false;
     for (int64_t id : decision.expire) {
-      if (Status st = store_->ExpireJob(id, now); !st) return std::unexpected(st.error());
+      if (Status st = store_->ExpireJob(id, now); !st) {
+        // Most likely an operator got there first; the store has the truth.
+        if (Status explained = RefusalExplained(id, st.error()); !explained)
+          return std::unexpected(explained.error());
+        stale = true;
+        break;
+      }
       scheduler_->Remove(id);
       spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now));
     }
+    if (stale) continue;
     if (decision.send.empty()) return std::nullopt;
 
     const int64_t id = decision.send.front();
@@ -106,9 +114,10 @@ Result<std::optional<PendingSend>> Engine::Next() {
     auto claim = *row ? store_->ClaimForSending(id, now)
                       : Result<int64_t>(std::unexpected(Error{"job no longer exists"}));
     if (!claim) {
-      // Cancelled or changed by an operator since the queue was read: not ours to send.
-      spdlog::info("job.skipped job={} reason=\"{}\"", id, claim.error().message);
-      scheduler_->Remove(id);
+      // Cancelled, or its endpoint paused, by an operator since the queue was read:
+      // not ours to send.
+      if (Status explained = RefusalExplained(id, claim.error()); !explained)
+        return std::unexpected(explained.error());
       continue;
     }
     auto client = clients_.find((*row)->app);
@@ -126,6 +135,16 @@ Result<std::optional<PendingSend>> Engine::Next() {
                  TargetName((*row)->target));
     return PendingSend{ToQueuedJob(**row), *claim, (*row)->body, client->second.get()};
   }
+}
+
+Status Engine::RefusalExplained(int64_t id, const Error& refusal) {
+  spdlog::info("job.skipped job={} reason=\"{}\"", id, refusal.message);
+  if (Status st = ReloadQueue(); !st) return st;
+  const QueuedJob* job = scheduler_->Find(id);
+  if (job == nullptr || scheduler_->IsPaused(job->endpoint)) return {};
+  // The store still has it queued on an active endpoint: a real failure, which
+  // the loop retries a second later rather than at once.
+  return std::unexpected(refusal);
 }
 
 std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }

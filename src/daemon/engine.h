@@ -78,6 +78,10 @@ class Engine {
   Engine(const Config& config, std::filesystem::path credentials_dir, HttpTransport& transport,
          const Clock& clock, std::unique_ptr<Store> store);
   void BuildClients();
+  // After the store refused to expire or claim job `id`: re-reads the queue.
+  // Succeeds when the store's state explains the refusal (the job is no longer
+  // queued, or its endpoint is paused); otherwise returns `refusal`.
+  Status RefusalExplained(int64_t id, const Error& refusal);
 
   Config config_;
   std::filesystem::path credentials_dir_;

@@ -223,6 +223,41 @@ TEST_F(EngineTest, OperatorCancelBetweenDecisionAndClaimIsHonoured) {
   EXPECT_EQ(Job(*engine, jobs[0].id).state, JobState::kCancelled);
 }
 
+// Another process pauses the endpoint, or cancels a job about to expire, after
+// this engine read its queue: the store's word wins and the daemon goes on.
+TEST_F(EngineTest, PauseOrCancelFromAnotherProcessIsHonouredWithoutError) {
+  Campaign("c.yaml", R"(broadcasts:
+  - {name: room, target: chatrooms, message: {type: txt, msg: one}}
+  - name: soon
+    target: online_users
+    send_at: "2027-03-01T00:00:00Z"
+    expires_at: "2027-03-01T00:00:10Z"
+    message: {type: txt, msg: two}
+)");
+  auto engine = Start();
+  auto jobs = engine->store().Jobs().value();
+  auto other = Store::Open(config_.database, Store::Mode::kReadWrite);
+  ASSERT_TRUE(other.has_value());
+  ASSERT_TRUE(other->Pause("main", BroadcastTarget::kChatrooms, "by hand", clock_.Now()));
+  ASSERT_TRUE(other->Pause("main", BroadcastTarget::kOnlineUsers, "by hand", clock_.Now()));
+  ASSERT_TRUE(other->CancelJob(jobs[1].id, clock_.Now()));
+  clock_.Advance(20s);  // the second job's expiry passes while it is cancelled
+
+  auto next = engine->Next();
+  ASSERT_TRUE(next.has_value()) << next.error().message;
+  EXPECT_FALSE(next->has_value());
+  EXPECT_TRUE(transport_.requests().empty());
+  EXPECT_EQ(Job(*engine, jobs[0].id).state, JobState::kReady);
+  EXPECT_EQ(Job(*engine, jobs[1].id).state, JobState::kCancelled);
+
+  ASSERT_TRUE(other->Resume("main", BroadcastTarget::kChatrooms, clock_.Now()));
+  ASSERT_TRUE(engine->ReloadQueue());
+  transport_.PushHttp(200, Ok("9"));
+  auto sent = SendNext(*engine);
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(*sent, jobs[0].id);
+}
+
 // An operator resolves an unknown job as not sent from another process; the
 // daemon notices at its next rescan even if the signal never arrived.
 TEST_F(EngineTest, OperatorResolutionFromAnotherProcessIsPickedUpAtTheNextRescan) {
