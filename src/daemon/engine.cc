@@ -44,9 +44,10 @@ Status Engine::Start() {
         "not resent: resolve it with --resolve-sent or --resolve-not-sent\"",
         id);
   }
+  // The first rescan also builds the scheduler from the store.
   auto report = Rescan();
   if (!report) return std::unexpected(report.error());
-  return ReloadQueue();
+  return {};
 }
 
 Result<ScanReport> Engine::Rescan() {
