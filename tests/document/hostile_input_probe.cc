@@ -9,29 +9,13 @@
 #include <string>
 
 #include "document/document.h"
+#include "fakes/hostile_yaml.h"
 
 namespace {
 
-std::string Repeat(const std::string& piece, int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i) out += piece;
-  return out;
-}
-
 std::string Input(const std::string& name) {
-  if (name == "deep") return "a: " + Repeat("[", 10000) + Repeat("]", 10000) + "\n";
-  if (name == "alias_bomb") {
-    std::string text =
-        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
-    const char* names = "abcdefghi";
-    for (int level = 1; level < 9; ++level) {
-      std::string prev(1, names[level - 1]);
-      text += std::string(1, names[level]) + ": &" + names[level] + " [";
-      for (int i = 0; i < 9; ++i) text += (i ? ",*" : "*") + prev;
-      text += "]\n";
-    }
-    return text;
-  }
+  if (name == "deep") return broadcastd::DeepNesting(10000);
+  if (name == "alias_bomb") return broadcastd::BillionLaughs();
   if (name == "self_alias") return "a: &x [*x]\n";
   if (name == "huge") return std::string(64 * 1024 * 1024, '[');
   if (name == "utf8") return "a: b\n" + std::string(200000, 'x') + "\xff\n";

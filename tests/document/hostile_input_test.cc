@@ -8,6 +8,7 @@
 #include <string>
 
 #include "document/document.h"
+#include "fakes/hostile_yaml.h"
 
 namespace broadcastd {
 namespace {
@@ -27,7 +28,7 @@ std::string Repeat(std::string_view piece, int n) {
 }
 
 TEST(HostileInputTest, DeepFlowSequenceNesting) {
-  std::string text = "a: " + Repeat("[", 10000) + Repeat("]", 10000) + "\n";
+  std::string text = DeepNesting(10000);
   Diagnostic d = ParseError(text);
   EXPECT_EQ(d.rule, "limit.depth");
   EXPECT_EQ(d.line, 1);
@@ -63,16 +64,7 @@ TEST(HostileInputTest, DepthThroughAnAliasIsCounted) {
 }
 
 TEST(HostileInputTest, BillionLaughsIsRejectedNotExpanded) {
-  std::string text =
-      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
-  const char* names = "abcdefghi";
-  for (int level = 1; level < 9; ++level) {
-    std::string prev(1, names[level - 1]);
-    text += std::string(1, names[level]) + ": &" + names[level] + " [";
-    for (int i = 0; i < 9; ++i) text += (i ? ",*" : "*") + prev;
-    text += "]\n";
-  }
-  Diagnostic d = ParseError(text);
+  Diagnostic d = ParseError(BillionLaughs());
   EXPECT_EQ(d.rule, "limit.nodes");
   EXPECT_GT(d.line, 1);
 }

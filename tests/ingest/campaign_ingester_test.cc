@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/time_format.h"
+#include "fakes/hostile_yaml.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 
@@ -189,14 +190,7 @@ TEST_F(CampaignIngesterTest, RepeatOccurrencesComeAheadOfTimeAsTheHorizonMoves) 
 }
 
 TEST_F(CampaignIngesterTest, HostileFileIsRejectedAndOthersGoOn) {
-  std::string bomb = "a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n";
-  for (char c = 'b'; c <= 'k'; ++c) {
-    std::string prev(1, static_cast<char>(c - 1));
-    bomb += std::string(1, c) + ": &" + std::string(1, c) + " [*" + prev + ",*" + prev + ",*" +
-            prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" +
-            prev + "]\n";
-  }
-  dir_.Write("campaigns/bomb.yaml", bomb);
+  dir_.Write("campaigns/bomb.yaml", BillionLaughs());
   dir_.Write("campaigns/huge.yaml", std::string(2 * 1024 * 1024, '#'));
   dir_.Write("campaigns/ok.yaml", R"(broadcasts:
   - target: users
