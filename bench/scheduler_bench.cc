@@ -42,6 +42,16 @@ struct Fixture {
     if (rng() % 2 == 0) job.expires = job.due + days(30);
     return job;
   }
+
+  // What the daemon does per request: Begin and Finish a job that succeeded, and
+  // take in a new one so the queue keeps its size.
+  void SendAndRefill(int64_t id) {
+    const AttemptResult ok{OutcomeClass::kSent, 200, std::nullopt};
+    const QueuedJob job = *scheduler->Find(id);
+    scheduler->Begin(id, now);
+    scheduler->Finish(job, now, ok);
+    scheduler->Upsert(NewJob());
+  }
 };
 
 // Built once per size: a million-job queue takes a while to fill.
@@ -74,14 +84,7 @@ void BM_Decide(benchmark::State& state) {
 // What the daemon does per request: Begin, Finish, and a new job taken in.
 void BM_BeginFinishUpsert(benchmark::State& state) {
   Fixture& f = FixtureOf(static_cast<size_t>(state.range(0)));
-  const AttemptResult ok{OutcomeClass::kSent, 200, std::nullopt};
-  for (auto _ : state) {
-    const QueuedJob job = *f.scheduler->Find(f.oldest);
-    f.scheduler->Begin(f.oldest, f.now);
-    f.scheduler->Finish(job, f.now, ok);
-    ++f.oldest;
-    f.scheduler->Upsert(f.NewJob());
-  }
+  for (auto _ : state) f.SendAndRefill(f.oldest++);
   state.SetComplexityN(state.range(0));
 }
 
@@ -89,15 +92,8 @@ void BM_BeginFinishUpsert(benchmark::State& state) {
 // the algorithm's own growth, without the memory latency of a random job in a 1M queue.
 void BM_BeginFinishUpsertRecent(benchmark::State& state) {
   Fixture& f = FixtureOf(static_cast<size_t>(state.range(0)));
-  const AttemptResult ok{OutcomeClass::kSent, 200, std::nullopt};
   f.scheduler->Upsert(f.NewJob());
-  for (auto _ : state) {
-    const int64_t id = f.next_id - 1;
-    const QueuedJob job = *f.scheduler->Find(id);
-    f.scheduler->Begin(id, f.now);
-    f.scheduler->Finish(job, f.now, ok);
-    f.scheduler->Upsert(f.NewJob());
-  }
+  for (auto _ : state) f.SendAndRefill(f.next_id - 1);
   state.SetComplexityN(state.range(0));
 }
 
@@ -105,16 +101,10 @@ void BM_BeginFinishUpsertRecent(benchmark::State& state) {
 // take in as many new jobs, so the queue keeps its size.
 void BM_DaemonTurn(benchmark::State& state) {
   Fixture& f = FixtureOf(static_cast<size_t>(state.range(0)));
-  const AttemptResult ok{OutcomeClass::kSent, 200, std::nullopt};
   for (auto _ : state) {
     f.now += seconds(1);
     const Decision d = f.scheduler->Decide(f.now);
-    for (int64_t id : d.send) {
-      const QueuedJob job = *f.scheduler->Find(id);
-      f.scheduler->Begin(id, f.now);
-      f.scheduler->Finish(job, f.now, ok);
-      f.scheduler->Upsert(f.NewJob());
-    }
+    for (int64_t id : d.send) f.SendAndRefill(id);
   }
   state.SetComplexityN(state.range(0));
 }
