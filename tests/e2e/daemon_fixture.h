@@ -1,0 +1,105 @@
+#pragma once
+// The fixture of the end-to-end tests: a temporary folder with credentials, a
+// campaigns folder and a config, the real simulator on loopback, and helpers to
+// start the real broadcastd binary, read the simulator's request log and
+// --status --json. Tests run on the real clock: they wait for events (bounded).
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "e2e/child_process.h"
+#include "fakes/temp_dir.h"
+
+namespace broadcastd {
+
+using namespace std::chrono_literals;
+
+inline const std::string kBinary = std::string(BROADCASTD_BINARY_DIR) + "/broadcastd";
+inline const std::string kSimulator =
+    std::string(BROADCASTD_BINARY_DIR) + "/tools/easemob-sim/easemob-sim";
+inline constexpr const char* kSecret = "s3cr3t-never-printed";
+
+class DaemonE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("credentials/main.secret", std::string(kSecret) + "\n");
+    std::filesystem::create_directories(dir_ / "campaigns");
+    dir_.Write("faults.json", "{\"next\": []}");
+    StartSimulator();
+  }
+
+  void StartSimulator() {
+    std::filesystem::remove(dir_ / "sim.port");
+    sim_.emplace(std::vector<std::string>{kSimulator, "--port", "0", "--port-file",
+                                          (dir_ / "sim.port").string(), "--org", "org", "--app",
+                                          "app", "--client-id", "cid", "--client-secret-file",
+                                          (dir_ / "credentials/main.secret").string(), "--log",
+                                          (dir_ / "sim.jsonl").string(), "--fault-file",
+                                          (dir_ / "faults.json").string()},
+                 dir_ / "sim.log");
+    ASSERT_TRUE(sim_->started());
+    ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_ / "sim.port").empty(); }, 10s))
+        << ReadFile(dir_ / "sim.log");
+    std::string port = ReadFile(dir_ / "sim.port");
+    while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+    dir_.Write("broadcastd.yaml", "database: " + (dir_ / "state/queue.db").string() +
+                                      "\ncampaigns_dir: " + (dir_ / "campaigns").string() +
+                                      "\napps:\n  main:\n    host: http://127.0.0.1:" + port +
+                                      "\n    org: org\n    app: app\n    client_id: cid\n"
+                                      "    client_secret_file: main.secret\n");
+  }
+
+  std::unique_ptr<ChildProcess> StartDaemon(const std::string& log = "daemon.log") {
+    auto p = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kBinary, "--config", (dir_ / "broadcastd.yaml").string()},
+        dir_ / log,
+        std::vector<std::string>{"CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()});
+    EXPECT_TRUE(p->started());
+    return p;
+  }
+
+  // Broadcast requests the simulator received (token requests left out).
+  std::vector<nlohmann::json> Broadcasts() {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(ReadFile(dir_ / "sim.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && !j["path"].get<std::string>().ends_with("/token")) {
+        lines.push_back(j);
+      }
+    }
+    return lines;
+  }
+
+  // --status --json; an empty object while the daemon has not created the database yet.
+  nlohmann::json Status() {
+    auto r =
+        RunCommand({kBinary, "--status", "--json", "--config", (dir_ / "broadcastd.yaml").string()},
+                   dir_.path());
+    if (r.exit_code != 0) return nlohmann::json::object();
+    auto j = nlohmann::json::parse(r.output, nullptr, false);
+    return j.is_discarded() ? nlohmann::json::object() : j;
+  }
+
+  std::map<std::string, int> JobStates() {
+    std::map<std::string, int> n;
+    for (const auto& job : Status().value("jobs", nlohmann::json::array())) {
+      ++n[job["state"].get<std::string>()];
+    }
+    return n;
+  }
+
+  TempDir dir_;
+  std::optional<ChildProcess> sim_;
+};
+
+}  // namespace broadcastd
