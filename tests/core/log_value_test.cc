@@ -29,7 +29,7 @@ TEST(LogValue, ANewlineCannotStartAForgedLine) {
 }
 
 TEST(LogValue, ControlBytesAndInvalidUtf8AreHexEscaped) {
-  EXPECT_EQ(LogValue(std::string("a\x1b[31mb", 8)), "\"a\\x1b[31mb\"");
+  EXPECT_EQ(LogValue(std::string("a\x1b[31mb", 7)), "\"a\\x1b[31mb\"");
   EXPECT_EQ(LogValue(std::string("a\0b", 3)), "\"a\\x00b\"");
   EXPECT_EQ(LogValue("bad\xff\xfe"), "\"bad\\xff\\xfe\"");
   // An overlong encoding of '/' and a lone surrogate are not valid UTF-8.
