@@ -220,12 +220,15 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
   return {};
 }
 
-Status CampaignIngester::RecordRefusal(const RefusedFile& refused, TimePoint now,
+Status CampaignIngester::RecordRefusal(const RefusedFile& refused, [[maybe_unused]] TimePoint now,
                                        ScanReport& report) {
   report.refused.push_back(refused);
-  // Store::RefuseFile(file, reason, now) records the refusal for --status (status
-  // `refused`, the reason); call it here and log only when it says the row changed.
-  (void)now;
+  // STORE REFUSAL CALL POINT. With Store::RefuseFile(file, reason, now) -> Result<bool>
+  // (true when the row changed), --status shows the file as `refused` with its reason:
+  //   auto changed = store_.RefuseFile(refused.name, refused.reason, now);
+  //   if (!changed) return std::unexpected(changed.error());
+  // and the log line below is written when *changed (once per change, across restarts
+  // too). Until then refusals_ remembers what was logged in this process.
   auto last = refusals_.find(refused.name);
   if (last != refusals_.end() && last->second == refused.reason) return {};
   spdlog::warn("campaign.refused file={} reason={}", LogValue(refused.name),
