@@ -137,10 +137,10 @@ TEST_F(CampaignFolderE2ETest, UntrustedFilesAreNeverSent) {
 
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return Posted("trusted one") == 1; }, 20s)) << Log();
-  ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.refused file=link.yaml"); }, 10s)) << Log();
   // Their jobs would have been due at once, in the same scan as the good one.
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(Broadcasts().size(), 1u) << Log();
+  EXPECT_TRUE(WaitFor([&] { return LogHas("campaign.refused file=link.yaml"); }, 10s)) << Log();
   const std::string log = Log();
   EXPECT_NE(log.find("campaign.refused file=open.yaml reason=\"is world-writable (mode 0666)\""),
             std::string::npos)
@@ -216,8 +216,8 @@ TEST_F(CampaignFolderE2ETest, FileNamesAndYamlKeysCannotForgeLogLines) {
 
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return Posted("trusted one") == 1; }, 20s)) << Log();
-  ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.rejected file=key.yaml"); }, 10s)) << Log();
-  ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.refused file=\"evil\\\\n"); }, 10s)) << Log();
+  EXPECT_TRUE(WaitFor([&] { return LogHas("campaign.rejected file=key.yaml"); }, 10s)) << Log();
+  EXPECT_TRUE(WaitFor([&] { return LogHas("campaign.refused file=\"evil\\\\n"); }, 10s)) << Log();
   StopDaemon(*daemon);
   EXPECT_EQ(Posted("evil name") + Posted("bad key"), 0u);
 
