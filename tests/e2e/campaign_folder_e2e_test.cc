@@ -88,6 +88,24 @@ TEST_F(CampaignFolderE2ETest, HalfWrittenFileIsNeverReadUntilItsWriterIsDone) {
   EXPECT_EQ(Posted("half written"), 0u);
 }
 
+// A writer that stops writing but never closes: the file is read once it has
+// settled (2 s unchanged), on the daemon's own timer, not at the 60 s rescan.
+TEST_F(CampaignFolderE2ETest, FileLeftOpenIsReadOnceSettledWithoutWaitingForThePeriodicRescan) {
+  auto daemon = StartDaemon();
+  WaitReady();
+  UniqueFd writer(
+      ::open((Campaigns() / "open.yaml").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  ASSERT_TRUE(writer);
+  const std::string text = RoomCampaign("left-open", "left open");
+  ASSERT_EQ(::write(writer.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  const auto written = std::chrono::steady_clock::now();
+  dir_.Write("campaigns/notes.txt", "a rescan");  // the daemon's first look at it
+
+  ASSERT_TRUE(WaitFor([&] { return Posted("left open") == 1; }, 15s)) << Log();
+  EXPECT_GE(std::chrono::steady_clock::now() - written, 2s);
+  StopDaemon(*daemon);
+}
+
 // Case 4: a FIFO in the folder or on the command line blocks neither --check
 // nor the daemon.
 TEST_F(CampaignFolderE2ETest, FifoBlocksNeitherCheckNorTheDaemon) {
@@ -153,13 +171,17 @@ TEST_F(CampaignFolderE2ETest, UntrustedFilesAreNeverSent) {
               std::string::npos)
         << log;
   }
+
+  // Made trusted by a chmod (inotify IN_ATTRIB): read and sent without a restart.
+  ASSERT_EQ(::chmod((Campaigns() / "open.yaml").c_str(), 0644), 0);
+  EXPECT_TRUE(WaitFor([&] { return Posted("world writable") == 1; }, 15s)) << Log();
   StopDaemon(*daemon);
 
   // --check says the same, and refuses a world-writable folder outright.
   const std::string config = (dir_ / "broadcastd.yaml").string();
   auto check = RunCommand({kBinary, "--check", "--config", config}, dir_.path());
   EXPECT_EQ(check.exit_code, 1);
-  EXPECT_NE(check.output.find("open.yaml: refused: is world-writable"), std::string::npos)
+  EXPECT_NE(check.output.find("link.yaml: refused: is a symbolic link"), std::string::npos)
       << check.output;
   ::chmod(Campaigns().c_str(), 0777);
   auto open_folder = RunCommand({kBinary, "--check", "--config", config}, dir_.path());
