@@ -1,13 +1,59 @@
-#include <algorithm>
 #include <ostream>
 
 #include "campaign/loader.h"
 #include "cli/commands.h"
 #include "config/config_loader.h"
+#include "ingest/campaign_folder.h"
 #include "ingest/campaign_ingester.h"
 
 namespace broadcastd {
 namespace fs = std::filesystem;
+
+namespace {
+
+// Checks one file's content; with a config, its app too. Reports either way.
+bool CheckOne(const CommandContext& ctx, const std::string& shown, const std::string& bytes,
+              const Config* config) {
+  if (config) {
+    auto campaign = CheckCampaignBytes(bytes, shown, *config);
+    if (!campaign) {
+      for (const auto& line : campaign.error()) ctx.err << line << "\n";
+      return false;
+    }
+    ctx.out << shown << ": ok (campaign " << campaign->id << ", " << campaign->broadcasts.size()
+            << " broadcasts)\n";
+    return true;
+  }
+  // Without a config the app cannot be checked; the format still can.
+  auto campaign = ParseCampaign(bytes, shown);
+  if (!campaign) {
+    for (const auto& d : campaign.error()) ctx.err << d.ToString() << "\n";
+    return false;
+  }
+  ctx.out << shown << ": format ok (app not checked: no config)\n";
+  return true;
+}
+
+// Every campaign file in campaigns_dir, read as the daemon reads them (without
+// waiting for files to settle): a refused file is an error naming it and why.
+bool CheckFolder(const CommandContext& ctx, const Config& config) {
+  auto listing = CampaignFolder(config.campaigns_dir).ReadAll();
+  if (!listing) {
+    ctx.err << listing.error().message << "\n";
+    return false;
+  }
+  bool ok = true;
+  for (const RefusedFile& file : listing->refused) {
+    ctx.err << (config.campaigns_dir / file.name).string() << ": refused: " << file.reason << "\n";
+    ok = false;
+  }
+  for (const ReadyFile& file : listing->ready) {
+    ok = CheckOne(ctx, (config.campaigns_dir / file.name).string(), file.bytes, &config) && ok;
+  }
+  return ok;
+}
+
+}  // namespace
 
 int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
   int errors = 0;
@@ -19,43 +65,20 @@ int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
     ctx.out << ctx.config_path.string() << ": ok (" << config->apps.size() << " apps)\n";
   }
 
-  std::vector<fs::path> paths = files;
-  if (paths.empty()) {
+  if (files.empty()) {
     if (!config) return 1;
-    std::error_code ec;
-    for (fs::directory_iterator it(config->campaigns_dir, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      const auto ext = it->path().extension();
-      const auto name = it->path().filename().string();
-      if (!name.starts_with(".") && (ext == ".yaml" || ext == ".yml")) paths.push_back(it->path());
-    }
-    if (ec) {
-      ctx.err << "campaigns_dir " << config->campaigns_dir.string() << ": " << ec.message() << "\n";
-      return 1;
-    }
-    std::sort(paths.begin(), paths.end());
+    return CheckFolder(ctx, *config) ? 0 : 1;
   }
-
-  for (const fs::path& path : paths) {
-    if (config) {
-      auto campaign = CheckCampaignFile(path, *config);
-      if (!campaign) {
-        for (const auto& line : campaign.error()) ctx.err << line << "\n";
-        ++errors;
-        continue;
-      }
-      ctx.out << path.string() << ": ok (campaign " << campaign->id << ", "
-              << campaign->broadcasts.size() << " broadcasts)\n";
-    } else {
-      // Without a config the app cannot be checked; the format still can.
-      auto campaign = LoadCampaignFile(path);
-      if (!campaign) {
-        for (const auto& d : campaign.error()) ctx.err << d.ToString() << "\n";
-        ++errors;
-        continue;
-      }
-      ctx.out << path.string() << ": format ok (app not checked: no config)\n";
+  for (const fs::path& path : files) {
+    // The same rules as the daemon's: a FIFO or a symlink is refused, never opened
+    // in a way that could block.
+    auto bytes = ReadTrustedFile(path);
+    if (!bytes) {
+      ctx.err << bytes.error().message << "\n";
+      ++errors;
+      continue;
     }
+    if (!CheckOne(ctx, path.string(), *bytes, config ? &*config : nullptr)) ++errors;
   }
   return errors == 0 ? 0 : 1;
 }

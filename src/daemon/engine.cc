@@ -51,8 +51,10 @@ Status Engine::Start() {
 }
 
 Result<ScanReport> Engine::Rescan() {
+  next_rescan_.reset();
   auto report = ingester_->Scan(clock_.Now());
   if (!report) return report;
+  next_rescan_ = report->next_rescan;
   // Another process (an operator command) committed since we last looked: its
   // SIGUSR1 may have been lost, the data version is not.
   auto version = store_->DataVersion();
@@ -81,8 +83,10 @@ Status Engine::Reconfigure(const Config& config) {
   config_ = config;
   ingester_->SetConfig(config_);
   BuildClients();
+  next_rescan_.reset();
   auto report = ingester_->Scan(clock_.Now());
   if (!report) return std::unexpected(report.error());
+  next_rescan_ = report->next_rescan;
   return ReloadQueue();
 }
 
@@ -149,6 +153,8 @@ Status Engine::RefusalExplained(int64_t id, const Error& refusal) {
 }
 
 std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }
+
+void Engine::MarkWritten(const std::string& file) { ingester_->MarkWritten(file); }
 
 BroadcastAnswer Engine::Perform(const PendingSend& send) {
   return send.client->Send(send.job.endpoint.target, send.body);

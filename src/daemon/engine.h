@@ -48,6 +48,12 @@ class Engine {
   // Rescans campaigns_dir; rebuilds the scheduler when anything changed, here or
   // by another process's commit (an operator action).
   Result<ScanReport> Rescan();
+  // inotify saw the writer of `file` in campaigns_dir finish (IN_CLOSE_WRITE,
+  // IN_MOVED_TO): the next Rescan reads it at once, without a settle time.
+  void MarkWritten(const std::string& file);
+  // When a file that was still being written at the last scan will have
+  // settled: rescan then, if nothing else triggers one before.
+  std::optional<TimePoint> NextRescan() const { return next_rescan_; }
   // Re-reads the queue and pauses from the store (after an operator action).
   Status ReloadQueue();
   // Applies a new config (already validated). The database path cannot change.
@@ -93,6 +99,8 @@ class Engine {
   std::map<std::string, std::unique_ptr<BroadcastClient>> clients_;  // by app name
   int64_t data_version_ = 0;
   std::optional<TimePoint> next_wake_;  // PRAGMA data_version at the last rescan
+  // From the last scan's report.
+  std::optional<TimePoint> next_rescan_;
 };
 
 }  // namespace broadcastd

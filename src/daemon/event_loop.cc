@@ -15,8 +15,9 @@
 #include <future>
 
 #include "config/config_loader.h"
+#include "core/log_value.h"
 #include "core/time_format.h"
-#include "daemon/unique_fd.h"
+#include "core/unique_fd.h"
 #include "easemob/curl_transport.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
@@ -79,6 +80,7 @@ class Daemon {
  private:
   Status Setup();
   void WatchCampaigns();
+  void ReadCampaignEvents();
   void HandleSignal();
   void Reload();
   void Dispatch();
@@ -91,6 +93,7 @@ class Daemon {
   std::optional<DaemonLock> lock_;
   std::unique_ptr<Engine> engine_;
   UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, inotify_fd_;
+  UniqueFd rescan_fd_;  // when a campaign file being written will have settled
   std::optional<InFlight> in_flight_;
   bool stopping_ = false;
   bool reload_requested_ = false;
@@ -121,7 +124,8 @@ Status Daemon::Setup() {
   tick_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   watchdog_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   done_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!signal_fd_ || !wake_fd_ || !tick_fd_ || !watchdog_fd_ || !done_fd_) {
+  rescan_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!signal_fd_ || !wake_fd_ || !tick_fd_ || !watchdog_fd_ || !done_fd_ || !rescan_fd_) {
     return Fail(std::string("cannot create the event loop's descriptors: ") + std::strerror(errno));
   }
   WatchCampaigns();
@@ -137,12 +141,31 @@ void Daemon::WatchCampaigns() {
   inotify_fd_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_fd_) return;
   const auto& dir = engine_->config().campaigns_dir;
+  // IN_ATTRIB: a chmod or chown can make a refused file trusted.
   if (::inotify_add_watch(inotify_fd_.get(), dir.c_str(),
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0) {
-    spdlog::warn("campaigns.watch_failed dir={} reason=\"{}\" fallback=\"periodic rescan\"",
-                 dir.string(), std::strerror(errno));
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB) <
+      0) {
+    spdlog::warn("campaigns.watch_failed dir={} reason={} fallback=\"periodic rescan\"",
+                 LogValue(dir.string()), LogValue(std::strerror(errno)));
     inotify_fd_.reset();
   }
+}
+
+// Any event asks for a rescan; a file closed after writing or renamed in is
+// complete, so the rescan reads it without waiting for it to settle.
+void Daemon::ReadCampaignEvents() {
+  alignas(inotify_event) char buf[4096];
+  ssize_t n;
+  while ((n = ::read(inotify_fd_.get(), buf, sizeof buf)) > 0) {
+    for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
+      if ((event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && event->len > 0) {
+        engine_->MarkWritten(event->name);  // NUL-terminated within len
+      }
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
+  rescan_requested_ = true;
 }
 
 void Daemon::HandleSignal() {
@@ -254,7 +277,7 @@ int Daemon::Run() {
       if (rescan_requested_) {
         rescan_requested_ = false;
         if (auto r = engine_->Rescan(); !r) {
-          spdlog::error("campaigns.scan_failed reason=\"{}\"", r.error().message);
+          spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
         }
       }
       if (queue_changed_) {
@@ -266,11 +289,13 @@ int Daemon::Run() {
       Dispatch();
     }
     ArmAbsolute(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake());
+    ArmAbsolute(rescan_fd_.get(), in_flight_ ? std::nullopt : engine_->NextRescan());
 
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
-                    {done_fd_.get(), POLLIN, 0},   {inotify_fd_.get(), POLLIN, 0}};
-    const nfds_t count = inotify_fd_ ? 6 : 5;
+                    {done_fd_.get(), POLLIN, 0},   {rescan_fd_.get(), POLLIN, 0},
+                    {inotify_fd_.get(), POLLIN, 0}};
+    const nfds_t count = inotify_fd_ ? 7 : 6;
     if (::poll(fds, count, -1) < 0 && errno != EINTR) {
       spdlog::critical("daemon.poll_failed reason=\"{}\"", std::strerror(errno));
       break;
@@ -286,10 +311,11 @@ int Daemon::Run() {
       sd_notify(0, "WATCHDOG=1");
     }
     if (fds[4].revents) FinishInFlight();
-    if (count > 5 && fds[5].revents) {
-      Drain(inotify_fd_.get());
+    if (fds[5].revents) {
+      Drain(rescan_fd_.get());
       rescan_requested_ = true;
     }
+    if (count > 6 && fds[6].revents) ReadCampaignEvents();
   }
   Shutdown();
   return 0;

@@ -4,11 +4,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <system_error>
 
 #include "campaign/loader.h"
+#include "core/log_value.h"
+#include "core/time_format.h"
 #include "document/document.h"
 #include "ingest/job_planner.h"
 #include "store/content_hash.h"
@@ -16,27 +17,6 @@
 namespace broadcastd {
 namespace fs = std::filesystem;
 namespace {
-
-constexpr size_t kMaxCampaignBytes = DocumentLimits{}.max_bytes;
-
-bool IsCampaignFileName(const fs::path& p) {
-  const std::string name = p.filename().string();
-  if (name.empty() || name.front() == '.') return false;
-  const std::string ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml";
-}
-
-// Reads at most limit + 1 bytes: a larger file is rejected by the loader
-// without ever being read whole.
-Result<std::string> ReadBounded(const fs::path& path, size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(path.string() + ": cannot open for reading");
-  std::string bytes(limit + 1, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  if (in.bad()) return Fail(path.string() + ": read error");
-  return bytes;
-}
 
 TimePoint ModificationTime(const fs::path& path, TimePoint fallback) {
   struct stat st {};
@@ -91,50 +71,55 @@ std::expected<Campaign, std::vector<std::string>> CheckBytes(const std::string& 
 
 std::expected<Campaign, std::vector<std::string>> CheckCampaignFile(const fs::path& path,
                                                                     const Config& config) {
-  auto bytes = ReadBounded(path, kMaxCampaignBytes);
+  auto bytes = ReadTrustedFile(path);
   if (!bytes) return std::unexpected(std::vector<std::string>{bytes.error().message});
   return CheckBytes(*bytes, path.string(), config);
 }
 
-CampaignIngester::CampaignIngester(const Config& config, Store& store, RepeatHorizon horizon)
-    : config_(config), store_(store), horizon_(horizon) {}
+std::expected<Campaign, std::vector<std::string>> CheckCampaignBytes(
+    const std::string& bytes, const std::string& display_name, const Config& config) {
+  return CheckBytes(bytes, display_name, config);
+}
+
+CampaignIngester::CampaignIngester(const Config& config, Store& store, RepeatHorizon horizon,
+                                   FolderOptions folder)
+    : config_(config), store_(store), horizon_(horizon), folder_(config.campaigns_dir, folder) {}
 
 void CampaignIngester::SetConfig(const Config& config) {
   config_ = config;
   config_changed_ = true;
+  folder_.SetDir(config.campaigns_dir);
 }
 
 Result<ScanReport> CampaignIngester::Scan(TimePoint now) {
   ScanReport report;
-  std::error_code ec;
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(config_.campaigns_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_regular_file(type_ec) && IsCampaignFileName(it->path())) {
-      files.push_back(it->path());
-    }
-  }
-  if (ec) {
-    return Fail("campaigns_dir " + config_.campaigns_dir.string() + ": " + ec.message());
-  }
-  std::sort(files.begin(), files.end());
+  auto listing = folder_.Scan(now);
+  if (!listing) return std::unexpected(listing.error());
 
   const bool force = config_changed_;
+  // Files refused or not settled yet are still there: their jobs are kept.
   std::set<std::string> present;
-  for (const fs::path& path : files) {
-    const std::string name = path.filename().string();
-    present.insert(name);
-    auto bytes = ReadBounded(path, kMaxCampaignBytes);
-    if (!bytes) {
-      // Unreadable now (permissions, a file being replaced): keep what we had.
-      report.errors.push_back(bytes.error().message);
-      spdlog::warn("campaign.unreadable file={} reason={}", name, bytes.error().message);
-      continue;
-    }
-    if (auto st = IngestFile(path, name, *bytes, force, now, report); !st)
+  for (const ReadyFile& file : listing->ready) {
+    present.insert(file.name);
+    if (auto st = IngestFile(config_.campaigns_dir / file.name, file.name, file.bytes, force, now,
+                             report);
+        !st)
       return std::unexpected(st.error());
   }
+  for (const UnsettledFile& file : listing->unsettled) {
+    present.insert(file.name);
+    ++report.unsettled;
+    spdlog::debug("campaign.unsettled file={} look_again={}", LogValue(file.name),
+                  FormatRfc3339(file.look_again));
+  }
+  report.next_rescan = listing->NextLook();
+  std::map<std::string, std::string> refusals;
+  for (const RefusedFile& file : listing->refused) {
+    present.insert(file.name);
+    if (Status st = RecordRefusal(file, now, report); !st) return std::unexpected(st.error());
+    refusals[file.name] = file.reason;
+  }
+  refusals_ = std::move(refusals);
 
   auto rows = store_.Campaigns();
   if (!rows) return std::unexpected(rows.error());
@@ -144,7 +129,7 @@ Result<ScanReport> CampaignIngester::Scan(TimePoint now) {
     if (!cancelled) return std::unexpected(cancelled.error());
     known_.erase(row.file);
     ++report.removed;
-    spdlog::info("campaign.removed file={} cancelled_jobs={}", row.file, *cancelled);
+    spdlog::info("campaign.removed file={} cancelled_jobs={}", LogValue(row.file), *cancelled);
   }
   config_changed_ = false;
   return report;
@@ -188,7 +173,7 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
       ++report.rejected;
       for (const auto& line : campaign.error()) {
         report.errors.push_back(line);
-        spdlog::error("campaign.rejected file={} reason={}", name, line);
+        spdlog::error("campaign.rejected file={} reason={}", LogValue(name), LogValue(line));
       }
     } else {
       ++report.unchanged;
@@ -222,15 +207,32 @@ Status CampaignIngester::IngestFile(const fs::path& path, const std::string& nam
     }
     case Store::ApplyEffect::kCreated:
       ++report.created;
-      spdlog::info("campaign.accepted file={} id={} jobs={}", name, campaign->id,
-                   plan->jobs.size());
+      spdlog::info("campaign.accepted file={} id={} jobs={}", LogValue(name),
+                   LogValue(campaign->id), plan->jobs.size());
       break;
     case Store::ApplyEffect::kUpdated:
       ++report.updated;
-      spdlog::info("campaign.updated file={} id={} jobs={}", name, campaign->id, plan->jobs.size());
+      spdlog::info("campaign.updated file={} id={} jobs={}", LogValue(name), LogValue(campaign->id),
+                   plan->jobs.size());
       break;
   }
   known_[name] = Known{hash, std::move(*campaign), true};
+  return {};
+}
+
+Status CampaignIngester::RecordRefusal(const RefusedFile& refused, [[maybe_unused]] TimePoint now,
+                                       ScanReport& report) {
+  report.refused.push_back(refused);
+  // STORE REFUSAL CALL POINT. With Store::RefuseFile(file, reason, now) -> Result<bool>
+  // (true when the row changed), --status shows the file as `refused` with its reason:
+  //   auto changed = store_.RefuseFile(refused.name, refused.reason, now);
+  //   if (!changed) return std::unexpected(changed.error());
+  // and the log line below is written when *changed (once per change, across restarts
+  // too). Until then refusals_ remembers what was logged in this process.
+  auto last = refusals_.find(refused.name);
+  if (last != refusals_.end() && last->second == refused.reason) return {};
+  spdlog::warn("campaign.refused file={} reason={}", LogValue(refused.name),
+               LogValue(refused.reason));
   return {};
 }
 

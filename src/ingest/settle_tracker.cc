@@ -1,0 +1,46 @@
+#include "ingest/settle_tracker.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace broadcastd {
+
+FileIdentity IdentityOf(const struct stat& st) {
+  return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                      static_cast<int64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+TimePoint ModificationTime(const FileIdentity& id) {
+  // Rounded down to the millisecond, as every TimePoint is.
+  return std::chrono::floor<Duration>(
+      std::chrono::sys_time<std::chrono::nanoseconds>(std::chrono::nanoseconds(id.mtime_ns)));
+}
+
+void SettleTracker::MarkWritten(const std::string& name) { written_.insert(name); }
+
+std::optional<TimePoint> SettleTracker::Look(const std::string& name, const FileIdentity& id,
+                                             TimePoint now) {
+  const bool written = written_.erase(name) > 0;
+  auto it = seen_.find(name);
+  const bool first = it == seen_.end();
+  const bool unchanged = !first && it->second.id == id;
+  if (!unchanged) it = seen_.insert_or_assign(name, Seen{id, now}).first;
+  if (written) return std::nullopt;
+
+  // The mtime, or when the identity was first seen if that is earlier (an mtime
+  // in the future).
+  const TimePoint quiet_since = std::min(ModificationTime(id), it->second.since);
+  if ((first || unchanged) && quiet_since + settle_ <= now) return std::nullopt;
+  // Changed since the previous look: another look is needed even when the mtime
+  // is old (a file replaced without a rename event), but not at once.
+  return std::max(quiet_since + settle_, now + settle_ / 4);
+}
+
+void SettleTracker::KeepOnly(const std::set<std::string>& seen) {
+  std::erase_if(seen_, [&](const auto& entry) { return !seen.contains(entry.first); });
+  std::erase_if(written_, [&](const std::string& name) { return !seen.contains(name); });
+}
+
+}  // namespace broadcastd
