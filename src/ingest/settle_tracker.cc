@@ -24,17 +24,17 @@ std::optional<TimePoint> SettleTracker::Look(const std::string& name, const File
                                              TimePoint now) {
   const bool written = written_.erase(name) > 0;
   auto it = seen_.find(name);
-  const bool first = it == seen_.end();
-  const bool unchanged = !first && it->second.id == id;
+  const bool unchanged = it != seen_.end() && it->second.id == id;
   if (!unchanged) it = seen_.insert_or_assign(name, Seen{id, now}).first;
   if (written) return std::nullopt;
 
   // The mtime, or when the identity was first seen if that is earlier (an mtime
   // in the future).
   const TimePoint quiet_since = std::min(ModificationTime(id), it->second.since);
-  if ((first || unchanged) && quiet_since + settle_ <= now) return std::nullopt;
-  // Changed since the previous look: another look is needed even when the mtime
-  // is old (a file replaced without a rename event), but not at once.
+  if (unchanged && quiet_since + settle_ <= now) return std::nullopt;
+  // First seen, or changed since the previous look: another look is needed even
+  // when the mtime is old (a writer that stalled mid-file, a file replaced
+  // without a rename event), but not at once.
   return std::max(quiet_since + settle_, now + settle_ / 4);
 }
 

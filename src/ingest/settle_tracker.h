@@ -9,8 +9,9 @@
 //    as at the previous look and its mtime is at least the settle time old by
 //    the caller's clock. Every write(2) moves the mtime, so a file still being
 //    written is never that old. At the first look of a name there is nothing to
-//    compare with: a file whose mtime is already that old (found at start-up)
-//    has settled; a fresh one waits for the next look.
+//    compare with, however old its mtime (a writer may have stalled with the
+//    file half-written): it waits for the next look, a quarter of the settle
+//    time later at the soonest. At start-up that is the only delay.
 // An mtime in the future (a skewed clock, `touch -d`) counts from when the
 // identity was first seen instead, so such a file is not held back for ever.
 

@@ -25,6 +25,9 @@ class StatusTest : public ::testing::Test {
     auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
     EXPECT_TRUE(store.has_value());
     CampaignIngester ingester(config_, *store);
+    for (const auto& entry : std::filesystem::directory_iterator(dir_ / "campaigns")) {
+      ingester.MarkWritten(entry.path().filename().string());
+    }
     EXPECT_TRUE(ingester.Scan(now_).has_value());
     auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
     EXPECT_TRUE(ro.has_value()) << ro.error().message;

@@ -34,6 +34,10 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> Start() {
     auto engine = Engine::Create(config_, dir_ / "credentials", transport_, clock_);
     EXPECT_TRUE(engine.has_value()) << engine.error().message;
+    // The files were closed after writing, as inotify would have told the daemon.
+    for (const auto& entry : std::filesystem::directory_iterator(dir_ / "campaigns")) {
+      (*engine)->MarkWritten(entry.path().filename().string());
+    }
     Status st = (*engine)->Start();
     EXPECT_TRUE(st.has_value()) << st.error().message;
     return std::move(*engine);

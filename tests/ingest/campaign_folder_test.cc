@@ -62,9 +62,16 @@ class CampaignFolderTest : public ::testing::Test {
     EXPECT_TRUE(listing.has_value()) << listing.error().message;
     return listing.value_or(FolderListing{});
   }
+  // Two looks at the same instant: the first only records what it saw, the
+  // second finds trusted files unchanged and old enough.
+  FolderListing Settled(CampaignFolder& campaigns,
+                        TimePoint now = FromMillis(0) + 100 * 365 * 24h) {
+    Scan(campaigns, now);
+    return Scan(campaigns, now);
+  }
   FolderListing Scan() {
     CampaignFolder campaigns(folder());
-    return Scan(campaigns);
+    return Settled(campaigns);
   }
 
   // The one refusal in a listing that holds only that.
@@ -256,7 +263,7 @@ TEST_F(CampaignFolderTest, ReadsAtMostTheLimitPlusOneByte) {
   FolderOptions options;
   options.max_bytes = 1000;
   CampaignFolder campaigns(folder(), options);
-  FolderListing listing = Scan(campaigns);
+  FolderListing listing = Settled(campaigns);
   ASSERT_EQ(listing.ready.size(), 1u);
   EXPECT_EQ(listing.ready[0].bytes.size(), 1001u);
 }
@@ -278,11 +285,26 @@ TEST_F(CampaignFolderTest, FreshFileWaitsUntilItHasSettled) {
   EXPECT_EQ(settled.ready[0].bytes, kCampaign);
 }
 
+// A writer that stalled mid-file long enough for its mtime to be old: the first
+// look at it (a rescan for another file's sake) must not read it.
+TEST_F(CampaignFolderTest, OldFileSeenForTheFirstTimeWaitsForASecondLook) {
+  fs::path p = Write("stalled.yaml", "id: c\n");
+  const TimePoint now = MtimeOf(p) + 1h;
+  CampaignFolder campaigns(folder());
+  FolderListing first = Scan(campaigns, now);
+  EXPECT_TRUE(first.ready.empty());
+  ASSERT_EQ(first.unsettled.size(), 1u);
+  EXPECT_EQ(first.unsettled[0].look_again, now + 500ms);
+  FolderListing second = Scan(campaigns, now + 500ms);
+  ASSERT_EQ(second.ready.size(), 1u);
+  EXPECT_EQ(second.ready[0].bytes, "id: c\n");
+}
+
 TEST_F(CampaignFolderTest, FileChangingBetweenLooksIsNotRead) {
   fs::path p = Write("growing.yaml", "id: c\n");
   CampaignFolder campaigns(folder());
   const TimePoint start = MtimeOf(p) + 3s;  // old enough, were it not changing
-  EXPECT_EQ(Scan(campaigns, start).ready.size(), 1u);
+  EXPECT_EQ(Settled(campaigns, start).ready.size(), 1u);
 
   // A writer appends; its mtime stays old by our clock (set back), but its size moved.
   { std::ofstream(p, std::ios::app) << "broadcasts: []\n"; }
