@@ -90,7 +90,7 @@ std::string RenderStatusText(const StatusReport& r) {
                     std::to_string(e.used_today) + "/" + std::to_string(e.daily),
                     std::to_string(std::max(0, e.daily - e.used_today)), std::to_string(e.queued),
                     e.next_allowed <= r.now ? "now" : FormatRfc3339(e.next_allowed),
-                    e.paused                ? "PAUSED " + e.pause_reason
+                    e.paused              ? "PAUSED " + e.pause_reason
                     : !e.no_token.empty() ? "NO TOKEN " + OneLine(e.no_token, 60)
                                           : "active"});
   }

@@ -32,8 +32,8 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
   for (const Store::AppNotice& n : *notices) {
     if (n.kind != "token") continue;
     no_token[n.app] = n.message;
-    report.warnings.push_back("app " + n.app + ": no token since " + FormatRfc3339(n.since) +
-                              ": " + n.message +
+    report.warnings.push_back("app " + n.app + ": no token since " + FormatRfc3339(n.since) + ": " +
+                              n.message +
                               "; its jobs wait and spend no budget (fix the credentials, then "
                               "reload)");
   }

@@ -223,8 +223,8 @@ class ConfigReader {
     for (const auto& [other_name, other] : config.apps) {
       if (folded(other.host) == folded(app.host) && folded(other.org) == folded(app.org) &&
           folded(other.app) == folded(app.app)) {
-        Problem(at, "apps \"" + other_name + "\" and \"" + app.name + "\" both name " +
-                        app.host + "/" + app.org + "/" + app.app +
+        Problem(at, "apps \"" + other_name + "\" and \"" + app.name + "\" both name " + app.host +
+                        "/" + app.org + "/" + app.app +
                         ": the vendor counts one budget for it; keep one of them");
       }
     }

@@ -57,8 +57,7 @@ Engine::Engine(const Config& config, std::filesystem::path credentials_dir,
   clients_ = BuildClients(config_);
 }
 
-std::map<std::string, std::unique_ptr<BroadcastClient>> Engine::BuildClients(
-    const Config& config) {
+std::map<std::string, std::unique_ptr<BroadcastClient>> Engine::BuildClients(const Config& config) {
   std::map<std::string, std::unique_ptr<BroadcastClient>> clients;
   for (const auto& [name, app] : config.apps) {
     clients[name] = std::make_unique<BroadcastClient>(app, credentials_dir_, transport_, clock_);
@@ -217,9 +216,10 @@ Result<EngineStep> Engine::Next() {
 
     auto row = store_->Job(id);
     if (!row) return failed(row.error());
-    auto claim = *row ? store_->ClaimForSending(id, now)
-                      : Result<int64_t>(std::unexpected(Error{
-                            "job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
+    auto claim =
+        *row ? store_->ClaimForSending(id, now)
+             : Result<int64_t>(std::unexpected(
+                   Error{"job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
     if (!claim) {
       // Cancelled, or its endpoint paused, by an operator since the queue was read:
       // not ours to send. Anything else (disk full, read-only) is a real failure.

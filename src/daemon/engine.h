@@ -47,8 +47,8 @@ struct PendingSend {
   QueuedJob job;
   int64_t attempt_id = 0;
   std::string body;
-  std::string token;     // obtained before the claim
-  TimePoint started_at;  // taken after the claim committed, right before the POST
+  std::string token;                  // obtained before the claim
+  TimePoint started_at;               // taken after the claim committed, right before the POST
   BroadcastClient* client = nullptr;  // owned by the engine; lives until Complete
 };
 
@@ -170,7 +170,7 @@ class Engine {
   std::map<std::string, TokenHold> token_holds_;                     // by app name
   std::map<int64_t, Uncommitted> uncommitted_;                       // by job id
   std::set<std::string> held_apps_logged_;  // apps not in the config, warned about once
-  int64_t data_version_ = 0;  // PRAGMA data_version at the last rescan
+  int64_t data_version_ = 0;                // PRAGMA data_version at the last rescan
   std::optional<TimePoint> next_wake_;
 };
 

@@ -41,8 +41,8 @@ Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) 
       "broadcast.answer job={} attempt={} app={} target={} status={} class={} broadcast_id={} "
       "reason={}",
       send.job.id, send.attempt_id, LogValue(key.app), TargetName(key.target), StatusText(answer),
-      OutcomeName(answer.outcome), answer.broadcast_id.empty() ? "-" : LogValue(answer.broadcast_id),
-      LogValue(Reason(answer)));
+      OutcomeName(answer.outcome),
+      answer.broadcast_id.empty() ? "-" : LogValue(answer.broadcast_id), LogValue(Reason(answer)));
 
   Uncommitted pending{send, answer, now, std::nullopt, 0, now};
   if (WaitsForRetry(answer.outcome)) {
@@ -91,8 +91,8 @@ Status Engine::Commit(Uncommitted pending, TimePoint now) {
         "failures={} retry_in_ms={} reason={} action=\"kept in memory and written again; "
         "nothing new is claimed on {}/{} until it is\"",
         send.job.id, send.attempt_id, StatusText(answer), OutcomeName(answer.outcome),
-        answer.broadcast_id.empty() ? "-" : LogValue(answer.broadcast_id), pending.failures, wait.count(),
-        LogValue(st.error().message), LogValue(send.job.endpoint.app),
+        answer.broadcast_id.empty() ? "-" : LogValue(answer.broadcast_id), pending.failures,
+        wait.count(), LogValue(st.error().message), LogValue(send.job.endpoint.app),
         TargetName(send.job.endpoint.target));
     uncommitted_.insert_or_assign(send.job.id, std::move(pending));
     return st;

@@ -280,8 +280,9 @@ void Daemon::Shutdown() {
           spdlog::error("store.error reason={}", LogValue(st.error().message));
         }
       }
-      // Wait for the worker (the transport bounds every request): nothing may run
-      // under the engine or write to done_fd once they are gone.
+      // Wait for the worker, its request given up: nothing may run under the
+      // engine or write to done_fd once they are gone.
+      transport_.Abort();
       in_flight_->worker.join();
       if (send && in_flight_->answer) {
         const BroadcastAnswer& a = *in_flight_->answer;

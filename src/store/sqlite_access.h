@@ -43,7 +43,8 @@ auto Store::Read(std::string_view operation, F&& body) -> decltype(body()) {
 template <class F>
 auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
   if (mode_ == Mode::kReadOnly) {
-    return Fail(ErrorKind::kIo, DescribeFailure(path_, operation, "the database is open read-only"));
+    return Fail(ErrorKind::kIo,
+                DescribeFailure(path_, operation, "the database is open read-only"));
   }
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);

@@ -31,8 +31,8 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
       if (!std::filesystem::exists(path, ec)) {
         return failure("no such file (the daemon creates it when it first starts)");
       }
-      auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs,
-                                                 vfs);
+      auto db =
+          std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs, vfs);
       db->exec("PRAGMA query_only = ON");
       int version = db->execAndGet("PRAGMA user_version").getInt();
       if (version > CurrentSchemaVersion()) {

@@ -30,7 +30,8 @@ Status Store::ClearAppNotice(const std::string& app, const std::string& kind) {
 
 Result<std::vector<Store::AppNotice>> Store::AppNotices() {
   return Read("list app notices", [&]() -> Result<std::vector<AppNotice>> {
-    SQLite::Statement q(*db_, "SELECT app, kind, message, since FROM app_notices ORDER BY app, kind");
+    SQLite::Statement q(*db_,
+                        "SELECT app, kind, message, since FROM app_notices ORDER BY app, kind");
     std::vector<AppNotice> rows;
     while (q.executeStep()) {
       rows.push_back(AppNotice{q.getColumn(0).getString(), q.getColumn(1).getString(),

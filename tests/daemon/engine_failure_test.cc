@@ -201,9 +201,9 @@ TEST_F(EngineFailureTest, TokenFailureSpendsNoBudgetAndAReloadSendsTheSameDay) {
   EXPECT_EQ(Job(*engine, *sent).state, JobState::kSent);
   EXPECT_TRUE(engine->store().AppNotices().value().empty());
   auto after = GatherStatus(config_, engine->store(), clock_.Now()).value();
-  EXPECT_EQ(after.endpoints[0].used_today + after.endpoints[1].used_today +
-                after.endpoints[2].used_today,
-            1);
+  EXPECT_EQ(
+      after.endpoints[0].used_today + after.endpoints[1].used_today + after.endpoints[2].used_today,
+      1);
 }
 
 TEST_F(EngineFailureTest, MissingSecretFileIsNoTokenWithoutAnyRequest) {

@@ -125,9 +125,7 @@ int Open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_fl
   return rc;
 }
 
-int Delete(sqlite3_vfs*, const char* name, int sync) {
-  return g_real->xDelete(g_real, name, sync);
-}
+int Delete(sqlite3_vfs*, const char* name, int sync) { return g_real->xDelete(g_real, name, sync); }
 int Access(sqlite3_vfs*, const char* name, int flags, int* out) {
   return g_real->xAccess(g_real, name, flags, out);
 }
