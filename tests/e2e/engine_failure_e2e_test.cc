@@ -115,7 +115,8 @@ TEST_F(EngineFailureE2ETest, A401IsOneAttemptAndTheResendWaitsForTheWindow) {
   EXPECT_EQ(posts[0]["status"], 401);
   for (size_t i = 1; i < posts.size(); ++i) {
     EXPECT_GE(posts[i]["time_ms"].get<int64_t>() - posts[i - 1]["time_ms"].get<int64_t>(), 1000)
-        << posts[i - 1].dump() << "\n" << posts[i].dump();
+        << posts[i - 1].dump() << "\n"
+        << posts[i].dump();
   }
   int attempts = 0;
   const nlohmann::json status = Status();
@@ -133,8 +134,8 @@ TEST_F(EngineFailureE2ETest, TwoAppsNamingOneVendorAppAreRefused) {
   std::string twin = config.substr(apps);
   twin.replace(0, 7, "  twin:");
   dir_.Write("broadcastd.yaml", config + twin);
-  auto check =
-      RunCommand({kBinary, "--check", "--config", (dir_ / "broadcastd.yaml").string()}, dir_.path());
+  auto check = RunCommand({kBinary, "--check", "--config", (dir_ / "broadcastd.yaml").string()},
+                          dir_.path());
   EXPECT_NE(check.exit_code, 0);
   EXPECT_NE(check.output.find("apps \"main\" and \"twin\" both name"), std::string::npos)
       << check.output;
