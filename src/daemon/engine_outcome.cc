@@ -7,6 +7,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "daemon/engine.h"
+#include "queue/scheduler_state.h"
 
 namespace broadcastd {
 namespace {
@@ -77,7 +78,10 @@ Status Engine::Commit(Uncommitted pending, TimePoint now) {
     spdlog::error("broadcast.answer_refused job={} attempt={} reason={}", send.job.id,
                   send.attempt_id, LogValue(st.error().message));
     uncommitted_.erase(send.job.id);
-    if (Status reloaded = ReloadQueue(); !reloaded) return reloaded;
+    // Re-read that one job: should it be queued again, the scheduler must know.
+    auto row = store_->Job(send.job.id);
+    if (!row) return std::unexpected(row.error());
+    if (*row && IsQueued((*row)->state)) scheduler_->Upsert(ToQueuedJob(**row));
     return {};
   }
   if (!st) {
@@ -85,6 +89,7 @@ Status Engine::Commit(Uncommitted pending, TimePoint now) {
     const Duration wait =
         std::min(kCommitBackoffCap, kCommitBackoffFirst * (1 << std::min(pending.failures - 1, 6)));
     pending.retry_at = now + wait;
+    pending.send.client = nullptr;  // a reload may replace the clients meanwhile
     Wake(pending.retry_at);
     spdlog::critical(
         "broadcast.answer_unsaved job={} attempt={} status={} class={} broadcast_id={} "

@@ -262,8 +262,12 @@ void Daemon::ReportUncommitted() {
 
 void Daemon::Shutdown() {
   sd_notify(0, "STOPPING=1");
+  bool abandoned = false;
   if (in_flight_) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    // A POST gets the grace; a token fetch has nothing to lose and is given up at once.
+    const bool posting = std::holds_alternative<PendingSend>(in_flight_->work);
+    const auto deadline =
+        std::chrono::steady_clock::now() + (posting ? options_.shutdown_grace : Duration{0});
     while (!in_flight_->done.load(std::memory_order_acquire) &&
            std::chrono::steady_clock::now() < deadline) {
       pollfd fd{done_fd_.get(), POLLIN, 0};
@@ -293,14 +297,13 @@ void Daemon::Shutdown() {
             OutcomeName(a.outcome), a.broadcast_id.empty() ? "-" : LogValue(a.broadcast_id));
       }
       in_flight_.reset();
-      spdlog::info("daemon.stopped in_flight=abandoned");
-      return;
+      abandoned = true;
     }
   }
   if (Status st = engine_->FlushUncommitted(); !st) {
     spdlog::critical("store.error reason={}", LogValue(st.error().message));
   }
-  spdlog::info("daemon.stopped");
+  spdlog::info(abandoned ? "daemon.stopped in_flight=abandoned" : "daemon.stopped");
 }
 
 int Daemon::Run() {
