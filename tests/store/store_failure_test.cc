@@ -52,6 +52,7 @@ TEST_F(StoreFailure, OutcomeRecordsWhenTheRequestReallyStarted) {
 
 TEST_F(StoreFailure, DiskFullIsIoChangesNothingAndHeals) {
   store_.reset();
+  FaultVfs::Get().Heal();  // registers the VFS
   auto opened = Store::Open(db_path_, Store::Mode::kReadWrite, FaultVfs::kName);
   ASSERT_TRUE(opened.has_value()) << opened.error().message;
   store_.emplace(std::move(*opened));
