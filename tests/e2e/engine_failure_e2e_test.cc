@@ -3,6 +3,8 @@
 // secret sends the same day, a 401 is one attempt per POST, and a config naming
 // one vendor app twice is refused. Real clock: bounded waits for events.
 
+#include "core/clock.h"
+#include "core/time_format.h"
 #include "e2e/daemon_fixture.h"
 
 namespace broadcastd {
@@ -122,6 +124,74 @@ TEST_F(EngineFailureE2ETest, A401IsOneAttemptAndTheResendWaitsForTheWindow) {
   const nlohmann::json status = Status();
   for (const auto& job : status["jobs"]) attempts += job["attempts"].get<int>();
   EXPECT_EQ(attempts, 3);  // exactly one attempt per POST
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(20s), 0);
+}
+
+// Case 10: a reload that renames the app holds its jobs (never claimed, never
+// failed, shown by --status); renaming it back sends them.
+TEST_F(EngineFailureE2ETest, ReloadRenamingTheAppHoldsItsJobsUntilItComesBack) {
+  const TimePoint due = SystemClock().Now() + 4s;
+  dir_.Write("campaigns/later.yaml",
+             "app: main\nbroadcasts:\n  - name: r1\n    target: chatrooms\n    send_at: \"" +
+                 FormatRfc3339(due) + "\"\n    message: {type: txt, msg: later}\n");
+  const std::string original = ReadFile(dir_ / "broadcastd.yaml");
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 1; }, 20s))
+      << ReadFile(dir_ / "daemon.log");
+
+  std::string renamed = original;
+  renamed.replace(renamed.find("  main:"), 7, "  primary:");
+  dir_.Write("broadcastd.yaml", renamed);
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("config.reloaded") != std::string::npos; },
+      20s));
+  // Well past its due time: held, not failed, not sent.
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("job.held app=main") != std::string::npos; },
+      20s))
+      << ReadFile(dir_ / "daemon.log");
+  ASSERT_TRUE(WaitFor([&] { return SystemClock().Now() > due + 2s; }, 20s));
+  EXPECT_TRUE(Broadcasts().empty());
+  EXPECT_EQ(JobStates()["ready"], 1) << Status().dump(1);
+  EXPECT_EQ(JobStates()["failed"], 0);
+  EXPECT_NE(StatusText().find("is held: app main is not in the config"), std::string::npos);
+
+  dir_.Write("broadcastd.yaml", original);
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 1; }, 20s))
+      << ReadFile(dir_ / "daemon.log");
+  EXPECT_EQ(Broadcasts().size(), 1u);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(20s), 0);
+}
+
+// Case 10: a reload whose scan fails (the new campaigns folder cannot be read) keeps
+// the old config in force: the old folder is still the one watched and sent from.
+TEST_F(EngineFailureE2ETest, ReloadWithAFailingScanKeepsTheOldConfigInForce) {
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "daemon.log").find("daemon.ready") != std::string::npos; },
+      20s));
+  std::string config = ReadFile(dir_ / "broadcastd.yaml");
+  const std::string old_dir = (dir_ / "campaigns").string();
+  config.replace(config.find(old_dir), old_dir.size(), (dir_ / "missing").string());
+  dir_.Write("broadcastd.yaml", config);
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadFile(dir_ / "daemon.log").find("config.reload_failed") != std::string::npos;
+      },
+      20s))
+      << ReadFile(dir_ / "daemon.log");
+  EXPECT_EQ(ReadFile(dir_ / "daemon.log").find("config.reloaded"), std::string::npos);
+  dir_.Write("campaigns/.tmp", R"(broadcasts:
+  - {name: r1, target: chatrooms, message: {type: txt, msg: still here}}
+)");
+  fs::rename(dir_ / "campaigns/.tmp", dir_ / "campaigns/late.yaml");
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 20s))
+      << ReadFile(dir_ / "daemon.log");
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(20s), 0);
 }
