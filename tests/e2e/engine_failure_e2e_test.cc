@@ -101,6 +101,30 @@ TEST_F(EngineFailureE2ETest, MissingSecretFileIsShownByStatusAndAsksNothing) {
   EXPECT_EQ(daemon->Wait(20s), 0);
 }
 
+// Case 1: the token endpoint takes 1.5 s. The attempt's time is the POST's, so the
+// windows, measured at the server, hold: no 429, a second between chatroom POSTs.
+TEST_F(EngineFailureE2ETest, SlowTokenEndpointKeepsTheWindowsAtTheServer) {
+  StartSimulator({"--token-delay-ms", "1500"});
+  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
+  - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
+  - {name: r3, target: chatrooms, message: {type: txt, msg: three}}
+)");
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 3; }, 30s))
+      << ReadFile(dir_ / "daemon.log") << Status().dump(1);
+  auto posts = Broadcasts();
+  ASSERT_EQ(posts.size(), 3u);
+  for (size_t i = 0; i < posts.size(); ++i) {
+    EXPECT_EQ(posts[i]["status"], 200) << posts[i].dump();
+    if (i > 0) {
+      EXPECT_GE(posts[i]["time_ms"].get<int64_t>() - posts[i - 1]["time_ms"].get<int64_t>(), 1000);
+    }
+  }
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(20s), 0);
+}
+
 // Case 2: the server answers 401. The attempt ends there; the resend is a new
 // attempt that waits for the window: one attempt row per POST.
 TEST_F(EngineFailureE2ETest, A401IsOneAttemptAndTheResendWaitsForTheWindow) {
