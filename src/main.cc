@@ -2,6 +2,7 @@
 // This file only reads the flags and hands over to the daemon or a command.
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "cli/commands.h"
 #include "daemon/event_loop.h"
 #include "daemon/logging.h"
+#include "easemob/curl_transport.h"
 
 namespace {
 
@@ -103,5 +105,10 @@ int main(int argc, char** argv) {
   // default handlers: Ctrl-C stops a long --status.)
   BlockDaemonSignals();
   SetUpLogging(f.verbose);
-  return RunDaemon(DaemonOptions{f.config});
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  DaemonOptions options;
+  options.config_path = f.config;
+  options.credentials_dir = credentials ? credentials : "";
+  CurlTransport transport;
+  return RunDaemon(options, clock, transport);
 }

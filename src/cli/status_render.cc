@@ -90,7 +90,9 @@ std::string RenderStatusText(const StatusReport& r) {
                     std::to_string(e.used_today) + "/" + std::to_string(e.daily),
                     std::to_string(std::max(0, e.daily - e.used_today)), std::to_string(e.queued),
                     e.next_allowed <= r.now ? "now" : FormatRfc3339(e.next_allowed),
-                    e.paused ? "PAUSED " + e.pause_reason : "active"});
+                    e.paused              ? "PAUSED " + e.pause_reason
+                    : !e.no_token.empty() ? "NO TOKEN " + OneLine(e.no_token, 60)
+                                          : "active"});
   }
   PrintTable(out, {"APP", "TARGET", "TODAY", "LEFT", "QUEUED", "NEXT SEND ALLOWED", "STATE"}, rows);
 
@@ -150,7 +152,8 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
          {"queued", e.queued},
          {"next_send_allowed", FormatRfc3339(std::max(e.next_allowed, r.now))},
          {"paused", e.paused},
-         {"pause_reason", OptionalText(e.pause_reason)}});
+         {"pause_reason", OptionalText(e.pause_reason)},
+         {"no_token", OptionalText(e.no_token)}});
   }
   doc["campaigns"] = nlohmann::json::array();
   for (const auto& c : r.campaigns) {

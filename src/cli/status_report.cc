@@ -26,6 +26,17 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
   if (!jobs) return std::unexpected(jobs.error());
   auto campaigns = store.Campaigns();
   if (!campaigns) return std::unexpected(campaigns.error());
+  auto notices = store.AppNotices();
+  if (!notices) return std::unexpected(notices.error());
+  std::map<std::string, std::string> no_token;  // app -> why
+  for (const Store::AppNotice& n : *notices) {
+    if (n.kind != "token") continue;
+    no_token[n.app] = n.message;
+    report.warnings.push_back("app " + n.app + ": no token since " + FormatRfc3339(n.since) + ": " +
+                              n.message +
+                              "; its jobs wait and spend no budget (fix the credentials, then "
+                              "reload)");
+  }
 
   std::map<std::pair<std::string, BroadcastTarget>, size_t> queued_by_endpoint;
   for (const JobRow& job : *jobs) {
@@ -50,6 +61,7 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
         }
       }
       e.queued = queued_by_endpoint[{name, target}];
+      if (auto it = no_token.find(name); it != no_token.end()) e.no_token = it->second;
       report.endpoints.push_back(std::move(e));
     }
   }
@@ -62,7 +74,13 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
 
   for (const JobRow& job : *jobs) {
     StatusReport::JobLine line{job, std::nullopt};
-    if (auto it = forecast.find(job.id); it != forecast.end()) line.forecast = it->second;
+    const bool held = IsQueued(job.state) && !config.apps.contains(job.app);
+    if (auto it = forecast.find(job.id); it != forecast.end() && !held) line.forecast = it->second;
+    if (held) {
+      report.warnings.push_back("job " + std::to_string(job.id) + " (" + job.campaign_id + "/" +
+                                job.broadcast + ") is held: app " + job.app +
+                                " is not in the config; it is sent if the app comes back");
+    }
     auto ci = campaign_index.find(job.campaign_ref);
     StatusReport::CampaignLine* campaign =
         ci == campaign_index.end() ? nullptr : &report.campaigns[ci->second];

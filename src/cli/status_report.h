@@ -27,6 +27,7 @@ struct StatusReport {
     bool paused = false;
     std::string pause_reason;
     size_t queued = 0;
+    std::string no_token;  // why the daemon has no token for the app ("" when it has)
   };
   struct CampaignLine {
     CampaignRow row;

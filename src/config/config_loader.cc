@@ -1,6 +1,7 @@
 #include "config/config_loader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -205,7 +206,27 @@ class ConfigReader {
       if (auto file = OptionalString(at / "client_secret_file")) app.client_secret_file = *file;
       if (auto file = OptionalString(at / "token_file")) app.token_file = *file;
       ReadDailyBudget(at / "daily_budget", app);
+      CheckVendorAppUnique(config, at, app);
       config.apps.emplace(name, std::move(app));
+    }
+  }
+
+  // The vendor counts windows and budgets per org/app on a host: two names for one
+  // vendor app would each get the whole budget, and together break it.
+  void CheckVendorAppUnique(const Config& config, const Pointer& at, const AppConfig& app) {
+    if (app.host.empty() || app.org.empty() || app.app.empty()) return;
+    auto folded = [](std::string text) {
+      std::transform(text.begin(), text.end(), text.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return text;
+    };
+    for (const auto& [other_name, other] : config.apps) {
+      if (folded(other.host) == folded(app.host) && folded(other.org) == folded(app.org) &&
+          folded(other.app) == folded(app.app)) {
+        Problem(at, "apps \"" + other_name + "\" and \"" + app.name + "\" both name " + app.host +
+                        "/" + app.org + "/" + app.app +
+                        ": the vendor counts one budget for it; keep one of them");
+      }
     }
   }
 

@@ -2,18 +2,48 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "core/log_value.h"
 #include "core/time_format.h"
 #include "queue/scheduler_state.h"
 
 namespace broadcastd {
+namespace {
+
+// After a failure, look again this soon: not at once (a spin), not at the next rescan.
+constexpr Duration kLookAgain = std::chrono::seconds(1);
+constexpr Duration kTokenBackoffFirst = std::chrono::seconds(1);
+constexpr Duration kTokenBackoffCap = std::chrono::minutes(5);
+constexpr const char* kTokenNotice = "token";
+
+Duration Backoff(Duration first, Duration cap, int failures) {
+  Duration d = first;
+  for (int i = 1; i < failures && d < cap; ++i) d *= 2;
+  return std::min(d, cap);
+}
+
+bool IsRefusal(const Error& error) {
+  return error.Is(ErrorKind::kConflict) || error.Is(ErrorKind::kNotFound);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
                                                std::filesystem::path credentials_dir,
                                                HttpTransport& transport, const Clock& clock) {
   auto store = Store::Open(config.database, Store::Mode::kReadWrite);
   if (!store) return std::unexpected(store.error());
-  return std::unique_ptr<Engine>(new Engine(config, std::move(credentials_dir), transport, clock,
-                                            std::make_unique<Store>(std::move(*store))));
+  return Create(config, std::move(credentials_dir), transport, clock,
+                std::make_unique<Store>(std::move(*store)));
+}
+
+Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
+                                               std::filesystem::path credentials_dir,
+                                               HttpTransport& transport, const Clock& clock,
+                                               std::unique_ptr<Store> store) {
+  return std::unique_ptr<Engine>(
+      new Engine(config, std::move(credentials_dir), transport, clock, std::move(store)));
 }
 
 Engine::Engine(const Config& config, std::filesystem::path credentials_dir,
@@ -24,14 +54,15 @@ Engine::Engine(const Config& config, std::filesystem::path credentials_dir,
       clock_(clock),
       store_(std::move(store)),
       ingester_(std::make_unique<CampaignIngester>(config_, *store_)) {
-  BuildClients();
+  clients_ = BuildClients(config_);
 }
 
-void Engine::BuildClients() {
-  clients_.clear();
-  for (const auto& [name, app] : config_.apps) {
-    clients_[name] = std::make_unique<BroadcastClient>(app, credentials_dir_, transport_, clock_);
+std::map<std::string, std::unique_ptr<BroadcastClient>> Engine::BuildClients(const Config& config) {
+  std::map<std::string, std::unique_ptr<BroadcastClient>> clients;
+  for (const auto& [name, app] : config.apps) {
+    clients[name] = std::make_unique<BroadcastClient>(app, credentials_dir_, transport_, clock_);
   }
+  return clients;
 }
 
 Status Engine::Start() {
@@ -44,6 +75,8 @@ Status Engine::Start() {
         "not resent: resolve it with --resolve-sent or --resolve-not-sent\"",
         id);
   }
+  // A notice of an earlier run says nothing about this one's tokens.
+  if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
   // The first rescan also builds the scheduler from the store.
   auto report = Rescan();
   if (!report) return std::unexpected(report.error());
@@ -77,24 +110,76 @@ Status Engine::ReloadQueue() {
 
 Status Engine::Reconfigure(const Config& config) {
   if (config.database != config_.database) {
-    return Fail("database: changing it (" + config_.database.string() + " -> " +
-                config.database.string() + ") needs a restart; the old config stays in force");
+    return Fail(ErrorKind::kInvalid, "database: changing it (" + config_.database.string() +
+                                         " -> " + config.database.string() +
+                                         ") needs a restart; the old config stays in force");
   }
-  config_ = config;
-  ingester_->SetConfig(config_);
-  BuildClients();
+  // Build aside: nothing of the engine changes until every step has succeeded.
+  auto clients = BuildClients(config);
+  ingester_->SetConfig(config);
   next_rescan_.reset();
   auto report = ingester_->Scan(clock_.Now());
-  if (!report) return std::unexpected(report.error());
+  Result<Scheduler> scheduler = report ? LoadSchedulerState(config, *store_, clock_.Now())
+                                       : Result<Scheduler>(std::unexpected(report.error()));
+  if (!scheduler) {
+    // The next scan re-checks every file under the config in force.
+    ingester_->SetConfig(config_);
+    return std::unexpected(scheduler.error());
+  }
+  // Swap. A request in flight keeps its client: the loop reloads only between requests.
+  config_ = config;
+  clients_ = std::move(clients);
+  scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
   next_rescan_ = report->next_rescan;
-  return ReloadQueue();
+  // New credentials may have come with the reload: every app tries its token again.
+  token_holds_.clear();
+  held_apps_logged_.clear();
+  if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) {
+    spdlog::error("store.error reason={}", LogValue(st.error().message));
+  }
+  for (const auto& [job_id, pending] : uncommitted_) scheduler_->Remove(job_id);
+  return {};
 }
 
-Result<std::optional<PendingSend>> Engine::Next() {
+void Engine::Wake(TimePoint at) {
+  if (!next_wake_ || at < *next_wake_) next_wake_ = at;
+}
+
+std::optional<std::string> Engine::HeldBecause(const EndpointKey& endpoint, TimePoint now) {
+  if (!clients_.contains(endpoint.app)) {
+    // Renamed or removed by a reload: its jobs wait, unharmed, for the app to come back.
+    if (held_apps_logged_.insert(endpoint.app).second) {
+      spdlog::warn(
+          "job.held app={} reason=\"the app is not in the config; its jobs are kept and sent "
+          "if it comes back\"",
+          LogValue(endpoint.app));
+    }
+    return "app not in the config";
+  }
+  if (auto hold = token_holds_.find(endpoint.app);
+      hold != token_holds_.end() && now < hold->second.retry_at) {
+    Wake(hold->second.retry_at);
+    return "no token: " + hold->second.reason;
+  }
+  for (const auto& [job_id, pending] : uncommitted_) {
+    if (pending.send.job.endpoint == endpoint) {
+      Wake(pending.retry_at);
+      return "the answer to job " + std::to_string(job_id) + " is not committed yet";
+    }
+  }
+  return std::nullopt;
+}
+
+Result<EngineStep> Engine::Next() {
   const TimePoint now = clock_.Now();
-  // Should the database fail, look again in a second rather than at once.
-  next_wake_ = now + std::chrono::seconds(1);
-  if (auto promoted = store_->PromoteDue(now); !promoted) return std::unexpected(promoted.error());
+  // Should the database fail, look again in a second rather than at once. Every
+  // error path below returns through `failed`, which re-arms that second.
+  auto failed = [&](const Error& error) -> Result<EngineStep> {
+    next_wake_ = now + kLookAgain;
+    return std::unexpected(error);
+  };
+  RetryUncommitted(now);
+  if (auto promoted = store_->PromoteDue(now); !promoted) return failed(promoted.error());
   while (true) {
     Decision decision = scheduler_->Decide(now);
     next_wake_ = decision.next;
@@ -102,8 +187,10 @@ Result<std::optional<PendingSend>> Engine::Next() {
     for (int64_t id : decision.expire) {
       if (Status st = store_->ExpireJob(id, now); !st) {
         // Most likely an operator got there first; the store has the truth.
-        if (Status explained = RefusalExplained(id, st.error()); !explained)
-          return std::unexpected(explained.error());
+        if (!IsRefusal(st.error())) return failed(st.error());
+        if (Status explained = Refused(id, st.error()); !explained) {
+          return failed(explained.error());
+        }
         stale = true;
         break;
       }
@@ -111,42 +198,69 @@ Result<std::optional<PendingSend>> Engine::Next() {
       spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now));
     }
     if (stale) continue;
-    if (decision.send.empty()) return std::nullopt;
 
-    const int64_t id = decision.send.front();
+    const QueuedJob* pick = nullptr;
+    for (int64_t id : decision.send) {
+      const QueuedJob* job = scheduler_->Find(id);
+      if (job != nullptr && !HeldBecause(job->endpoint, now)) {
+        pick = job;
+        break;
+      }
+    }
+    if (pick == nullptr) {
+      for (const auto& [job_id, pending] : uncommitted_) Wake(pending.retry_at);
+      return EngineStep{};
+    }
+    const int64_t id = pick->id;
+    BroadcastClient* client = clients_.at(pick->endpoint.app).get();
+
+    // The token first: fetching it is not an attempt, and its time is not the POST's.
+    std::optional<std::string> token = client->CachedToken();
+    if (!token) return EngineStep{TokenRequest{pick->endpoint.app, client}};
+
     auto row = store_->Job(id);
-    if (!row) return std::unexpected(row.error());
-    auto claim = *row ? store_->ClaimForSending(id, now)
-                      : Result<int64_t>(std::unexpected(Error{"job no longer exists"}));
+    if (!row) return failed(row.error());
+    auto claim =
+        *row ? store_->ClaimForSending(id, now)
+             : Result<int64_t>(std::unexpected(
+                   Error{"job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
     if (!claim) {
       // Cancelled, or its endpoint paused, by an operator since the queue was read:
-      // not ours to send.
-      if (Status explained = RefusalExplained(id, claim.error()); !explained)
-        return std::unexpected(explained.error());
+      // not ours to send. Anything else (disk full, read-only) is a real failure.
+      if (!IsRefusal(claim.error())) return failed(claim.error());
+      if (Status explained = Refused(id, claim.error()); !explained) {
+        return failed(explained.error());
+      }
       continue;
     }
-    auto client = clients_.find((*row)->app);
-    if (client == clients_.end()) {
-      BroadcastAnswer answer;
-      answer.outcome = OutcomeClass::kPermanent;
-      answer.detail = "app \"" + (*row)->app + "\" is not in the config any more";
-      PendingSend orphan{ToQueuedJob(**row), *claim, (*row)->body, nullptr};
-      scheduler_->Begin(id, now);
-      if (Status st = Complete(orphan, answer); !st) return std::unexpected(st.error());
-      continue;
-    }
-    scheduler_->Begin(id, now);
-    spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim, (*row)->app,
-                 TargetName((*row)->target));
-    return PendingSend{ToQueuedJob(**row), *claim, (*row)->body, client->second.get()};
+    // The attempt starts now, after the token and the claim's commit: this is the
+    // time every window counts and the audit keeps.
+    const TimePoint started = clock_.Now();
+    scheduler_->Begin(id, started);
+    spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim,
+                 LogValue((*row)->app), TargetName((*row)->target));
+    return EngineStep{
+        PendingSend{ToQueuedJob(**row), *claim, (*row)->body, std::move(*token), started, client}};
   }
 }
 
-Status Engine::RefusalExplained(int64_t id, const Error& refusal) {
-  spdlog::info("job.skipped job={} reason=\"{}\"", id, refusal.message);
-  if (Status st = ReloadQueue(); !st) return st;
-  const QueuedJob* job = scheduler_->Find(id);
-  if (job == nullptr || scheduler_->IsPaused(job->endpoint)) return {};
+Status Engine::Refused(int64_t id, const Error& refusal) {
+  spdlog::info("job.skipped job={} reason={}", id, LogValue(refusal.message));
+  scheduler_->Remove(id);
+  auto row = store_->Job(id);
+  if (!row) return std::unexpected(row.error());
+  if (!*row || !IsQueued((*row)->state)) return {};
+  // Still queued: its endpoint must have been paused meanwhile.
+  auto pauses = store_->Pauses();
+  if (!pauses) return std::unexpected(pauses.error());
+  bool paused = false;
+  for (const PauseRow& p : *pauses) {
+    const EndpointKey key{p.app, p.target};
+    scheduler_->SetPaused(key, true);
+    paused = paused || (p.app == (*row)->app && p.target == (*row)->target);
+  }
+  scheduler_->Upsert(ToQueuedJob(**row));
+  if (paused) return {};
   // The store still has it queued on an active endpoint: a real failure, which
   // the loop retries a second later rather than at once.
   return std::unexpected(refusal);
@@ -156,73 +270,37 @@ std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }
 
 void Engine::MarkWritten(const std::string& file) { ingester_->MarkWritten(file); }
 
-BroadcastAnswer Engine::Perform(const PendingSend& send) {
-  return send.client->Send(send.job.endpoint.target, send.body);
+Result<std::string> Engine::FetchToken(const TokenRequest& request) {
+  return request.client->Token();
 }
 
-Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) {
+void Engine::TokenFetched(const TokenRequest& request, const Result<std::string>& token) {
   const TimePoint now = clock_.Now();
-  AttemptResult result{answer.outcome, answer.http_status, answer.retry_after};
-  std::optional<TimePoint> not_before = scheduler_->Finish(send.job, now, result);
-
-  Store::AttemptOutcome outcome;
-  outcome.outcome = answer.outcome;
-  outcome.http_status = answer.http_status;
-  outcome.vendor_error = answer.vendor_error;
-  outcome.error_description = answer.error_description;
-  outcome.broadcast_id = answer.broadcast_id;
-  outcome.response_body = answer.response_body;
-  outcome.detail = answer.detail;
-  outcome.retry_not_before = not_before;
-  outcome.retry_after = answer.retry_after;
-  if (Status st = store_->RecordOutcome(send.job.id, send.attempt_id, outcome, now); !st) {
-    return st;
+  auto hold = token_holds_.find(request.app);
+  if (token) {
+    if (hold == token_holds_.end()) return;
+    token_holds_.erase(hold);
+    spdlog::info("token.available app={}", LogValue(request.app));
+    if (Status st = store_->ClearAppNotice(request.app, kTokenNotice); !st) {
+      spdlog::error("store.error reason={}", LogValue(st.error().message));
+    }
+    return;
   }
-
-  const auto& key = send.job.endpoint;
-  const std::string status = answer.http_status ? std::to_string(*answer.http_status) : "none";
-  switch (answer.outcome) {
-    case OutcomeClass::kSent:
-      spdlog::info("broadcast.sent job={} app={} target={} broadcast_id={}", send.job.id, key.app,
-                   TargetName(key.target), answer.broadcast_id);
-      break;
-    case OutcomeClass::kRetry:
-    case OutcomeClass::kNextDay:
-      spdlog::warn(
-          "broadcast.retry job={} app={} target={} status={} class={} not_before={} "
-          "reason=\"{}\"",
-          send.job.id, key.app, TargetName(key.target), status, OutcomeName(answer.outcome),
-          not_before ? FormatRfc3339(*not_before) : "-",
-          answer.error_description.empty() ? answer.detail : answer.error_description);
-      break;
-    case OutcomeClass::kPermanent:
-      spdlog::error("broadcast.failed job={} app={} target={} status={} reason=\"{}\"", send.job.id,
-                    key.app, TargetName(key.target), status,
-                    answer.error_description.empty() ? answer.detail : answer.error_description);
-      break;
-    case OutcomeClass::kUnopened:
-      spdlog::error(
-          "broadcast.failed job={} app={} target={} status={} reason=\"{}\" "
-          "endpoint paused",
-          send.job.id, key.app, TargetName(key.target), status, answer.error_description);
-      break;
-    case OutcomeClass::kUnknown:
-      spdlog::error(
-          "broadcast.unknown job={} app={} target={} status={} reason=\"{}\" "
-          "action=\"not resent; resolve with --resolve-sent or --resolve-not-sent\"",
-          send.job.id, key.app, TargetName(key.target), status,
-          answer.detail.empty() ? answer.error_description : answer.detail);
-      break;
+  if (hold == token_holds_.end()) hold = token_holds_.emplace(request.app, TokenHold{}).first;
+  TokenHold& h = hold->second;
+  ++h.failures;
+  const Duration wait = Backoff(kTokenBackoffFirst, kTokenBackoffCap, h.failures);
+  h.retry_at = now + wait;
+  Wake(h.retry_at);
+  if (h.reason == token.error().message) return;  // said already
+  h.reason = token.error().message;
+  spdlog::warn(
+      "token.unavailable app={} reason={} retry_in_ms={} action=\"its jobs wait; no budget is "
+      "spent\"",
+      LogValue(request.app), LogValue(h.reason), wait.count());
+  if (Status st = store_->SetAppNotice({request.app, kTokenNotice, h.reason, now}); !st) {
+    spdlog::error("store.error reason={}", LogValue(st.error().message));
   }
-  return {};
-}
-
-Status Engine::Abandon(const PendingSend& send) {
-  Store::AttemptOutcome outcome;
-  outcome.outcome = OutcomeClass::kUnknown;
-  outcome.detail = "daemon stopped while the request was in flight";
-  spdlog::error("broadcast.unknown job={} reason=\"{}\"", send.job.id, outcome.detail);
-  return store_->RecordOutcome(send.job.id, send.attempt_id, outcome, clock_.Now());
 }
 
 }  // namespace broadcastd

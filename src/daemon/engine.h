@@ -1,20 +1,30 @@
 #pragma once
 // The daemon's decisions and their durable effects, without the event loop:
 // joins the store (queue and audit), the scheduler (when) and the Easemob
-// clients (how). Single-threaded: the loop calls it; only the HTTP request of a
-// PendingSend runs elsewhere (Engine::Perform is safe to call from a worker
-// thread while the loop waits).
+// clients (how). Single-threaded: the loop calls it; only the network step of
+// a TokenRequest or a PendingSend runs elsewhere (Engine::FetchToken and
+// Engine::Perform are safe to call from a worker thread while the loop waits).
 //
 // The at-most-once rule lives here: a job is claimed durably (state `sending`,
 // committed) before its request starts, and its outcome and audit row are
 // committed together after the answer. A job found `sending` at start-up
 // becomes `unknown` and is never resent by itself.
+//
+// The attempt is the POST: the app's token is obtained before the claim (a token
+// failure claims nothing and spends no budget; the app waits with backoff), and
+// the time counted for the attempt is taken after the claim committed, right
+// before the request leaves. An answer is never lost: it is logged before any
+// store write, and kept and written again until it commits; the scheduler and
+// the limiter learn it only then.
 
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "config/config.h"
 #include "core/clock.h"
@@ -27,12 +37,23 @@
 
 namespace broadcastd {
 
+// An app's token must be fetched before its next job can be claimed.
+struct TokenRequest {
+  std::string app;
+  BroadcastClient* client = nullptr;  // owned by the engine; lives until TokenFetched
+};
+
 struct PendingSend {
   QueuedJob job;
   int64_t attempt_id = 0;
   std::string body;
+  std::string token;                  // obtained before the claim
+  TimePoint started_at;               // taken after the claim committed, right before the POST
   BroadcastClient* client = nullptr;  // owned by the engine; lives until Complete
 };
+
+// What Engine::Next asks the loop to do: nothing now, fetch a token, or send.
+using EngineStep = std::variant<std::monostate, TokenRequest, PendingSend>;
 
 class Engine {
  public:
@@ -41,6 +62,11 @@ class Engine {
   static Result<std::unique_ptr<Engine>> Create(const Config& config,
                                                 std::filesystem::path credentials_dir,
                                                 HttpTransport& transport, const Clock& clock);
+  // The same on a store the caller opened (tests open it on a fault-injecting VFS).
+  static Result<std::unique_ptr<Engine>> Create(const Config& config,
+                                                std::filesystem::path credentials_dir,
+                                                HttpTransport& transport, const Clock& clock,
+                                                std::unique_ptr<Store> store);
 
   // Start-up: jobs left `sending` become `unknown`, campaigns are scanned, the
   // scheduler is rebuilt from the store (windows and budgets from the audit).
@@ -56,38 +82,88 @@ class Engine {
   std::optional<TimePoint> NextRescan() const { return next_rescan_; }
   // Re-reads the queue and pauses from the store (after an operator action).
   Status ReloadQueue();
-  // Applies a new config (already validated). The database path cannot change.
+  // Applies a new config (already validated), Kea's way: the clients, the scan
+  // under the new config and the new scheduler are built aside and swapped in
+  // only if all of them succeed; on failure the old config stays in force
+  // entirely. The database path cannot change (kInvalid).
   Status Reconfigure(const Config& config);
 
-  // Due jobs become ready, expired ones expired; returns the next job to send now,
-  // if any (claimed: state `sending`, committed), else nothing.
-  Result<std::optional<PendingSend>> Next();
+  // Writes again the answers that did not commit (when their backoff is over);
+  // due jobs become ready, expired ones expired. Then, for the best job that may
+  // go now: its app's token when none is cached (a TokenRequest: the loop fetches
+  // it and calls TokenFetched), else the job claimed (state `sending`,
+  // committed) and ready to POST (a PendingSend). Jobs are held, never claimed,
+  // while their app is not in the config, has no token (backoff), or has an
+  // answer on the same endpoint that is not committed yet.
+  // Every error leaves NextWake() a second ahead.
+  Result<EngineStep> Next();
   // When the scheduler next needs a look, if nothing else happens: the decision
-  // of the last Next() that found nothing to send (a second after a failed one).
+  // of the last Next() that found nothing to do, the end of a token backoff or
+  // of an uncommitted answer's backoff, or a second after a failed Next().
   std::optional<TimePoint> NextWake() const;
 
-  // The HTTP request itself. Touches nothing but the client: callable from a
-  // worker thread.
+  // The token fetch itself: touches nothing but the client. Worker-thread safe.
+  static Result<std::string> FetchToken(const TokenRequest& request);
+  // What the fetch gave: on failure the app waits (1 s doubling up to 5 min), the
+  // log says why once per change (`token.unavailable`), and the store keeps a
+  // notice for --status; on success that clears.
+  void TokenFetched(const TokenRequest& request, const Result<std::string>& token);
+
+  // The HTTP request itself: one POST. Touches nothing but the client: callable
+  // from a worker thread.
   static BroadcastAnswer Perform(const PendingSend& send);
-  // Records the answer: audit row and job state in one transaction, limiter and
-  // scheduler updated; after a 403 "unopened" the store and the scheduler pause
-  // the endpoint.
+  // Records the answer: it is logged in full first; then the audit row and the
+  // job's state in one transaction; then the limiter and the scheduler. After a
+  // 403 "unopened" the store and the scheduler pause the endpoint. When the write
+  // fails the answer is kept and written again by Next() with backoff until it
+  // commits (the error is returned, kind kept), and its endpoint claims nothing.
   Status Complete(const PendingSend& send, const BroadcastAnswer& answer);
   // The daemon stops with the request still in flight: the job is `unknown`.
   Status Abandon(const PendingSend& send);
+  // One last try to write the answers that have not committed (at shutdown).
+  // Fails when any is still not written; they are in the log.
+  Status FlushUncommitted();
+  // Jobs whose answer is known but not yet committed, for the loop's status line.
+  std::vector<int64_t> UncommittedJobs() const;
 
   const Config& config() const { return config_; }
   Store& store() { return *store_; }
   const Scheduler& scheduler() const { return *scheduler_; }
 
  private:
+  // An answer that arrived and is not committed yet.
+  struct Uncommitted {
+    PendingSend send;
+    BroadcastAnswer answer;
+    TimePoint answered_at;
+    std::optional<TimePoint> not_before;
+    int failures = 0;
+    TimePoint retry_at;
+  };
+  // An app whose token could not be obtained.
+  struct TokenHold {
+    std::string reason;
+    int failures = 0;
+    TimePoint retry_at;
+  };
+
   Engine(const Config& config, std::filesystem::path credentials_dir, HttpTransport& transport,
          const Clock& clock, std::unique_ptr<Store> store);
-  void BuildClients();
-  // After the store refused to expire or claim job `id`: re-reads the queue.
-  // Succeeds when the store's state explains the refusal (the job is no longer
-  // queued, or its endpoint is paused); otherwise returns `refusal`.
-  Status RefusalExplained(int64_t id, const Error& refusal);
+  std::map<std::string, std::unique_ptr<BroadcastClient>> BuildClients(const Config& config);
+  // Why nothing may be claimed on `endpoint` now, if anything; widens next_wake_ to
+  // when that may change.
+  std::optional<std::string> HeldBecause(const EndpointKey& endpoint, TimePoint now);
+  void Wake(TimePoint at);
+  // After the store refused to expire or claim job `id` (kConflict, kNotFound): drops
+  // that one job from the scheduler and re-reads only it (and the pauses). Returns
+  // `refusal` when the store still has it queued on an active endpoint.
+  Status Refused(int64_t id, const Error& refusal);
+  // Writes one answer; on success updates the limiter and the scheduler and logs the
+  // outcome; on failure keeps it in uncommitted_ with backoff.
+  Status Commit(Uncommitted pending, TimePoint now);
+  void RetryUncommitted(TimePoint now);
+  void LogOutcome(const PendingSend& send, const BroadcastAnswer& answer,
+                  std::optional<TimePoint> not_before) const;
 
   Config config_;
   std::filesystem::path credentials_dir_;
@@ -97,9 +173,12 @@ class Engine {
   std::unique_ptr<CampaignIngester> ingester_;
   std::unique_ptr<Scheduler> scheduler_;
   std::map<std::string, std::unique_ptr<BroadcastClient>> clients_;  // by app name
-  int64_t data_version_ = 0;
-  std::optional<TimePoint> next_wake_;  // PRAGMA data_version at the last rescan
-  // From the last scan's report.
+  std::map<std::string, TokenHold> token_holds_;                     // by app name
+  std::map<int64_t, Uncommitted> uncommitted_;                       // by job id
+  std::set<std::string> held_apps_logged_;  // apps not in the config, warned about once
+  int64_t data_version_ = 0;                // PRAGMA data_version at the last rescan
+  std::optional<TimePoint> next_wake_;
+  // From the last scan's report: when a file still being written will have settled.
   std::optional<TimePoint> next_rescan_;
 };
 

@@ -10,15 +10,15 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <cstdlib>
+#include <atomic>
 #include <cstring>
-#include <future>
+#include <thread>
+#include <variant>
 
 #include "config/config_loader.h"
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "core/unique_fd.h"
-#include "easemob/curl_transport.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
 
@@ -60,21 +60,24 @@ void Drain(int fd) {
   }
 }
 
-std::filesystem::path CredentialsDir() {
-  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-  return dir ? std::filesystem::path(dir) : std::filesystem::path();
-}
-
-// One request in flight at a time, on its own thread, so that signals and
-// timers are still handled while it waits for the server.
+// One network step at a time (a token fetch or a broadcast POST), on its own
+// thread, so that signals and timers are still handled while it waits for the
+// server. The worker fills in its result, then marks it done, then wakes the
+// loop through done_fd; the loop joins the thread before it reads the result,
+// and the descriptor outlives every worker.
 struct InFlight {
-  PendingSend send;
-  std::future<BroadcastAnswer> answer;
+  std::variant<TokenRequest, PendingSend> work;
+  std::optional<Result<std::string>> token;  // a TokenRequest's result
+  std::optional<BroadcastAnswer> answer;     // a PendingSend's result
+  std::atomic<bool> done{false};
+  std::thread worker;
 };
 
 class Daemon {
  public:
-  explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+  Daemon(DaemonOptions options, const Clock& clock, HttpTransport& transport)
+      : options_(std::move(options)), clock_(clock), transport_(transport) {}
+  ~Daemon();
   int Run();
 
  private:
@@ -84,22 +87,30 @@ class Daemon {
   void HandleSignal();
   void Reload();
   void Dispatch();
+  void Start(std::variant<TokenRequest, PendingSend> work);
   void FinishInFlight();
+  void ReportUncommitted();
   void Shutdown();
 
   DaemonOptions options_;
-  SystemClock clock_;
-  CurlTransport transport_;
+  const Clock& clock_;
+  HttpTransport& transport_;
   std::optional<DaemonLock> lock_;
   std::unique_ptr<Engine> engine_;
   UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, inotify_fd_;
   UniqueFd rescan_fd_;  // when a campaign file being written will have settled
-  std::optional<InFlight> in_flight_;
+  std::unique_ptr<InFlight> in_flight_;
   bool stopping_ = false;
   bool reload_requested_ = false;
   bool rescan_requested_ = false;
   bool queue_changed_ = false;
+  bool reported_uncommitted_ = false;
 };
+
+Daemon::~Daemon() {
+  // Never leave a worker running under the engine, the transport or done_fd.
+  if (in_flight_ && in_flight_->worker.joinable()) in_flight_->worker.join();
+}
 
 Status Daemon::Setup() {
   auto config = LoadConfig(options_.config_path);
@@ -114,7 +125,7 @@ Status Daemon::Setup() {
   auto lock = DaemonLock::Acquire(config->database);
   if (!lock) return std::unexpected(lock.error());
   lock_.emplace(std::move(*lock));
-  auto engine = Engine::Create(*config, CredentialsDir(), transport_, clock_);
+  auto engine = Engine::Create(*config, options_.credentials_dir, transport_, clock_);
   if (!engine) return std::unexpected(engine.error());
   engine_ = std::move(*engine);
 
@@ -193,10 +204,12 @@ void Daemon::Reload() {
   sd_notify(0, "RELOADING=1");
   auto config = LoadConfig(options_.config_path);
   if (!config) {
-    spdlog::error("config.reload_failed reason=\"{}\" action=\"old config kept\"",
-                  config.error().message);
+    spdlog::error("config.reload_failed reason={} action=\"old config kept\"",
+                  LogValue(config.error().message));
   } else if (Status st = engine_->Reconfigure(*config); !st) {
-    spdlog::error("config.reload_failed reason=\"{}\"", st.error().message);
+    // Reconfigure swaps only when everything succeeded: the old config is in force.
+    spdlog::error("config.reload_failed reason={} action=\"old config kept\"",
+                  LogValue(st.error().message));
   } else {
     WatchCampaigns();
     spdlog::info("config.reloaded path={}", options_.config_path.string());
@@ -204,64 +217,120 @@ void Daemon::Reload() {
   sd_notify(0, "READY=1");
 }
 
-// Claims the next due job, if any, and starts its request on a worker thread.
+// Asks the engine what to do next; a token fetch or a claimed job's POST goes to
+// a worker thread.
 void Daemon::Dispatch() {
   auto next = engine_->Next();
   if (!next) {
-    spdlog::error("store.error reason=\"{}\"", next.error().message);
+    spdlog::error("store.error reason={}", LogValue(next.error().message));
     return;
   }
-  if (!*next) return;
-  PendingSend send = std::move(**next);
+  if (auto* request = std::get_if<TokenRequest>(&*next)) {
+    Start(std::move(*request));
+  } else if (auto* send = std::get_if<PendingSend>(&*next)) {
+    Start(std::move(*send));
+  }
+}
+
+void Daemon::Start(std::variant<TokenRequest, PendingSend> work) {
+  in_flight_ = std::make_unique<InFlight>();
+  in_flight_->work = std::move(work);
+  InFlight* job = in_flight_.get();
   const int done = done_fd_.get();
-  std::promise<BroadcastAnswer> promise;
-  auto future = promise.get_future();
-  std::thread([send, done, promise = std::move(promise)]() mutable {
-    // The answer is set before the loop is woken, so the loop always finds it.
-    promise.set_value(Engine::Perform(send));
+  job->worker = std::thread([job, done] {
+    if (auto* request = std::get_if<TokenRequest>(&job->work)) {
+      job->token = Engine::FetchToken(*request);
+    } else {
+      job->answer = Engine::Perform(std::get<PendingSend>(job->work));
+    }
+    job->done.store(true, std::memory_order_release);
     uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(done, &one, sizeof one);
-  }).detach();
-  in_flight_.emplace(InFlight{std::move(send), std::move(future)});
+  });
 }
 
 void Daemon::FinishInFlight() {
   Drain(done_fd_.get());
-  if (!in_flight_ ||
-      in_flight_->answer.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+  if (!in_flight_ || !in_flight_->done.load(std::memory_order_acquire)) return;
+  in_flight_->worker.join();
+  std::unique_ptr<InFlight> finished = std::move(in_flight_);
+  if (auto* request = std::get_if<TokenRequest>(&finished->work)) {
+    engine_->TokenFetched(*request, *finished->token);
     return;
   }
-  BroadcastAnswer answer = in_flight_->answer.get();
-  if (Status st = engine_->Complete(in_flight_->send, answer); !st) {
-    // The job stays `sending` in the database: at the next start it becomes unknown.
-    spdlog::error("store.error job={} reason=\"{}\"", in_flight_->send.job.id, st.error().message);
+  const PendingSend& send = std::get<PendingSend>(finished->work);
+  if (Status st = engine_->Complete(send, *finished->answer); !st) {
+    // The engine keeps the answer and writes it again; the log has it in full.
+    spdlog::error("store.error job={} reason={}", send.job.id, LogValue(st.error().message));
   }
-  in_flight_.reset();
+  ReportUncommitted();
+}
+
+// Tells systemd (STATUS=) while answers wait to be written: the store cannot say it.
+void Daemon::ReportUncommitted() {
+  std::vector<int64_t> jobs = engine_->UncommittedJobs();
+  if (jobs.empty()) {
+    if (reported_uncommitted_) sd_notify(0, "STATUS=running");
+    reported_uncommitted_ = false;
+    return;
+  }
+  std::string ids;
+  for (int64_t id : jobs) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  sd_notify(0, ("STATUS=answer not yet saved for job(s) " + ids +
+                " (sending, answer pending); see the log")
+                   .c_str());
+  reported_uncommitted_ = true;
 }
 
 void Daemon::Shutdown() {
   sd_notify(0, "STOPPING=1");
+  bool abandoned = false;
   if (in_flight_) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
-    if (in_flight_->answer.wait_until(deadline) == std::future_status::ready) {
+    // A POST gets the grace; a token fetch has nothing to lose and is given up at once.
+    const bool posting = std::holds_alternative<PendingSend>(in_flight_->work);
+    const auto deadline =
+        std::chrono::steady_clock::now() + (posting ? options_.shutdown_grace : Duration{0});
+    while (!in_flight_->done.load(std::memory_order_acquire) &&
+           std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{done_fd_.get(), POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      ::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1)));
+    }
+    if (in_flight_->done.load(std::memory_order_acquire)) {
       FinishInFlight();
     } else {
-      if (Status st = engine_->Abandon(in_flight_->send); !st) {
-        spdlog::error("store.error reason=\"{}\"", st.error().message);
+      auto* send = std::get_if<PendingSend>(&in_flight_->work);
+      if (send) {
+        if (Status st = engine_->Abandon(*send); !st) {
+          spdlog::error("store.error reason={}", LogValue(st.error().message));
+        }
       }
-      // The worker thread still uses its client: leave without running
-      // destructors under it. Everything that matters is committed.
-      spdlog::info("daemon.stopped in_flight=abandoned");
-      spdlog::shutdown();
-      std::_Exit(0);
+      // Wait for the worker, its request given up: nothing may run under the
+      // engine or write to done_fd once they are gone.
+      transport_.Abort();
+      in_flight_->worker.join();
+      if (send && in_flight_->answer) {
+        const BroadcastAnswer& a = *in_flight_->answer;
+        spdlog::warn(
+            "broadcast.answer_after_stop job={} status={} class={} broadcast_id={} "
+            "action=\"the job is unknown; resolve it with this answer\"",
+            send->job.id, a.http_status ? std::to_string(*a.http_status) : "none",
+            OutcomeName(a.outcome), a.broadcast_id.empty() ? "-" : LogValue(a.broadcast_id));
+      }
+      in_flight_.reset();
+      abandoned = true;
     }
   }
-  spdlog::info("daemon.stopped");
+  if (Status st = engine_->FlushUncommitted(); !st) {
+    spdlog::critical("store.error reason={}", LogValue(st.error().message));
+  }
+  spdlog::info(abandoned ? "daemon.stopped in_flight=abandoned" : "daemon.stopped");
 }
 
 int Daemon::Run() {
   if (Status st = Setup(); !st) {
-    spdlog::critical("daemon.start_failed reason=\"{}\"", st.error().message);
+    spdlog::critical("daemon.start_failed reason={}", LogValue(st.error().message));
     return 1;
   }
   sd_notify(0, "READY=1\nSTATUS=running");
@@ -283,7 +352,7 @@ int Daemon::Run() {
       if (queue_changed_) {
         queue_changed_ = false;
         if (Status st = engine_->ReloadQueue(); !st) {
-          spdlog::error("store.error reason=\"{}\"", st.error().message);
+          spdlog::error("store.error reason={}", LogValue(st.error().message));
         }
       }
       Dispatch();
@@ -297,7 +366,7 @@ int Daemon::Run() {
                     {inotify_fd_.get(), POLLIN, 0}};
     const nfds_t count = inotify_fd_ ? 7 : 6;
     if (::poll(fds, count, -1) < 0 && errno != EINTR) {
-      spdlog::critical("daemon.poll_failed reason=\"{}\"", std::strerror(errno));
+      spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
       break;
     }
     if (fds[0].revents) HandleSignal();
@@ -328,8 +397,8 @@ void BlockDaemonSignals() {
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int RunDaemon(const DaemonOptions& options) {
-  Daemon daemon(options);
+int RunDaemon(const DaemonOptions& options, const Clock& clock, HttpTransport& transport) {
+  Daemon daemon(options, clock, transport);
   return daemon.Run();
 }
 

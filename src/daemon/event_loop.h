@@ -13,11 +13,14 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "daemon/engine.h"
+#include "easemob/transport.h"
 
 namespace broadcastd {
 
 struct DaemonOptions {
   std::filesystem::path config_path;
+  // $CREDENTIALS_DIRECTORY as the caller found it (empty when unset).
+  std::filesystem::path credentials_dir;
   Duration rescan_interval{std::chrono::seconds(60)};
   // SIGTERM waits this long for a request in flight, then leaves it `unknown`.
   // Below systemd's default TimeoutStopSec (90 s).
@@ -28,7 +31,9 @@ struct DaemonOptions {
 // calling thread and every thread it starts later. Call first thing in main.
 void BlockDaemonSignals();
 
-// Runs until SIGTERM/SIGINT. Returns the process exit code.
-int RunDaemon(const DaemonOptions& options);
+// Runs until SIGTERM/SIGINT. Returns the process exit code. The caller gives the
+// clock and the HTTP transport (main.cc the real ones; tests fakes); both must
+// outlive the call. The transport is used from one worker thread at a time.
+int RunDaemon(const DaemonOptions& options, const Clock& clock, HttpTransport& transport);
 
 }  // namespace broadcastd

@@ -5,20 +5,6 @@
 #include "easemob/app_url.h"
 
 namespace broadcastd {
-namespace {
-
-bool IsUnauthorized(const TransportResult& result) {
-  return result.failure == TransportFailure::kNone && result.response.status == 401;
-}
-
-BroadcastAnswer NoToken(const Error& error) {
-  BroadcastAnswer answer;
-  answer.outcome = OutcomeClass::kRetry;
-  answer.detail = "not sent: no app token: " + error.message;
-  return answer;
-}
-
-}  // namespace
 
 BroadcastClient::BroadcastClient(AppConfig app, std::filesystem::path credentials_dir,
                                  HttpTransport& transport, const Clock& clock)
@@ -26,41 +12,36 @@ BroadcastClient::BroadcastClient(AppConfig app, std::filesystem::path credential
       transport_(transport),
       tokens_(std::move(app), std::move(credentials_dir), transport, clock) {}
 
-TransportResult BroadcastClient::Post(const std::string& url, const std::string& token,
-                                      const std::string& body) {
+Result<std::string> BroadcastClient::Token() {
+  Result<std::string> token = tokens_.Token();
+  if (!token) {
+    Error error = token.error();
+    error.message = tokens_.Redact(std::move(error.message));
+    if (error.kind == ErrorKind::kOther) error.kind = ErrorKind::kUnavailable;
+    return std::unexpected(std::move(error));
+  }
+  return token;
+}
+
+BroadcastAnswer BroadcastClient::Send(BroadcastTarget target, const std::string& body,
+                                      const std::string& token) {
   HttpRequest request;
   request.method = "POST";
-  request.url = url;
+  request.url = AppUrl(app_, TargetPath(target));
   request.headers = {{"Authorization", "Bearer " + token},
                      {"Content-Type", "application/json"},
                      {"Accept", "application/json"}};
   request.body = body;
-  return transport_.Send(request);
-}
+  TransportResult result = transport_.Send(request);
 
-BroadcastAnswer BroadcastClient::Send(BroadcastTarget target, const std::string& body) {
-  const std::string url = AppUrl(app_, TargetPath(target));
-
-  Result<std::string> token = tokens_.Token();
-  if (!token) return Redacted(NoToken(token.error()));
-  TransportResult result = Post(url, *token, body);
-
-  if (IsUnauthorized(result)) {
-    // A 401 proves the request was not applied, so one resend with a new
-    // token cannot deliver the broadcast twice. Only one: a token that is
-    // refused again points at the credentials, not at expiry.
+  BroadcastAnswer answer = ClassifyBroadcastAnswer(result);
+  if (result.failure == TransportFailure::kNone && result.response.status == 401) {
+    // The token was refused: it is of no more use. The 401 proves this request was
+    // not applied; sending it again is a new attempt, which the caller schedules.
     tokens_.Invalidate();
-    token = tokens_.Token();
-    if (!token) return Redacted(NoToken(token.error()));
-    result = Post(url, *token, body);
-    if (IsUnauthorized(result)) {
-      tokens_.Invalidate();
-      BroadcastAnswer answer = ClassifyBroadcastAnswer(result);
-      answer.detail += " (refused again after a new token)";
-      return Redacted(std::move(answer));
-    }
+    answer.detail += " (the token was refused; a new one is fetched before the next attempt)";
   }
-  return Redacted(ClassifyBroadcastAnswer(result));
+  return Redacted(std::move(answer));
 }
 
 BroadcastAnswer BroadcastClient::Redacted(BroadcastAnswer answer) const {

@@ -157,7 +157,17 @@ CurlTransport::CurlTransport(CurlOptions options) : options_(options) {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+namespace {
+
+// libcurl's progress callback: a non-zero return ends the transfer.
+int OnProgress(void* aborted, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(aborted)->load() ? 1 : 0;
+}
+
+}  // namespace
+
 TransportResult CurlTransport::Send(const HttpRequest& request) {
+  if (aborted_.load()) return NotSent("the transport was stopped (the daemon is stopping)");
   if (Status allowed = CheckUrlPolicy(request.url); !allowed) {
     return NotSent(allowed.error().message);
   }
@@ -211,6 +221,9 @@ TransportResult CurlTransport::Send(const HttpRequest& request) {
   opt(CURLOPT_WRITEDATA, static_cast<void*>(&received));
   opt(CURLOPT_HEADERFUNCTION, &OnHeader);
   opt(CURLOPT_HEADERDATA, static_cast<void*>(&received));
+  opt(CURLOPT_NOPROGRESS, 0L);
+  opt(CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  opt(CURLOPT_XFERINFODATA, static_cast<void*>(&aborted_));
   if (request.method == "GET") {
     opt(CURLOPT_HTTPGET, 1L);
   } else {

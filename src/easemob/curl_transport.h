@@ -2,6 +2,7 @@
 // HttpTransport over libcurl, built so that a request is never sent twice
 // without us knowing: every request on a fresh connection, no redirects.
 
+#include <atomic>
 #include <string>
 #include <string_view>
 
@@ -34,12 +35,14 @@ class CurlTransport final : public HttpTransport {
   // POST when a kept-alive connection turns out dead. Failures map to
   // kNotSent only when the request provably never left (resolve, connect,
   // TLS handshake, or a timeout before the connection was up); every other
-  // failure is kMaybeSent. Blocks up to options.total_timeout. Thread-safe:
-  // calls share no state.
+  // failure is kMaybeSent. Blocks up to options.total_timeout, or until
+  // Abort(). Thread-safe.
   TransportResult Send(const HttpRequest& request) override;
+  void Abort() override { aborted_.store(true); }
 
  private:
   CurlOptions options_;
+  std::atomic<bool> aborted_{false};  // the one state calls share
 };
 
 }  // namespace broadcastd

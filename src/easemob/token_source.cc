@@ -39,8 +39,13 @@ TokenSource::TokenSource(AppConfig app, std::filesystem::path credentials_dir,
       transport_(transport),
       clock_(clock) {}
 
+std::optional<std::string> TokenSource::Cached() const {
+  if (token_ && (!refresh_at_ || clock_.Now() < *refresh_at_)) return token_;
+  return std::nullopt;
+}
+
 Result<std::string> TokenSource::Token() {
-  if (token_ && (!refresh_at_ || clock_.Now() < *refresh_at_)) return *token_;
+  if (std::optional<std::string> cached = Cached()) return *cached;
   token_.reset();
   refresh_at_.reset();
 

@@ -31,6 +31,10 @@ class TokenSource {
   // and why; they never hold the secret or a token. Not thread-safe.
   Result<std::string> Token();
 
+  // The cached token when it is fresh (Token() would answer it without a request or
+  // a file read), else nothing. Never does I/O.
+  std::optional<std::string> Cached() const;
+
   // Forgets the cached token (the server refused it with a 401), so the next
   // Token() fetches a new one or re-reads the token file.
   void Invalidate();

@@ -46,6 +46,11 @@ class HttpTransport {
   // Sends one request and waits for its answer. Never throws. A request is
   // sent at most once: an implementation never resends by itself.
   virtual TransportResult Send(const HttpRequest& request) = 0;
+  // Gives up, at shutdown: every request in flight returns soon (within about a
+  // second) as a failure, kMaybeSent when it may have left, and later ones are
+  // kNotSent without any I/O. Callable from any thread. The default does nothing:
+  // a transport whose requests end by themselves needs none.
+  virtual void Abort() {}
 };
 
 }  // namespace broadcastd

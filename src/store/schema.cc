@@ -97,9 +97,27 @@ constexpr std::string_view kSchema2 = R"sql(
 ALTER TABLE attempts ADD COLUMN retry_after_ms INTEGER;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// What keeps an app from sending that is not a job's state: the daemon writes it so that
+// --status can say why (today: no app token). `kind` names the problem; one row per
+// (app, kind) while it lasts.
+constexpr std::string_view kSchema5 = R"sql(
+CREATE TABLE app_notices (
+  app     TEXT NOT NULL,
+  kind    TEXT NOT NULL CHECK (kind IN ('token')),
+  message TEXT NOT NULL,
+  since   INTEGER NOT NULL,
+  PRIMARY KEY (app, kind)
+);
+)sql";
+
+// Versions 3 and 4 are taken by migrations developed alongside this one; they are
+// empty here so that the numbers stay in step when the branches meet.
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
+    {3, ""},
+    {4, ""},
+    {5, kSchema5},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
@@ -128,7 +146,7 @@ void Migrate(SQLite::Database& db) {
       throw std::runtime_error("schema version " + std::to_string(version) +
                                " has no migration to " + std::to_string(step.version));
     }
-    db.exec(std::string(step.sql));
+    if (!step.sql.empty()) db.exec(std::string(step.sql));
     db.exec("PRAGMA user_version = " + std::to_string(step.version));
     tx.commit();
   }

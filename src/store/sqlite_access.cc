@@ -15,6 +15,11 @@ std::string DescribeFailure(const std::filesystem::path& path, std::string_view 
   return message;
 }
 
+ErrorKind KindOf(const std::exception& e) {
+  if (dynamic_cast<const CorruptRow*>(&e) != nullptr) return ErrorKind::kCorrupt;
+  return ErrorKind::kIo;
+}
+
 std::optional<int64_t> OptionalInt64(const SQLite::Column& column) {
   if (column.isNull()) return std::nullopt;
   return column.getInt64();

@@ -27,19 +27,24 @@ class CorruptRow : public std::runtime_error {
 std::string DescribeFailure(const std::filesystem::path& path, std::string_view operation,
                             std::string_view what);
 
+// The kind of a failure thrown inside the store: a row this code cannot decode is
+// kCorrupt; SQLite's own failures (full disk, I/O error, read-only file, busy) are kIo.
+ErrorKind KindOf(const std::exception& e);
+
 template <class F>
 auto Store::Read(std::string_view operation, F&& body) -> decltype(body()) {
   try {
     return body();
   } catch (const std::exception& e) {
-    return Fail(DescribeFailure(path_, operation, e.what()));
+    return Fail(KindOf(e), DescribeFailure(path_, operation, e.what()));
   }
 }
 
 template <class F>
 auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
   if (mode_ == Mode::kReadOnly) {
-    return Fail(DescribeFailure(path_, operation, "the database is open read-only"));
+    return Fail(ErrorKind::kIo,
+                DescribeFailure(path_, operation, "the database is open read-only"));
   }
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -47,7 +52,7 @@ auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
     if (result) tx.commit();  // otherwise the destructor rolls back
     return result;
   } catch (const std::exception& e) {
-    return Fail(DescribeFailure(path_, operation, e.what()));
+    return Fail(KindOf(e), DescribeFailure(path_, operation, e.what()));
   }
 }
 

@@ -23,7 +23,7 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
-Result<Store> Store::Open(const std::filesystem::path& path, Mode mode) {
+Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const std::string& vfs) {
   auto failure = [&](std::string_view what) { return Fail(DescribeFailure(path, "open", what)); };
   try {
     if (mode == Mode::kReadOnly) {
@@ -31,7 +31,8 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode) {
       if (!std::filesystem::exists(path, ec)) {
         return failure("no such file (the daemon creates it when it first starts)");
       }
-      auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+      auto db =
+          std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs, vfs);
       db->exec("PRAGMA query_only = ON");
       int version = db->execAndGet("PRAGMA user_version").getInt();
       if (version > CurrentSchemaVersion()) {
@@ -54,7 +55,7 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode) {
         return failure("cannot create folder " + path.parent_path().string() + ": " + ec.message());
     }
     auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 kBusyTimeoutMs);
+                                                 kBusyTimeoutMs, vfs);
     std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
     if (journal != "wal") return failure("cannot switch to WAL (journal_mode is " + journal + ")");
     // FULL: a claimed job must be on disk before its request leaves (guarantee 2).

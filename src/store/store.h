@@ -37,7 +37,10 @@ class Store {
   // schema. kReadOnly never writes (it works while a daemon holds the database and writes
   // to it) and fails clearly if the file does not exist or is not at the current schema.
   // Either mode refuses a database whose schema is newer than this code.
-  static Result<Store> Open(const std::filesystem::path& path, Mode mode);
+  // `vfs` names a registered SQLite VFS (tests inject faults through one); empty: the
+  // default.
+  static Result<Store> Open(const std::filesystem::path& path, Mode mode,
+                            const std::string& vfs = {});
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
@@ -135,6 +138,8 @@ class Store {
   // attempt row (started_at = now), committed durably before returning. Returns the
   // attempt id. Fails, changing nothing, when the job is not queued (an operator may have
   // cancelled it meanwhile) or its (app, target) is paused: the caller must then not send.
+  // Those refusals are ErrorKind::kConflict (kNotFound for a job that does not exist);
+  // a database failure is kIo.
   Result<int64_t> ClaimForSending(int64_t job_id, TimePoint now);
 
   struct AttemptOutcome {
@@ -143,13 +148,17 @@ class Store {
     std::string vendor_error, error_description, broadcast_id, response_body, detail;
     std::optional<TimePoint> retry_not_before;
     std::optional<Duration> retry_after;  // the server's Retry-After, kept for the replay
+    // When the request really started (right before the POST, after the claim committed):
+    // replaces the attempt's started_at, which the claim set to its own time.
+    std::optional<TimePoint> started_at;
   };
   // One transaction: the attempt row is completed (ended_at = now; the response body
   // kept to its first kMaxResponseBody bytes) and the job, which must be sending with
   // this attempt open, moves by outcome: kSent -> sent with broadcast_id; kRetry and
   // kNextDay -> ready with not_before = retry_not_before; kPermanent and kUnopened ->
   // failed; kUnknown -> unknown. kUnopened also pauses the job's (app, target).
-  // last_error is set from the answer (cleared when sent).
+  // last_error is set from the answer (cleared when sent). Refusals (the attempt already
+  // has an outcome, the job is not sending) are kConflict; database failures kIo.
   Status RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOutcome& outcome,
                        TimePoint now);
 
@@ -158,7 +167,8 @@ class Store {
   // request was in flight" (ended_at stays empty: nobody saw it end). Returns the job ids.
   Result<std::vector<int64_t>> RecoverInFlight(TimePoint now);
 
-  // scheduled/ready -> expired; fails for a job in any other state.
+  // scheduled/ready -> expired; fails for a job in any other state (kConflict; kNotFound
+  // for no such job).
   Status ExpireJob(int64_t job_id, TimePoint now);
 
   // Attempts started at or after `since`, in start order (the limiter rebuilds its
@@ -190,6 +200,21 @@ class Store {
   Status ResolveNotSent(int64_t job_id, TimePoint now);
   // Oldest first; only those about `job_id` when given.
   Result<std::vector<OperatorActionRow>> OperatorActions(std::optional<int64_t> job_id = {});
+
+  // ---------------------------------------------------------------- app notices
+  // What keeps an app from sending apart from its jobs' states (kind "token": no app
+  // token), written by the daemon for --status. Set replaces the message of (app, kind)
+  // and keeps `since` when the row exists.
+  struct AppNotice {
+    std::string app;
+    std::string kind;
+    std::string message;
+    TimePoint since;
+  };
+  Status SetAppNotice(const AppNotice& notice);
+  // Removes (app, kind); an empty app removes every notice of that kind.
+  Status ClearAppNotice(const std::string& app, const std::string& kind);
+  Result<std::vector<AppNotice>> AppNotices();
 
   // PRAGMA data_version: changes whenever another connection commits, so the daemon
   // notices operator actions with one cheap query.

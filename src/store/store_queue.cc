@@ -108,20 +108,24 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, TimePoint now) {
     SQLite::Database& db = *db_;
     SQLite::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
     job.bind(1, job_id);
-    if (!job.executeStep()) return Fail("job " + std::to_string(job_id) + " does not exist");
+    if (!job.executeStep()) {
+      return Fail(ErrorKind::kNotFound, "job " + std::to_string(job_id) + " does not exist");
+    }
     JobState state = StateOf(job.getColumn(0));
     std::string app = job.getColumn(1).getString();
     std::string target = job.getColumn(2).getString();
     if (!IsQueued(state)) {
-      return Fail("job " + std::to_string(job_id) + " is " + std::string(JobStateName(state)) +
-                  ", not queued; it must not be sent");
+      return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
+                                            std::string(JobStateName(state)) +
+                                            ", not queued; it must not be sent");
     }
     SQLite::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
     paused.bind(1, app);
     paused.bind(2, target);
     if (paused.executeStep()) {
-      return Fail("job " + std::to_string(job_id) + ": " + app + " " + target + " is paused (" +
-                  paused.getColumn(0).getString() + ")");
+      return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + ": " + app + " " +
+                                            target + " is paused (" +
+                                            paused.getColumn(0).getString() + ")");
     }
     SQLite::Statement update(db,
                              "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
@@ -148,16 +152,18 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     SQLite::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
     attempt.bind(1, attempt_id);
     if (!attempt.executeStep() || attempt.getColumn(0).getInt64() != job_id) {
-      return Fail("attempt " + std::to_string(attempt_id) + " is not an attempt of job " +
-                  std::to_string(job_id));
+      return Fail(ErrorKind::kNotFound, "attempt " + std::to_string(attempt_id) +
+                                            " is not an attempt of job " + std::to_string(job_id));
     }
     if (!attempt.getColumn(1).isNull()) {
-      return Fail("attempt " + std::to_string(attempt_id) + " already has an outcome");
+      return Fail(ErrorKind::kConflict,
+                  "attempt " + std::to_string(attempt_id) + " already has an outcome");
     }
     std::optional<JobState> state = CurrentState(db, job_id);
     if (state != JobState::kSending) {
-      return Fail("job " + std::to_string(job_id) + " is " +
-                  std::string(state ? JobStateName(*state) : "missing") + ", not sending");
+      return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
+                                            std::string(state ? JobStateName(*state) : "missing") +
+                                            ", not sending");
     }
     std::optional<std::string> broadcast_id;
     if (!outcome.broadcast_id.empty()) broadcast_id = outcome.broadcast_id;
@@ -185,6 +191,13 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     }
     complete.bind(10, attempt_id);
     complete.exec();
+    if (outcome.started_at) {
+      // The claim committed before the request left; the attempt began with the POST.
+      SQLite::Statement started(db, "UPDATE attempts SET started_at = ? WHERE id = ?");
+      started.bind(1, ToMillis(*outcome.started_at));
+      started.bind(2, attempt_id);
+      started.exec();
+    }
 
     bool sent = outcome.outcome == OutcomeClass::kSent;
     bool waits =
@@ -253,9 +266,12 @@ Status Store::ExpireJob(int64_t job_id, TimePoint now) {
     q.bind(2, job_id);
     if (q.exec() == 1) return {};
     std::optional<JobState> state = CurrentState(*db_, job_id);
-    if (!state) return Fail("job " + std::to_string(job_id) + " does not exist");
-    return Fail("job " + std::to_string(job_id) + " is " + std::string(JobStateName(*state)) +
-                "; only scheduled or ready jobs expire");
+    if (!state) {
+      return Fail(ErrorKind::kNotFound, "job " + std::to_string(job_id) + " does not exist");
+    }
+    return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
+                                          std::string(JobStateName(*state)) +
+                                          "; only scheduled or ready jobs expire");
   });
 }
 

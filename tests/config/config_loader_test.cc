@@ -351,3 +351,32 @@ TEST_F(ConfigLoaderTest, LoadsAFile) {
 
 }  // namespace
 }  // namespace broadcastd
+
+namespace broadcastd {
+namespace {
+
+// The vendor counts windows and budgets per org/app: two config names for one vendor
+// app would each spend the whole budget.
+TEST_F(ConfigLoaderTest, TwoAppsNamingOneVendorAppAreRefused) {
+  const std::string second =
+      "  second:\n"
+      "    host: https://a1.easemob.com\n"
+      "    org: MyOrg\n"
+      "    app: myapp\n"
+      "    client_id: YXA6def\n"
+      "    client_secret_file: second.secret\n";
+  std::string problem = OnlyProblem(std::string(kMinimal) + second);
+  EXPECT_NE(problem.find("apps \"main\" and \"second\" both name"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("myapp"), std::string::npos) << problem;
+
+  // Another app of the same org, or the same names on another host, are fine.
+  std::string other_app = second;
+  other_app.replace(other_app.find("app: myapp"), 10, "app: other");
+  Ok(std::string(kMinimal) + other_app);
+  std::string other_host = second;
+  other_host.replace(other_host.find("a1.easemob.com"), 14, "a61.easemob.com");
+  Ok(std::string(kMinimal) + other_host);
+}
+
+}  // namespace
+}  // namespace broadcastd

@@ -1,71 +1,12 @@
 // The daemon's decisions and durable effects end to end inside one process: real
 // SQLite files, real campaign files, a fake clock and a scripted HTTP transport.
 
-#include "daemon/engine.h"
-
-#include <gtest/gtest.h>
-
-#include "core/time_format.h"
-#include "fakes/fake_clock.h"
-#include "fakes/scripted_transport.h"
-#include "fakes/temp_dir.h"
-#include "fakes/test_config.h"
+#include "daemon/engine_fixture.h"
 
 namespace broadcastd {
 namespace {
 
 using namespace std::chrono_literals;
-
-TimePoint T(const char* text) { return *ParseRfc3339(text); }
-
-std::string Ok(const std::string& id) {
-  return R"({"path":"/messages/broadcast","action":"post","data":{"id":)" + id +
-         R"(},"duration":0})";
-}
-
-class EngineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_.Write("credentials/main.token", "the-app-token\n");
-    std::filesystem::create_directories(dir_ / "campaigns");
-    config_ = TestConfig(dir_.path());
-  }
-
-  std::unique_ptr<Engine> Start() {
-    auto engine = Engine::Create(config_, dir_ / "credentials", transport_, clock_);
-    EXPECT_TRUE(engine.has_value()) << engine.error().message;
-    // The files were closed after writing, as inotify would have told the daemon.
-    for (const auto& entry : std::filesystem::directory_iterator(dir_ / "campaigns")) {
-      (*engine)->MarkWritten(entry.path().filename().string());
-    }
-    Status st = (*engine)->Start();
-    EXPECT_TRUE(st.has_value()) << st.error().message;
-    return std::move(*engine);
-  }
-
-  // Claims the next job and answers it with the next scripted answer.
-  std::optional<int64_t> SendNext(Engine& engine) {
-    auto next = engine.Next();
-    EXPECT_TRUE(next.has_value()) << next.error().message;
-    if (!next.has_value() || !next->has_value()) return std::nullopt;
-    const PendingSend& send = **next;
-    BroadcastAnswer answer = Engine::Perform(send);
-    Status st = engine.Complete(send, answer);
-    EXPECT_TRUE(st.has_value()) << st.error().message;
-    return send.job.id;
-  }
-
-  JobRow Job(Engine& engine, int64_t id) { return engine.store().Job(id).value().value(); }
-
-  void Campaign(const std::string& name, const std::string& yaml) {
-    dir_.Write("campaigns/" + name, yaml);
-  }
-
-  TempDir dir_;
-  Config config_;
-  FakeClock clock_{T("2027-03-01T00:00:00Z")};
-  ScriptedTransport transport_;
-};
 
 constexpr const char* kThreeUsers = R"(broadcasts:
   - {name: a, target: users, message: {type: txt, msg: one}}
@@ -166,9 +107,9 @@ TEST_F(EngineTest, RestartTurnsInFlightJobsUnknownAndKeepsTheDaysBudget) {
     transport_.PushHttp(200, Ok("2"));
     SendNext(*engine);
     clock_.Advance(31min);
-    auto next = engine->Next();  // claimed, and then the process dies
-    ASSERT_TRUE(next.has_value() && next->has_value());
-    in_flight = (*next)->job.id;
+    auto next = Claim(*engine);  // claimed, and then the process dies
+    ASSERT_TRUE(next.has_value());
+    in_flight = next->job.id;
   }
   clock_.Advance(31min);
   auto engine = Start();
@@ -247,9 +188,7 @@ TEST_F(EngineTest, PauseOrCancelFromAnotherProcessIsHonouredWithoutError) {
   ASSERT_TRUE(other->CancelJob(jobs[1].id, clock_.Now()));
   clock_.Advance(20s);  // the second job's expiry passes while it is cancelled
 
-  auto next = engine->Next();
-  ASSERT_TRUE(next.has_value()) << next.error().message;
-  EXPECT_FALSE(next->has_value());
+  EXPECT_FALSE(Claim(*engine).has_value());
   EXPECT_TRUE(transport_.requests().empty());
   EXPECT_EQ(Job(*engine, jobs[0].id).state, JobState::kReady);
   EXPECT_EQ(Job(*engine, jobs[1].id).state, JobState::kCancelled);

@@ -36,15 +36,29 @@ class DaemonE2ETest : public ::testing::Test {
     StartSimulator();
   }
 
-  void StartSimulator() {
+  // (Re)starts the simulator, with `extra` flags, and writes a config pointing at it.
+  void StartSimulator(const std::vector<std::string>& extra = {}) {
     std::filesystem::remove(dir_ / "sim.port");
-    sim_.emplace(std::vector<std::string>{kSimulator, "--port", "0", "--port-file",
-                                          (dir_ / "sim.port").string(), "--org", "org", "--app",
-                                          "app", "--client-id", "cid", "--client-secret-file",
-                                          (dir_ / "credentials/main.secret").string(), "--log",
-                                          (dir_ / "sim.jsonl").string(), "--fault-file",
-                                          (dir_ / "faults.json").string()},
-                 dir_ / "sim.log");
+    sim_.reset();
+    std::vector<std::string> argv{kSimulator,
+                                  "--port",
+                                  "0",
+                                  "--port-file",
+                                  (dir_ / "sim.port").string(),
+                                  "--org",
+                                  "org",
+                                  "--app",
+                                  "app",
+                                  "--client-id",
+                                  "cid",
+                                  "--client-secret-file",
+                                  (dir_ / "credentials/main.secret").string(),
+                                  "--log",
+                                  (dir_ / "sim.jsonl").string(),
+                                  "--fault-file",
+                                  (dir_ / "faults.json").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    sim_.emplace(argv, dir_ / "sim.log");
     ASSERT_TRUE(sim_->started());
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_ / "sim.port").empty(); }, 10s))
         << ReadFile(dir_ / "sim.log");

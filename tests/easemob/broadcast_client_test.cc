@@ -56,7 +56,10 @@ class BroadcastClientTest : public testing::Test {
 
 TEST_F(BroadcastClientTest, PostsToEachTargetWithBearerToken) {
   BroadcastClient client(app_, dir_.path(), transport_, clock_);
+  EXPECT_FALSE(client.CachedToken().has_value());
   transport_.PushHttp(200, TokenAnswer("tok-A"));
+  ASSERT_EQ(client.Token().value_or(""), "tok-A");
+  EXPECT_EQ(client.CachedToken().value_or(""), "tok-A");
   const std::pair<BroadcastTarget, const char*> cases[] = {
       {BroadcastTarget::kUsers, "https://a1.example.com/org1/app1/messages/broadcast"},
       {BroadcastTarget::kOnlineUsers, "https://a1.example.com/org1/app1/messages/users/broadcast"},
@@ -64,7 +67,7 @@ TEST_F(BroadcastClientTest, PostsToEachTargetWithBearerToken) {
        "https://a1.example.com/org1/app1/messages/chatrooms/broadcast"}};
   for (const auto& [target, url] : cases) {
     transport_.PushHttp(200, kOk);
-    BroadcastAnswer answer = client.Send(target, kBody);
+    BroadcastAnswer answer = client.Send(target, kBody, *client.CachedToken());
     EXPECT_EQ(answer.outcome, OutcomeClass::kSent);
     EXPECT_EQ(answer.broadcast_id, "1365344904091349007");
     const HttpRequest& request = transport_.requests().back();
@@ -79,78 +82,56 @@ TEST_F(BroadcastClientTest, PostsToEachTargetWithBearerToken) {
   EXPECT_EQ(transport_.CountUrlSuffix("/token"), 1u);
 }
 
-TEST_F(BroadcastClientTest, RefreshesTokenOnceAfter401AndResends) {
+// A 401 ends the attempt: one POST, never resent inside the call; the refused token
+// is dropped so the next attempt (a new claim, which the windows must allow) gets a
+// new one.
+TEST_F(BroadcastClientTest, A401IsOnePostThenRetryAndDropsTheToken) {
   BroadcastClient client(app_, dir_.path(), transport_, clock_);
   transport_.PushHttp(200, TokenAnswer("tok-old"));
   transport_.PushHttp(401, k401);
+  ASSERT_TRUE(client.Token().has_value());
+  BroadcastAnswer answer = client.Send(BroadcastTarget::kChatrooms, kBody, "tok-old");
+  EXPECT_EQ(answer.outcome, OutcomeClass::kRetry);
+  EXPECT_EQ(answer.http_status, 401);
+  EXPECT_EQ(Broadcasts().size(), 1u);
+  EXPECT_EQ(transport_.unplayed(), 0u);
+  EXPECT_FALSE(client.CachedToken().has_value());
+
   transport_.PushHttp(200, TokenAnswer("tok-new"));
   transport_.PushHttp(200, kOk);
-  BroadcastAnswer answer = client.Send(BroadcastTarget::kChatrooms, kBody);
-  EXPECT_EQ(answer.outcome, OutcomeClass::kSent);
-  EXPECT_EQ(answer.broadcast_id, "1365344904091349007");
-
+  auto token = client.Token();
+  ASSERT_EQ(token.value_or(""), "tok-new");
+  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, kBody, *token).outcome, OutcomeClass::kSent);
   std::vector<HttpRequest> sent = Broadcasts();
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(ScriptedTransport::Header(sent[0], "Authorization"), "Bearer tok-old");
   EXPECT_EQ(ScriptedTransport::Header(sent[1], "Authorization"), "Bearer tok-new");
-  EXPECT_EQ(sent[1].body, kBody);
   EXPECT_EQ(transport_.CountUrlSuffix("/token"), 2u);
-  EXPECT_EQ(transport_.unplayed(), 0u);
 }
 
-TEST_F(BroadcastClientTest, SecondUnauthorizedIsRetryWithoutAThirdPost) {
-  BroadcastClient client(app_, dir_.path(), transport_, clock_);
-  transport_.PushHttp(200, TokenAnswer("tok-1"));
-  transport_.PushHttp(401, k401);
-  transport_.PushHttp(200, TokenAnswer("tok-2"));
-  transport_.PushHttp(401, k401);
-  BroadcastAnswer answer = client.Send(BroadcastTarget::kUsers, kBody);
-  EXPECT_EQ(answer.outcome, OutcomeClass::kRetry);
-  EXPECT_EQ(answer.http_status, 401);
-  EXPECT_EQ(Broadcasts().size(), 2u);
-  EXPECT_EQ(transport_.CountUrlSuffix("/token"), 2u);
-
-  // The refused token is not reused by the next send.
-  transport_.PushHttp(200, TokenAnswer("tok-3"));
-  transport_.PushHttp(200, kOk);
-  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody).outcome, OutcomeClass::kSent);
-  EXPECT_EQ(ScriptedTransport::Header(transport_.requests().back(), "Authorization"),
-            "Bearer tok-3");
-}
-
-TEST_F(BroadcastClientTest, NoTokenMeansRetryAndNothingSent) {
+TEST_F(BroadcastClientTest, TokenFailureIsAnErrorAndPostsNothing) {
   BroadcastClient client(app_, dir_.path(), transport_, clock_);
   transport_.PushHttp(503, "down");
-  BroadcastAnswer answer = client.Send(BroadcastTarget::kUsers, kBody);
-  EXPECT_EQ(answer.outcome, OutcomeClass::kRetry);
-  EXPECT_FALSE(answer.http_status.has_value());
-  EXPECT_NE(answer.detail.find("token"), std::string::npos);
+  auto token = client.Token();
+  ASSERT_FALSE(token.has_value());
+  EXPECT_EQ(token.error().kind, ErrorKind::kUnavailable);
+  EXPECT_NE(token.error().message.find("token"), std::string::npos);
   EXPECT_TRUE(Broadcasts().empty());
-}
 
-TEST_F(BroadcastClientTest, TokenFailureDuringRefreshIsRetry) {
-  BroadcastClient client(app_, dir_.path(), transport_, clock_);
-  transport_.PushHttp(200, TokenAnswer("tok-1"));
-  transport_.PushHttp(401, k401);
-  transport_.PushFailure(TransportFailure::kNotSent, "could not resolve host");
-  BroadcastAnswer answer = client.Send(BroadcastTarget::kUsers, kBody);
-  EXPECT_EQ(answer.outcome, OutcomeClass::kRetry);
-  EXPECT_EQ(Broadcasts().size(), 1u);
-}
-
-TEST_F(BroadcastClientTest, ResendAfter401ThatGetsNoAnswerIsUnknown) {
-  BroadcastClient client(app_, dir_.path(), transport_, clock_);
-  transport_.PushHttp(200, TokenAnswer("tok-1"));
-  transport_.PushHttp(401, k401);
-  transport_.PushHttp(200, TokenAnswer("tok-2"));
-  transport_.PushFailure(TransportFailure::kMaybeSent, "empty reply from server");
-  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody).outcome, OutcomeClass::kUnknown);
-  EXPECT_EQ(Broadcasts().size(), 2u);
+  // A missing secret file is an error too, and asks nothing of the network.
+  app_.client_secret_file = "absent.secret";
+  BroadcastClient missing(app_, dir_.path(), transport_, clock_);
+  const size_t before = transport_.requests().size();
+  auto none = missing.Token();
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().message.find("absent.secret"), std::string::npos) << none.error().message;
+  EXPECT_EQ(transport_.requests().size(), before);
 }
 
 TEST_F(BroadcastClientTest, NonAuthFailuresAreNeverResent) {
   BroadcastClient client(app_, dir_.path(), transport_, clock_);
   transport_.PushHttp(200, TokenAnswer("tok-1"));
+  ASSERT_TRUE(client.Token().has_value());
   const std::pair<TransportResult, OutcomeClass> cases[] = {
       {[] {
          TransportResult r;
@@ -180,7 +161,7 @@ TEST_F(BroadcastClientTest, NonAuthFailuresAreNeverResent) {
   size_t expected = 0;
   for (const auto& [result, outcome] : cases) {
     transport_.Push(result);
-    EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, kBody).outcome, outcome);
+    EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, kBody, "tok-1").outcome, outcome);
     EXPECT_EQ(Broadcasts().size(), ++expected);
   }
 }
@@ -191,11 +172,15 @@ TEST_F(BroadcastClientTest, TokenFileIsReReadAfter401) {
   dir_.Write("main.token", "file-token-1\n");
   BroadcastClient client(app_, dir_.path(), transport_, clock_);
   transport_.PushHttp(200, kOk);
-  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody).outcome, OutcomeClass::kSent);
+  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody, client.Token().value()).outcome,
+            OutcomeClass::kSent);
   dir_.Write("main.token", "file-token-2\n");
   transport_.PushHttp(401, k401);
   transport_.PushHttp(200, kOk);
-  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody).outcome, OutcomeClass::kSent);
+  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody, client.Token().value()).outcome,
+            OutcomeClass::kRetry);
+  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, kBody, client.Token().value()).outcome,
+            OutcomeClass::kSent);
   ASSERT_EQ(transport_.requests().size(), 3u);
   EXPECT_EQ(ScriptedTransport::Header(transport_.requests()[1], "Authorization"),
             "Bearer file-token-1");
@@ -214,7 +199,7 @@ TEST_F(BroadcastClientTest, NoSecretOrTokenInAnyOutput) {
                                std::string(kSecret) + R"( is wrong"})");
   // Transport failure whose text echoes the secret.
   transport_.PushFailure(TransportFailure::kNotSent, std::string("refused, body had ") + kSecret);
-  // A token, then answers that echo it: 401 (refresh), then 403 and 500.
+  // A token, then answers that echo it: 401, then 403 and 500.
   transport_.PushHttp(200, TokenAnswer(tokens[0]));
   transport_.PushHttp(
       401, R"({"error":"unauthorized","error_description":"token )" + tokens[0] + R"( expired"})");
@@ -224,16 +209,23 @@ TEST_F(BroadcastClientTest, NoSecretOrTokenInAnyOutput) {
   transport_.PushHttp(500, "internal error for Bearer " + tokens[1] + " and " + tokens[0]);
   transport_.PushFailure(TransportFailure::kMaybeSent,
                          "reset after Authorization: Bearer " + tokens[1]);
-  // Two 401s in a row: retry.
   transport_.PushHttp(401, k401);
   transport_.PushHttp(200, TokenAnswer(tokens[2]));
   transport_.PushHttp(401, "Bearer " + tokens[2] + " is invalid");
 
   std::vector<BroadcastAnswer> answers;
-  for (int i = 0; i < 6; ++i) answers.push_back(client.Send(BroadcastTarget::kUsers, kBody));
+  for (int i = 0; i < 8; ++i) {
+    auto token = client.Token();
+    if (!token) {
+      produced.push_back(token.error().message);
+      continue;
+    }
+    answers.push_back(client.Send(BroadcastTarget::kUsers, kBody, *token));
+  }
   EXPECT_EQ(transport_.unplayed(), 0u);
+  ASSERT_EQ(answers.size(), 6u);
   EXPECT_EQ(answers[0].outcome, OutcomeClass::kRetry);
-  EXPECT_EQ(answers[2].outcome, OutcomeClass::kNextDay);  // still classified by its text
+  EXPECT_EQ(answers[1].outcome, OutcomeClass::kNextDay);  // still classified by its text
   for (const BroadcastAnswer& answer : answers) {
     for (const std::string& s : Strings(answer)) produced.push_back(s);
   }

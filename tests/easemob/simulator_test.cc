@@ -118,6 +118,16 @@ std::string Body(BroadcastTarget target) {
   return BuildRequestBody(broadcast);
 }
 
+// One attempt as the daemon makes it: the token first, then one POST.
+BroadcastAnswer Attempt(BroadcastClient& client, BroadcastTarget target, const std::string& body) {
+  auto token = client.Token();
+  if (!token) {
+    ADD_FAILURE() << token.error().message;
+    return {};
+  }
+  return client.Send(target, body, *token);
+}
+
 AppConfig App(int port) {
   AppConfig app;
   app.name = "main";
@@ -139,18 +149,18 @@ TEST(SimulatorSmokeTest, TokenExactIdThenWindowRefusal) {
   FakeClock clock(FromMillis(1'800'000'000'000));
   BroadcastClient client(App(sim.port()), dir.path(), transport, clock);
 
-  BroadcastAnswer first = client.Send(BroadcastTarget::kUsers, Body(BroadcastTarget::kUsers));
+  BroadcastAnswer first = Attempt(client, BroadcastTarget::kUsers, Body(BroadcastTarget::kUsers));
   EXPECT_EQ(first.outcome, OutcomeClass::kSent) << first.detail;
   EXPECT_EQ(first.broadcast_id, "1365344904091349007");  // above 2^53, every digit kept
 
-  BroadcastAnswer second = client.Send(BroadcastTarget::kUsers, Body(BroadcastTarget::kUsers));
+  BroadcastAnswer second = Attempt(client, BroadcastTarget::kUsers, Body(BroadcastTarget::kUsers));
   EXPECT_EQ(second.outcome, OutcomeClass::kRetry) << second.detail;
   EXPECT_EQ(second.http_status, 429);
   EXPECT_EQ(second.error_description, "This request has reached api limit");
 
   // Another endpoint has its own windows.
   BroadcastAnswer rooms =
-      client.Send(BroadcastTarget::kChatrooms, Body(BroadcastTarget::kChatrooms));
+      Attempt(client, BroadcastTarget::kChatrooms, Body(BroadcastTarget::kChatrooms));
   EXPECT_EQ(rooms.outcome, OutcomeClass::kSent) << rooms.detail;
   EXPECT_EQ(rooms.broadcast_id, "1365344904091349008");
 
@@ -179,26 +189,27 @@ TEST(SimulatorSmokeTest, ScriptedFaultsAndDailyBudget) {
   const std::string rooms = Body(BroadcastTarget::kChatrooms);
 
   WriteFaults(dir, {"drop", "unopened", "500", "401"});
-  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnknown);
-  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnopened);
-  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnknown);
-  // The 401 makes the client fetch a new token and resend, which succeeds.
-  BroadcastAnswer refreshed = client.Send(BroadcastTarget::kChatrooms, rooms);
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnknown);
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnopened);
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnknown);
+  // The 401 ends that attempt and drops the token; the next attempt fetches a new one.
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kRetry);
+  BroadcastAnswer refreshed = Attempt(client, BroadcastTarget::kChatrooms, rooms);
   EXPECT_EQ(refreshed.outcome, OutcomeClass::kSent) << refreshed.detail;
   // Faults can be changed while the simulator runs.
   WriteFaults(dir, {"noid"});
-  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnknown);
-  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kSent);
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kUnknown);
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kChatrooms, rooms).outcome, OutcomeClass::kSent);
 
   const std::string online = Body(BroadcastTarget::kOnlineUsers);
-  EXPECT_EQ(client.Send(BroadcastTarget::kOnlineUsers, online).outcome, OutcomeClass::kSent);
-  BroadcastAnswer spent = client.Send(BroadcastTarget::kOnlineUsers, online);
+  EXPECT_EQ(Attempt(client, BroadcastTarget::kOnlineUsers, online).outcome, OutcomeClass::kSent);
+  BroadcastAnswer spent = Attempt(client, BroadcastTarget::kOnlineUsers, online);
   EXPECT_EQ(spent.outcome, OutcomeClass::kNextDay) << spent.detail;
   EXPECT_EQ(spent.error_description, "online user broadcast limit exceeded");
 
   // A body the vendor rejects.
   BroadcastAnswer invalid =
-      client.Send(BroadcastTarget::kChatrooms, R"({"from":"","msg":{"type":"txt","msg":"x"}})");
+      Attempt(client, BroadcastTarget::kChatrooms, R"({"from":"","msg":{"type":"txt","msg":"x"}})");
   EXPECT_EQ(invalid.outcome, OutcomeClass::kPermanent);
   EXPECT_EQ(invalid.error_description, "from can't be empty");
 

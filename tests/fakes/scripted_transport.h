@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "easemob/transport.h"
+#include "fakes/fake_clock.h"
 
 namespace broadcastd {
 
 class ScriptedTransport final : public HttpTransport {
  public:
   // Queues a full answer.
-  void Push(TransportResult result) { script_.push_back(std::move(result)); }
+  void Push(TransportResult result) { script_.push_back(Scripted{std::move(result), Duration{0}}); }
 
   // Queues an HTTP answer with `status` and `body`.
   void PushHttp(int status, std::string body) {
@@ -24,6 +25,17 @@ class ScriptedTransport final : public HttpTransport {
     result.response.body = std::move(body);
     Push(std::move(result));
   }
+
+  // Queues an HTTP answer that the server takes `delay` to give: with a clock
+  // attached, Send advances it by that much (a slow token endpoint, say).
+  void PushHttpAfter(Duration delay, int status, std::string body) {
+    PushHttp(status, std::move(body));
+    script_.back().delay = delay;
+  }
+
+  // Makes Send note the time each request arrives (times()) and advance the clock
+  // by the delay of a PushHttpAfter answer.
+  void AttachClock(FakeClock* clock) { clock_ = clock; }
 
   // Queues a failure without an HTTP answer.
   void PushFailure(TransportFailure failure, std::string detail) {
@@ -35,18 +47,22 @@ class ScriptedTransport final : public HttpTransport {
 
   TransportResult Send(const HttpRequest& request) override {
     requests_.push_back(request);
+    if (clock_ != nullptr) times_.push_back(clock_->Now());
     if (script_.empty()) {
       TransportResult none;
       none.failure = TransportFailure::kNotSent;
       none.detail = "ScriptedTransport: no answer scripted";
       return none;
     }
-    TransportResult next = std::move(script_.front());
+    Scripted next = std::move(script_.front());
     script_.pop_front();
-    return next;
+    if (clock_ != nullptr) clock_->Advance(next.delay);
+    return std::move(next.result);
   }
 
   const std::vector<HttpRequest>& requests() const { return requests_; }
+  // With a clock attached: when each request of requests() arrived.
+  const std::vector<TimePoint>& times() const { return times_; }
   size_t unplayed() const { return script_.size(); }
 
   // Requests whose URL ends with `suffix` (e.g. "/token").
@@ -65,8 +81,14 @@ class ScriptedTransport final : public HttpTransport {
   }
 
  private:
-  std::deque<TransportResult> script_;
+  struct Scripted {
+    TransportResult result;
+    Duration delay;
+  };
+  std::deque<Scripted> script_;
   std::vector<HttpRequest> requests_;
+  std::vector<TimePoint> times_;
+  FakeClock* clock_ = nullptr;
 };
 
 }  // namespace broadcastd

@@ -5,6 +5,7 @@
 //               --client-secret-file F --log requests.jsonl [--token-ttl S]
 //               [--daily-users N] [--daily-online-users N] [--daily-chatrooms N]
 //               [--window users=1/1800 ...] [--fault-file F] [--first-id N]
+//               [--token-delay-ms MS]
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -116,6 +117,9 @@ int Run(int argc, char** argv) {
                  "TARGET=COUNT/SECONDS; replaces that target's default windows (repeatable)");
   cli.add_option("--fault-file", fault_file, R"(JSON {"next": ["500", "drop", ...]})");
   cli.add_option("--first-id", config.first_broadcast_id, "first broadcast ID handed out");
+  int token_delay_ms = 0;
+  cli.add_option("--token-delay-ms", token_delay_ms,
+                 "the token endpoint waits this long before it answers (a slow token server)");
   try {
     cli.parse(argc, argv);
     config.client_secret = ReadSecret(secret_file);
@@ -150,6 +154,9 @@ int Run(int argc, char** argv) {
   server.Post(R"(/.*)", [&](const httplib::Request& req, httplib::Response& res) {
     std::optional<std::string> fault;
     if (req.path.ends_with("/broadcast")) fault = faults.Next();
+    if (req.path.ends_with("/token") && token_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(token_delay_ms));
+    }
     if (fault && fault->starts_with("delay:")) {
       int ms = 0;
       std::from_chars(fault->data() + 6, fault->data() + fault->size(), ms);
