@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "core/time_format.h"
 #include "queue/scheduler_state.h"
 
@@ -12,6 +14,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
                                                HttpTransport& transport, const Clock& clock) {
   auto store = Store::Open(config.database, Store::Mode::kReadWrite);
   if (!store) return std::unexpected(store.error());
+  store->set_boot_id(clock.BootId());
   return std::unique_ptr<Engine>(new Engine(config, std::move(credentials_dir), transport, clock,
                                             std::make_unique<Store>(std::move(*store))));
 }
@@ -67,7 +70,7 @@ Result<ScanReport> Engine::Rescan() {
 }
 
 Status Engine::ReloadQueue() {
-  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Now());
+  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Read(), clock_.BootId());
   if (!scheduler) return std::unexpected(scheduler.error());
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
   return {};
@@ -87,16 +90,19 @@ Status Engine::Reconfigure(const Config& config) {
 }
 
 Result<std::optional<PendingSend>> Engine::Next() {
-  const TimePoint now = clock_.Now();
+  const Instant now = clock_.Read();
   // Should the database fail, look again in a second rather than at once.
-  next_wake_ = now + std::chrono::seconds(1);
-  if (auto promoted = store_->PromoteDue(now); !promoted) return std::unexpected(promoted.error());
+  next_wake_ = now.wall + std::chrono::seconds(1);
+  if (Status st = NoteClockStep(now); !st) return std::unexpected(st.error());
+  if (auto promoted = store_->PromoteDue(now.wall); !promoted) {
+    return std::unexpected(promoted.error());
+  }
   while (true) {
     Decision decision = scheduler_->Decide(now);
     next_wake_ = decision.next;
     bool stale = false;
     for (int64_t id : decision.expire) {
-      if (Status st = store_->ExpireJob(id, now); !st) {
+      if (Status st = store_->ExpireJob(id, now.wall); !st) {
         // Most likely an operator got there first; the store has the truth.
         if (Status explained = RefusalExplained(id, st.error()); !explained)
           return std::unexpected(explained.error());
@@ -104,7 +110,7 @@ Result<std::optional<PendingSend>> Engine::Next() {
         break;
       }
       scheduler_->Remove(id);
-      spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now));
+      spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now.wall));
     }
     if (stale) continue;
     if (decision.send.empty()) return std::nullopt;
@@ -150,12 +156,27 @@ Status Engine::RefusalExplained(int64_t id, const Error& refusal) {
 
 std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }
 
+Status Engine::VerifyDatabase() { return store_->VerifyFiles(); }
+
+Status Engine::NoteClockStep(const Instant& now) {
+  const std::optional<Instant> last = std::exchange(last_reading_, now);
+  if (!last) return {};
+  // Between two readings both clocks advance alike, unless the wall clock stepped.
+  const Duration delta = (now.wall - last->wall) - (now.mono - last->mono);
+  if (std::chrono::abs(delta) < kClockStepThreshold) return {};
+  spdlog::warn("clock.step delta_ms={}", delta.count());
+  // The limiter's windows are monotonic and unaffected; the rebuild maps the audit
+  // onto the new offset, clamping attempts now dated in the future, and lets jobs
+  // that are ready stop waiting for a due the step put ahead.
+  return ReloadQueue();
+}
+
 BroadcastAnswer Engine::Perform(const PendingSend& send) {
   return send.client->Send(send.job.endpoint.target, send.body);
 }
 
 Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) {
-  const TimePoint now = clock_.Now();
+  const Instant now = clock_.Read();
   AttemptResult result{answer.outcome, answer.http_status, answer.retry_after};
   std::optional<TimePoint> not_before = scheduler_->Finish(send.job, now, result);
 
@@ -216,7 +237,7 @@ Status Engine::Abandon(const PendingSend& send) {
   outcome.outcome = OutcomeClass::kUnknown;
   outcome.detail = "daemon stopped while the request was in flight";
   spdlog::error("broadcast.unknown job={} reason=\"{}\"", send.job.id, outcome.detail);
-  return store_->RecordOutcome(send.job.id, send.attempt_id, outcome, clock_.Now());
+  return store_->RecordOutcome(send.job.id, send.attempt_id, outcome, clock_.Read());
 }
 
 }  // namespace broadcastd

@@ -59,6 +59,9 @@ class Engine {
   // When the scheduler next needs a look, if nothing else happens: the decision
   // of the last Next() that found nothing to send (a second after a failed one).
   std::optional<TimePoint> NextWake() const;
+  // Whether the database's files are still the ones opened (Store::VerifyFiles). The
+  // loop asks before every claim; a failure means stop sending and exit.
+  Status VerifyDatabase();
 
   // The HTTP request itself. Touches nothing but the client: callable from a
   // worker thread.
@@ -82,6 +85,13 @@ class Engine {
   // Succeeds when the store's state explains the refusal (the job is no longer
   // queued, or its endpoint is paused); otherwise returns `refusal`.
   Status RefusalExplained(int64_t id, const Error& refusal);
+  // Compares the elapsed wall and monotonic time since the previous reading; on a step
+  // of the wall clock, logs clock.step and rebuilds the scheduler from the store.
+  Status NoteClockStep(const Instant& now);
+
+  // Below this, a difference is the clock being slewed or the two readings not being
+  // simultaneous, not a step.
+  static constexpr Duration kClockStepThreshold{1000};
 
   Config config_;
   std::filesystem::path credentials_dir_;
@@ -92,7 +102,8 @@ class Engine {
   std::unique_ptr<Scheduler> scheduler_;
   std::map<std::string, std::unique_ptr<BroadcastClient>> clients_;  // by app name
   int64_t data_version_ = 0;
-  std::optional<TimePoint> next_wake_;  // PRAGMA data_version at the last rescan
+  std::optional<TimePoint> next_wake_;   // PRAGMA data_version at the last rescan
+  std::optional<Instant> last_reading_;  // the clocks at the previous Next()
 };
 
 }  // namespace broadcastd

@@ -4,6 +4,12 @@
 // "Guarantees" 1 and 7). Pure: no I/O and no clock; every call takes the time it is
 // about, so a day of traffic runs in milliseconds under test.
 //
+// Two clocks (core/clock.h): every call takes an Instant, a reading of both. Windows,
+// 429 backoff and Retry-After measure intervals on its monotonic part, so a wall-clock
+// step neither opens a window early nor stalls an endpoint; the daily budget counts
+// requests per calendar day on its wall part. Answers are wall times, expressed with
+// the offset of the Instant passed in (what the scheduler and --status speak).
+//
 // Restart: the state is only what the recorded attempts and outcomes imply, so
 // replaying the audit rows (RecordAttempt, then RecordOutcome, in start order) from
 // `now - max(longest window, 1 day)` rebuilds it; a restart grants no fresh window or
@@ -61,14 +67,15 @@ class Limiter {
   // An endpoint never configured uses DefaultLimits(target), the vendor's published ones.
   void Configure(const EndpointKey& key, const EndpointLimits& limits);
 
-  // The earliest time >= now at which a request on `key` may START: every window holds
+  // The earliest wall time >= now.wall at which a request on `key` may START, as long
+  // as the wall clock does not step (the daemon asks again when it does): every window holds
   // (with the margin), the day containing that time has budget left and was not
   // declared spent, and any 429 backoff is over. Never earlier than allowed. Once
   // reached, the endpoint stays allowed until something new is recorded.
-  TimePoint NextAllowed(const EndpointKey& key, TimePoint now) const;
+  TimePoint NextAllowed(const EndpointKey& key, const Instant& now) const;
 
   // Every attempt counts against every window and the day, whatever its answer.
-  void RecordAttempt(const EndpointKey& key, TimePoint started);
+  void RecordAttempt(const EndpointKey& key, const Instant& started);
 
   // The answer to an attempt on `key`, received at `at`:
   // - 429 (http_status 429): the endpoint waits at least its longest window (plus the
@@ -78,7 +85,7 @@ class Limiter {
   //   [0, retry_after_cap]; with a 429, whichever of the two is later.
   // - kSent resets the 429 streak.
   // - kNextDay (403 "... limit exceeded"): the day containing `at` is spent.
-  void RecordOutcome(const EndpointKey& key, TimePoint at, const AttemptResult& result);
+  void RecordOutcome(const EndpointKey& key, const Instant& at, const AttemptResult& result);
 
   struct EndpointView {
     int used_today = 0;  // attempts started in the budget day containing `now`
@@ -88,11 +95,11 @@ class Limiter {
     bool day_exhausted = false;  // no request may start again today
   };
   // For --status.
-  EndpointView View(const EndpointKey& key, TimePoint now) const;
+  EndpointView View(const EndpointKey& key, const Instant& now) const;
 
   // Drops what no window, day or backoff can need for a request at or after `before`.
   // REQUIRES: no later call passes a time earlier than `before`.
-  void Forget(TimePoint before);
+  void Forget(const Instant& before);
 
   const LimiterOptions& options() const { return options_; }
 
@@ -102,7 +109,7 @@ class Limiter {
     WindowSet windows;
     DailyBudget day;
     int consecutive_429 = 0;
-    std::optional<TimePoint> backoff_until;
+    std::optional<MonoTime> backoff_until;  // monotonic
   };
 
   EndpointState& StateFor(const EndpointKey& key);

@@ -104,7 +104,7 @@ TEST(DaemonLock, FailsClearlyWhenTheFolderIsMissing) {
   auto lock = DaemonLock::Acquire(db);
   ASSERT_FALSE(lock.has_value());
   EXPECT_THAT(lock.error().message, HasSubstr(db.string()));
-  EXPECT_THAT(lock.error().message, HasSubstr("cannot open lock file"));
+  EXPECT_THAT(lock.error().message, HasSubstr("cannot open it to take the daemon lock"));
 }
 
 }  // namespace
