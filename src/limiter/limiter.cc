@@ -71,7 +71,7 @@ void Limiter::RecordAttempt(const EndpointKey& key, const Instant& started) {
   state.day.Record(started.wall);
 }
 
-Duration Limiter::Jitter(const EndpointKey& key, TimePoint at, int streak, Duration bound) const {
+Duration Limiter::Jitter(const EndpointKey& key, MonoTime at, int streak, Duration bound) const {
   if (bound <= Duration::zero()) return Duration::zero();
   uint64_t h = Mix(options_.seed);
   h = Mix(h ^ std::hash<std::string>{}(key.app));
@@ -92,7 +92,7 @@ void Limiter::RecordOutcome(const EndpointKey& key, const Instant& at,
     Duration bound = std::max(options_.backoff_base, Duration::zero());
     for (int i = 1; i < state.consecutive_429 && bound < options_.backoff_cap; ++i) bound *= 2;
     bound = std::min(bound, std::max(options_.backoff_cap, Duration::zero()));
-    until = at.mono + state.windows.Reach() + Jitter(key, at.wall, state.consecutive_429, bound);
+    until = at.mono + state.windows.Reach() + Jitter(key, at.mono, state.consecutive_429, bound);
   } else if (result.outcome == OutcomeClass::kSent) {
     state.consecutive_429 = 0;
   }

@@ -13,9 +13,10 @@
 // Restart: the state is only what the recorded attempts and outcomes imply, so
 // replaying the audit rows (RecordAttempt, then RecordOutcome, in start order) from
 // `now - max(longest window, 1 day)` rebuilds it; a restart grants no fresh window or
-// budget. The 429 jitter is a function of the seed, the endpoint, the answer's time
-// and the 429 streak, not of call order, so a replay that passes each answer's time
-// as recorded reproduces the backoff. A Retry-After is state too: replay it, or a
+// budget. The 429 jitter is a function of the seed, the endpoint, the answer's
+// monotonic time and the 429 streak, not of call order, so a replay that passes each
+// answer's time as recorded reproduces the backoff (the wall time may be clamped by
+// then, the monotonic reading of the same boot is not). A Retry-After is state too: replay it, or a
 // restart inside its hold sees only the window and the jittered backoff.
 
 #include <compare>
@@ -115,7 +116,7 @@ class Limiter {
   EndpointState& StateFor(const EndpointKey& key);
   const EndpointState* Find(const EndpointKey& key) const;
   EndpointState Fresh(const EndpointLimits& limits) const;
-  Duration Jitter(const EndpointKey& key, TimePoint at, int streak, Duration bound) const;
+  Duration Jitter(const EndpointKey& key, MonoTime at, int streak, Duration bound) const;
 
   LimiterOptions options_;
   std::map<EndpointKey, EndpointState> endpoints_;

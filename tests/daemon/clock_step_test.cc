@@ -145,5 +145,30 @@ TEST_F(ClockStepTest, TheAuditKeepsBothClocks) {
   EXPECT_EQ(attempts[0].boot_id, clock_.BootId());
 }
 
+// A 429's hold is an interval too: after a step back, the retried job waits for the
+// hold as measured on the monotonic clock, not for its stored not_before (a wall time
+// now two hours further away).
+TEST_F(ClockStepTest, A429HoldIsNotStretchedByABackwardStep) {
+  auto engine = Start();
+  auto next = engine->Next();
+  ASSERT_TRUE(next.has_value() && next->has_value());
+  transport_.PushHttp(429,
+                      R"({"error":"","error_description":"This request has reached api limit"})");
+  ASSERT_TRUE(engine->Complete(**next, Engine::Perform(**next)).has_value());
+  const int64_t id = (*next)->job.id;
+  const JobRow row = engine->store().Job(id).value().value();
+  ASSERT_TRUE(row.not_before.has_value());
+  const Duration hold = *row.not_before - clock_.Now();
+  EXPECT_GE(hold, kUsersWindow);
+
+  clock_.Advance(1s);
+  clock_.Step(-2h);
+  EXPECT_EQ(WaitFor(*engine), hold - 1s);
+  clock_.Advance(hold - 1s);
+  auto again = engine->Next();
+  ASSERT_TRUE(again.has_value() && again->has_value());
+  EXPECT_EQ((*again)->job.id, id);  // the same job, first in line
+}
+
 }  // namespace
 }  // namespace broadcastd

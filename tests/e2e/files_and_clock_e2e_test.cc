@@ -200,5 +200,40 @@ TEST_F(FilesE2ETest, RestartUnderAClockSetBackTwoHoursSendsWithinAWindow) {
   EXPECT_EQ(later->Wait(20s), 0);
 }
 
+// Case 9, live: the wall clock goes back two hours under a running daemon. It logs the
+// step and goes on sending a window apart.
+TEST_F(FilesE2ETest, ALiveStepBackIsLoggedAndSendingGoesOn) {
+  ASSERT_TRUE(fs::exists(kFakeTime)) << "install the faketime package";
+  StartSimulator({"--window", "chatrooms=1/2"},
+                 "limits:\n  chatrooms:\n    windows: [{count: 1, seconds: 2}]\n"
+                 "    daily: 100\n");
+  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  - {name: first, target: chatrooms, message: {type: txt, msg: one}}
+  - {name: second, target: chatrooms, message: {type: txt, msg: two}}
+  - {name: third, target: chatrooms, message: {type: txt, msg: three}}
+)");
+  dir_.Write("faketime.rc", "+0\n");
+  auto daemon = StartDaemonWith("daemon.log",
+                                {std::string("LD_PRELOAD=") + kFakeTime,
+                                 "FAKETIME_TIMESTAMP_FILE=" + (dir_ / "faketime.rc").string(),
+                                 "FAKETIME_DONT_FAKE_MONOTONIC=1", "FAKETIME_NO_CACHE=1"},
+                                {});
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 20s))
+      << ReadFile(dir_ / "daemon.log");
+  dir_.Write("faketime.rc", "-2h\n");
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 3; }, 15s))
+      << ReadFile(dir_ / "daemon.log");
+  EXPECT_TRUE(LogHas("daemon.log", "clock.step delta_ms=-72")) << ReadFile(dir_ / "daemon.log");
+  const auto sent = Broadcasts();
+  for (const auto& b : sent) EXPECT_EQ(b["status"], 200) << b.dump();  // no 429
+  for (size_t i = 1; i < sent.size(); ++i) {
+    const int64_t gap = sent[i]["time_ms"].get<int64_t>() - sent[i - 1]["time_ms"].get<int64_t>();
+    EXPECT_GE(gap, 2000);
+    EXPECT_LT(gap, 6000);
+  }
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(20s), 0);
+}
+
 }  // namespace
 }  // namespace broadcastd
