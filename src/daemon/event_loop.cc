@@ -265,7 +265,7 @@ void Daemon::Shutdown() {
 
 int Daemon::Run() {
   if (Status st = Setup(); !st) {
-    spdlog::critical("daemon.start_failed reason=\"{}\"", st.error().message);
+    spdlog::critical("daemon.start_failed reason={}", LogValue(st.error().message));
     return 1;
   }
   sd_notify(0, "READY=1\nSTATUS=running");
