@@ -16,6 +16,7 @@ packages=(
   libsystemd-dev
   libcpp-httplib-dev libssl-dev
   clang-19 libclang-rt-19-dev
+  faketime
 )
 
 SUDO=""

@@ -18,7 +18,7 @@ int RunStatus(const CommandContext& ctx, bool json) {
     ctx.err << store.error().message << "\n";
     return 2;
   }
-  auto report = GatherStatus(*config, *store, ctx.clock.Now());
+  auto report = GatherStatus(*config, *store, ctx.clock.Read(), ctx.clock.BootId());
   if (!report) {
     ctx.err << report.error().message << "\n";
     return 2;

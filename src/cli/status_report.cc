@@ -9,14 +9,15 @@
 
 namespace broadcastd {
 
-Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint now) {
+Result<StatusReport> GatherStatus(const Config& config, Store& store, const Instant& now,
+                                  const std::string& boot_id) {
   StatusReport report;
-  report.now = now;
+  report.now = now.wall;
   report.database = config.database.string();
   report.daemon_pid = LockHolderPid(config.database);
   report.forecast_horizon = kForecastHorizon;
 
-  auto scheduler = LoadSchedulerState(config, store, now);
+  auto scheduler = LoadSchedulerState(config, store, now, boot_id);
   if (!scheduler) return std::unexpected(scheduler.error());
   auto forecast = scheduler->Forecast(now, kForecastHorizon);
 

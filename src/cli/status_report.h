@@ -53,8 +53,11 @@ struct StatusReport {
 // Forecasts at most this far ahead; later jobs are shown as beyond the horizon.
 inline constexpr Duration kForecastHorizon = std::chrono::hours(24 * 14);
 
-// REQUIRES: `store` open (read-only is enough).
-Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint now);
+// REQUIRES: `store` open (read-only is enough). `now` reads both clocks and `boot_id`
+// names the boot of its monotonic part (Clock::BootId), so that --status rebuilds the
+// windows as the daemon does.
+Result<StatusReport> GatherStatus(const Config& config, Store& store, const Instant& now,
+                                  const std::string& boot_id = {});
 
 std::string RenderStatusText(const StatusReport& report);
 nlohmann::json RenderStatusJson(const StatusReport& report);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "core/log_value.h"
 #include "core/time_format.h"
@@ -34,6 +35,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
                                                HttpTransport& transport, const Clock& clock) {
   auto store = Store::Open(config.database, Store::Mode::kReadWrite);
   if (!store) return std::unexpected(store.error());
+  store->set_boot_id(clock.BootId());
   return Create(config, std::move(credentials_dir), transport, clock,
                 std::make_unique<Store>(std::move(*store)));
 }
@@ -102,7 +104,7 @@ Result<ScanReport> Engine::Rescan() {
 }
 
 Status Engine::ReloadQueue() {
-  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Now());
+  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Read(), clock_.BootId());
   if (!scheduler) return std::unexpected(scheduler.error());
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
   return {};
@@ -171,17 +173,19 @@ std::optional<std::string> Engine::HeldBecause(const EndpointKey& endpoint, Time
 }
 
 Result<EngineStep> Engine::Next() {
-  const TimePoint now = clock_.Now();
+  const Instant reading = clock_.Read();
+  const TimePoint now = reading.wall;
   // Should the database fail, look again in a second rather than at once. Every
   // error path below returns through `failed`, which re-arms that second.
   auto failed = [&](const Error& error) -> Result<EngineStep> {
     next_wake_ = now + kLookAgain;
     return std::unexpected(error);
   };
+  if (Status st = NoteClockStep(reading); !st) return failed(st.error());
   RetryUncommitted(now);
   if (auto promoted = store_->PromoteDue(now); !promoted) return failed(promoted.error());
   while (true) {
-    Decision decision = scheduler_->Decide(now);
+    Decision decision = scheduler_->Decide(reading);
     next_wake_ = decision.next;
     bool stale = false;
     for (int64_t id : decision.expire) {
@@ -221,7 +225,7 @@ Result<EngineStep> Engine::Next() {
     auto row = store_->Job(id);
     if (!row) return failed(row.error());
     auto claim =
-        *row ? store_->ClaimForSending(id, now)
+        *row ? store_->ClaimForSending(id, reading)
              : Result<int64_t>(std::unexpected(
                    Error{"job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
     if (!claim) {
@@ -235,7 +239,7 @@ Result<EngineStep> Engine::Next() {
     }
     // The attempt starts now, after the token and the claim's commit: this is the
     // time every window counts and the audit keeps.
-    const TimePoint started = clock_.Now();
+    const Instant started = clock_.Read();
     scheduler_->Begin(id, started);
     spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim,
                  LogValue((*row)->app), TargetName((*row)->target));
@@ -267,6 +271,21 @@ Status Engine::Refused(int64_t id, const Error& refusal) {
 }
 
 std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }
+
+Status Engine::VerifyDatabase() { return store_->VerifyFiles(); }
+
+Status Engine::NoteClockStep(const Instant& now) {
+  const std::optional<Instant> last = std::exchange(last_reading_, now);
+  if (!last) return {};
+  // Between two readings both clocks advance alike, unless the wall clock stepped.
+  const Duration delta = (now.wall - last->wall) - (now.mono - last->mono);
+  if (std::chrono::abs(delta) < kClockStepThreshold) return {};
+  spdlog::warn("clock.step delta_ms={}", delta.count());
+  // The limiter's windows are monotonic and unaffected; the rebuild maps the audit
+  // onto the new offset, clamping attempts now dated in the future, and lets jobs
+  // that are ready stop waiting for a due the step put ahead.
+  return ReloadQueue();
+}
 
 void Engine::MarkWritten(const std::string& file) { ingester_->MarkWritten(file); }
 

@@ -48,7 +48,7 @@ struct PendingSend {
   int64_t attempt_id = 0;
   std::string body;
   std::string token;                  // obtained before the claim
-  TimePoint started_at;               // taken after the claim committed, right before the POST
+  Instant started_at;                 // taken after the claim committed, right before the POST
   BroadcastClient* client = nullptr;  // owned by the engine; lives until Complete
 };
 
@@ -101,6 +101,9 @@ class Engine {
   // of the last Next() that found nothing to do, the end of a token backoff or
   // of an uncommitted answer's backoff, or a second after a failed Next().
   std::optional<TimePoint> NextWake() const;
+  // Whether the database's files are still the ones opened (Store::VerifyFiles). The
+  // loop asks before every claim; a failure means stop sending and exit.
+  Status VerifyDatabase();
 
   // The token fetch itself: touches nothing but the client. Worker-thread safe.
   static Result<std::string> FetchToken(const TokenRequest& request);
@@ -135,7 +138,7 @@ class Engine {
   struct Uncommitted {
     PendingSend send;
     BroadcastAnswer answer;
-    TimePoint answered_at;
+    Instant answered_at;
     std::optional<TimePoint> not_before;
     int failures = 0;
     TimePoint retry_at;
@@ -164,6 +167,13 @@ class Engine {
   void RetryUncommitted(TimePoint now);
   void LogOutcome(const PendingSend& send, const BroadcastAnswer& answer,
                   std::optional<TimePoint> not_before) const;
+  // Compares the elapsed wall and monotonic time since the previous reading; on a step
+  // of the wall clock, logs clock.step and rebuilds the scheduler from the store.
+  Status NoteClockStep(const Instant& now);
+
+  // Below this, a difference is the clock being slewed or the two readings not being
+  // simultaneous, not a step.
+  static constexpr Duration kClockStepThreshold{1000};
 
   Config config_;
   std::filesystem::path credentials_dir_;
@@ -180,6 +190,7 @@ class Engine {
   std::optional<TimePoint> next_wake_;
   // From the last scan's report: when a file still being written will have settled.
   std::optional<TimePoint> next_rescan_;
+  std::optional<Instant> last_reading_;  // the clocks at the previous Next()
 };
 
 }  // namespace broadcastd

@@ -34,7 +34,7 @@ BroadcastAnswer Engine::Perform(const PendingSend& send) {
 }
 
 Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) {
-  const TimePoint now = clock_.Now();
+  const Instant now = clock_.Read();
   const auto& key = send.job.endpoint;
   // The whole answer goes to the log before anything is written: should every write
   // fail, the broadcast ID is still on record.
@@ -45,7 +45,7 @@ Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) 
       OutcomeName(answer.outcome),
       answer.broadcast_id.empty() ? "-" : LogValue(answer.broadcast_id), LogValue(Reason(answer)));
 
-  Uncommitted pending{send, answer, now, std::nullopt, 0, now};
+  Uncommitted pending{send, answer, now, std::nullopt, 0, now.wall};
   if (WaitsForRetry(answer.outcome)) {
     // What the scheduler will decide once the answer is committed, worked out on a
     // copy of the limiter (a few endpoints' windows): the store keeps the time.
@@ -53,7 +53,7 @@ Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) 
     preview.RecordOutcome(key, now, {answer.outcome, answer.http_status, answer.retry_after});
     pending.not_before = preview.NextAllowed(key, now);
   }
-  return Commit(std::move(pending), now);
+  return Commit(std::move(pending), now.wall);
 }
 
 Status Engine::Commit(Uncommitted pending, TimePoint now) {
@@ -191,7 +191,7 @@ Status Engine::Abandon(const PendingSend& send) {
   outcome.detail = "daemon stopped while the request was in flight";
   outcome.started_at = send.started_at;
   spdlog::error("broadcast.unknown job={} reason={}", send.job.id, LogValue(outcome.detail));
-  return store_->RecordOutcome(send.job.id, send.attempt_id, outcome, clock_.Now());
+  return store_->RecordOutcome(send.job.id, send.attempt_id, outcome, clock_.Read());
 }
 
 }  // namespace broadcastd

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <thread>
 #include <variant>
 
@@ -35,15 +36,34 @@ sigset_t DaemonSignals() {
   return set;
 }
 
-void ArmAbsolute(int fd, std::optional<TimePoint> at) {
+void Drain(int fd) {
+  char buf[4096];
+  while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+// Arms `fd` (a CLOCK_BOOTTIME timer) for the wall time `at`, as an interval from `now`
+// on the monotonic clock: a wait measures an interval, which a wall-clock step must not
+// stretch. A step wakes the loop through the step timer instead, and the wait is
+// computed anew. (Relative, not absolute: libfaketime, which the tests use to step the
+// wall clock, shifts absolute deadlines of every clock.)
+void ArmAt(int fd, std::optional<TimePoint> at, const Instant& now) {
   itimerspec spec{};
   if (at) {
-    int64_t ms = std::max<int64_t>(ToMillis(*at), 1);
+    const int64_t ms = std::max<int64_t>((*at - now.wall).count(), 1);
     spec.it_value.tv_sec = ms / 1000;
     spec.it_value.tv_nsec = (ms % 1000) * 1000000;
   }
-  // CANCEL_ON_SET: a wall-clock jump wakes us so the decision is made again.
-  ::timerfd_settime(fd, at ? TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET : 0, &spec, nullptr);
+  ::timerfd_settime(fd, 0, &spec, nullptr);
+}
+
+// A CLOCK_REALTIME timer that never expires but is cancelled, making its descriptor
+// readable, whenever the wall clock is set: the loop then wakes and looks again.
+void ArmStepDetector(int fd) {
+  Drain(fd);
+  itimerspec spec{};
+  spec.it_value.tv_sec = std::numeric_limits<time_t>::max() / 2;
+  ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, nullptr);
 }
 
 void ArmInterval(int fd, Duration every) {
@@ -52,12 +72,6 @@ void ArmInterval(int fd, Duration every) {
   spec.it_value.tv_sec = spec.it_interval.tv_sec = ms / 1000;
   spec.it_value.tv_nsec = spec.it_interval.tv_nsec = (ms % 1000) * 1000000;
   ::timerfd_settime(fd, 0, &spec, nullptr);
-}
-
-void Drain(int fd) {
-  char buf[4096];
-  while (::read(fd, buf, sizeof buf) > 0) {
-  }
 }
 
 // One network step at a time (a token fetch or a broadcast POST), on its own
@@ -97,7 +111,7 @@ class Daemon {
   HttpTransport& transport_;
   std::optional<DaemonLock> lock_;
   std::unique_ptr<Engine> engine_;
-  UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, inotify_fd_;
+  UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, step_fd_, inotify_fd_;
   UniqueFd rescan_fd_;  // when a campaign file being written will have settled
   std::unique_ptr<InFlight> in_flight_;
   bool stopping_ = false;
@@ -105,6 +119,7 @@ class Daemon {
   bool rescan_requested_ = false;
   bool queue_changed_ = false;
   bool reported_uncommitted_ = false;
+  int exit_code_ = 0;
 };
 
 Daemon::~Daemon() {
@@ -131,15 +146,18 @@ Status Daemon::Setup() {
 
   sigset_t set = DaemonSignals();
   signal_fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  wake_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  wake_fd_.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  step_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
   tick_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   watchdog_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   done_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  rescan_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!signal_fd_ || !wake_fd_ || !tick_fd_ || !watchdog_fd_ || !done_fd_ || !rescan_fd_) {
+  rescan_fd_.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!signal_fd_ || !wake_fd_ || !tick_fd_ || !watchdog_fd_ || !done_fd_ || !step_fd_ ||
+      !rescan_fd_) {
     return Fail(std::string("cannot create the event loop's descriptors: ") + std::strerror(errno));
   }
   WatchCampaigns();
+  ArmStepDetector(step_fd_.get());
   ArmInterval(tick_fd_.get(), options_.rescan_interval);
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
@@ -220,6 +238,15 @@ void Daemon::Reload() {
 // Asks the engine what to do next; a token fetch or a claimed job's POST goes to
 // a worker thread.
 void Daemon::Dispatch() {
+  // A claim committed into a deleted WAL or a replaced database would vanish, and its
+  // job be sent again after the next start: stop first.
+  if (Status st = engine_->VerifyDatabase(); !st) {
+    spdlog::critical("store.files_changed reason={} action={}", LogValue(st.error().message),
+                     LogValue("stopped sending; exiting for a restart on the database's files"));
+    exit_code_ = 1;
+    stopping_ = true;
+    return;
+  }
   auto next = engine_->Next();
   if (!next) {
     spdlog::error("store.error reason={}", LogValue(next.error().message));
@@ -357,14 +384,17 @@ int Daemon::Run() {
       }
       Dispatch();
     }
-    ArmAbsolute(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake());
-    ArmAbsolute(rescan_fd_.get(), in_flight_ ? std::nullopt : engine_->NextRescan());
+    if (stopping_) break;
+    const Instant reading = clock_.Read();
+    ArmAt(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake(), reading);
+    ArmAt(rescan_fd_.get(), in_flight_ ? std::nullopt : engine_->NextRescan(), reading);
 
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
-                    {done_fd_.get(), POLLIN, 0},   {rescan_fd_.get(), POLLIN, 0},
+                    {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
+                    {rescan_fd_.get(), POLLIN, 0},
                     {inotify_fd_.get(), POLLIN, 0}};
-    const nfds_t count = inotify_fd_ ? 7 : 6;
+    const nfds_t count = inotify_fd_ ? 8 : 7;
     if (::poll(fds, count, -1) < 0 && errno != EINTR) {
       spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
       break;
@@ -380,14 +410,15 @@ int Daemon::Run() {
       sd_notify(0, "WATCHDOG=1");
     }
     if (fds[4].revents) FinishInFlight();
-    if (fds[5].revents) {
+    if (fds[5].revents) ArmStepDetector(step_fd_.get());  // Next() sees the step
+    if (fds[6].revents) {
       Drain(rescan_fd_.get());
       rescan_requested_ = true;
     }
-    if (count > 6 && fds[6].revents) ReadCampaignEvents();
+    if (count > 7 && fds[7].revents) ReadCampaignEvents();
   }
   Shutdown();
-  return 0;
+  return exit_code_;
 }
 
 }  // namespace

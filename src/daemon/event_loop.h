@@ -1,8 +1,9 @@
 #pragma once
 // The daemon's one loop: signals (signalfd), the scheduler's next time (a
-// CLOCK_REALTIME timerfd set to an absolute instant), campaigns_dir changes
-// (inotify), the periodic rescan and the systemd watchdog (a monotonic timerfd),
-// and the end of an in-flight request (eventfd). Nothing happens in a signal
+// CLOCK_BOOTTIME timerfd, so that a wall-clock step neither shortens nor stretches
+// a wait), a wall-clock step (a CLOCK_REALTIME timerfd cancelled on set),
+// campaigns_dir changes (inotify), the periodic rescan and the systemd watchdog (a
+// monotonic timerfd), and the end of an in-flight request (eventfd). Nothing happens in a signal
 // handler; the loop sleeps until one of these fires: no polling.
 
 #include <filesystem>
@@ -31,9 +32,11 @@ struct DaemonOptions {
 // calling thread and every thread it starts later. Call first thing in main.
 void BlockDaemonSignals();
 
-// Runs until SIGTERM/SIGINT. Returns the process exit code. The caller gives the
-// clock and the HTTP transport (main.cc the real ones; tests fakes); both must
-// outlive the call. The transport is used from one worker thread at a time.
+// Runs until SIGTERM/SIGINT (exit code 0), or until the database's files are no
+// longer the ones opened (exit code 1, for the service manager to restart it).
+// The caller gives the clock and the HTTP transport (main.cc the real ones; tests
+// fakes); both must outlive the call. The transport is used from one worker
+// thread at a time.
 int RunDaemon(const DaemonOptions& options, const Clock& clock, HttpTransport& transport);
 
 }  // namespace broadcastd

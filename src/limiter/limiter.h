@@ -4,12 +4,19 @@
 // "Guarantees" 1 and 7). Pure: no I/O and no clock; every call takes the time it is
 // about, so a day of traffic runs in milliseconds under test.
 //
+// Two clocks (core/clock.h): every call takes an Instant, a reading of both. Windows,
+// 429 backoff and Retry-After measure intervals on its monotonic part, so a wall-clock
+// step neither opens a window early nor stalls an endpoint; the daily budget counts
+// requests per calendar day on its wall part. Answers are wall times, expressed with
+// the offset of the Instant passed in (what the scheduler and --status speak).
+//
 // Restart: the state is only what the recorded attempts and outcomes imply, so
 // replaying the audit rows (RecordAttempt, then RecordOutcome, in start order) from
 // `now - max(longest window, 1 day)` rebuilds it; a restart grants no fresh window or
-// budget. The 429 jitter is a function of the seed, the endpoint, the answer's time
-// and the 429 streak, not of call order, so a replay that passes each answer's time
-// as recorded reproduces the backoff. A Retry-After is state too: replay it, or a
+// budget. The 429 jitter is a function of the seed, the endpoint, the answer's
+// monotonic time and the 429 streak, not of call order, so a replay that passes each
+// answer's time as recorded reproduces the backoff (the wall time may be clamped by
+// then, the monotonic reading of the same boot is not). A Retry-After is state too: replay it, or a
 // restart inside its hold sees only the window and the jittered backoff.
 
 #include <compare>
@@ -61,14 +68,15 @@ class Limiter {
   // An endpoint never configured uses DefaultLimits(target), the vendor's published ones.
   void Configure(const EndpointKey& key, const EndpointLimits& limits);
 
-  // The earliest time >= now at which a request on `key` may START: every window holds
+  // The earliest wall time >= now.wall at which a request on `key` may START, as long
+  // as the wall clock does not step (the daemon asks again when it does): every window holds
   // (with the margin), the day containing that time has budget left and was not
   // declared spent, and any 429 backoff is over. Never earlier than allowed. Once
   // reached, the endpoint stays allowed until something new is recorded.
-  TimePoint NextAllowed(const EndpointKey& key, TimePoint now) const;
+  TimePoint NextAllowed(const EndpointKey& key, const Instant& now) const;
 
   // Every attempt counts against every window and the day, whatever its answer.
-  void RecordAttempt(const EndpointKey& key, TimePoint started);
+  void RecordAttempt(const EndpointKey& key, const Instant& started);
 
   // The answer to an attempt on `key`, received at `at`:
   // - 429 (http_status 429): the endpoint waits at least its longest window (plus the
@@ -78,7 +86,7 @@ class Limiter {
   //   [0, retry_after_cap]; with a 429, whichever of the two is later.
   // - kSent resets the 429 streak.
   // - kNextDay (403 "... limit exceeded"): the day containing `at` is spent.
-  void RecordOutcome(const EndpointKey& key, TimePoint at, const AttemptResult& result);
+  void RecordOutcome(const EndpointKey& key, const Instant& at, const AttemptResult& result);
 
   struct EndpointView {
     int used_today = 0;  // attempts started in the budget day containing `now`
@@ -88,11 +96,11 @@ class Limiter {
     bool day_exhausted = false;  // no request may start again today
   };
   // For --status.
-  EndpointView View(const EndpointKey& key, TimePoint now) const;
+  EndpointView View(const EndpointKey& key, const Instant& now) const;
 
   // Drops what no window, day or backoff can need for a request at or after `before`.
   // REQUIRES: no later call passes a time earlier than `before`.
-  void Forget(TimePoint before);
+  void Forget(const Instant& before);
 
   const LimiterOptions& options() const { return options_; }
 
@@ -102,13 +110,13 @@ class Limiter {
     WindowSet windows;
     DailyBudget day;
     int consecutive_429 = 0;
-    std::optional<TimePoint> backoff_until;
+    std::optional<MonoTime> backoff_until;  // monotonic
   };
 
   EndpointState& StateFor(const EndpointKey& key);
   const EndpointState* Find(const EndpointKey& key) const;
   EndpointState Fresh(const EndpointLimits& limits) const;
-  Duration Jitter(const EndpointKey& key, TimePoint at, int streak, Duration bound) const;
+  Duration Jitter(const EndpointKey& key, MonoTime at, int streak, Duration bound) const;
 
   LimiterOptions options_;
   std::map<EndpointKey, EndpointState> endpoints_;

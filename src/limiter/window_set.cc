@@ -21,19 +21,19 @@ void WindowSet::Reconfigure(std::vector<RateWindow> windows, Duration margin) {
   while (starts_.size() > keep_) starts_.pop_front();
 }
 
-void WindowSet::Record(TimePoint started) {
+void WindowSet::Record(MonoTime started) {
   if (keep_ == 0) return;
   starts_.insert(std::upper_bound(starts_.begin(), starts_.end(), started), started);
   while (starts_.size() > keep_) starts_.pop_front();
 }
 
-TimePoint WindowSet::EarliestStart(TimePoint t) const {
+MonoTime WindowSet::EarliestStart(MonoTime t) const {
   for (const RateWindow& w : windows_) {
     const size_t count = static_cast<size_t>(w.count);
     if (starts_.size() < count) continue;
     // With `count` starts already inside the window, the next may start only once the
     // oldest of them has left it.
-    const TimePoint oldest = starts_[starts_.size() - count];
+    const MonoTime oldest = starts_[starts_.size() - count];
     t = std::max(t, oldest + w.length + margin_);
   }
   return t;
@@ -45,7 +45,7 @@ Duration WindowSet::Reach() const {
   return longest + margin_;
 }
 
-void WindowSet::Forget(TimePoint before) {
+void WindowSet::Forget(MonoTime before) {
   const Duration reach = Reach();
   while (!starts_.empty() && starts_.front() + reach <= before) starts_.pop_front();
 }

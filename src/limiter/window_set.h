@@ -7,6 +7,9 @@
 // what we cannot see: two requests that leave here exactly `length` apart can reach
 // the server closer together when the first one spends longer in transit, and the
 // server's clock is not ours.
+//
+// Times are monotonic (MonoTime): a window measures an interval, which a wall-clock
+// step must neither shorten nor stretch.
 
 #include <cstddef>
 #include <deque>
@@ -29,24 +32,24 @@ class WindowSet {
 
   // Counts a request that started at `started`. Starts may arrive slightly out of
   // order (replay); they are kept sorted.
-  void Record(TimePoint started);
+  void Record(MonoTime started);
 
   // The earliest time >= t at which a start breaks no window.
-  TimePoint EarliestStart(TimePoint t) const;
+  MonoTime EarliestStart(MonoTime t) const;
 
   // The longest window's length plus the margin: how long one start can matter.
   Duration Reach() const;
 
   // Drops starts that can no longer constrain any start at or after `before`.
-  void Forget(TimePoint before);
+  void Forget(MonoTime before);
 
   size_t kept() const { return starts_.size(); }
 
  private:
   std::vector<RateWindow> windows_;
   Duration margin_{0};
-  size_t keep_ = 0;               // the largest window count: older starts never matter
-  std::deque<TimePoint> starts_;  // the last `keep_` starts, oldest first
+  size_t keep_ = 0;              // the largest window count: older starts never matter
+  std::deque<MonoTime> starts_;  // the last `keep_` starts, oldest first
 };
 
 }  // namespace broadcastd

@@ -30,7 +30,30 @@ QueuedJob ToQueuedJob(const JobRow& row) {
   return job;
 }
 
-Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoint now) {
+namespace {
+
+Instant Place(TimePoint wall, std::optional<MonoTime> mono, bool same_boot, const Instant& now) {
+  MonoTime m = same_boot && mono ? *mono : now.MonoOf(wall);
+  return Instant(std::min(wall, now.wall), std::min(m, now.mono));
+}
+
+bool SameBoot(const AttemptRow& attempt, const std::string& boot_id) {
+  return !boot_id.empty() && attempt.boot_id == boot_id;
+}
+
+}  // namespace
+
+Instant AttemptStart(const AttemptRow& attempt, const Instant& now, const std::string& boot_id) {
+  return Place(attempt.started_at, attempt.started_mono, SameBoot(attempt, boot_id), now);
+}
+
+Instant AttemptEnd(const AttemptRow& attempt, const Instant& now, const std::string& boot_id) {
+  if (!attempt.ended_at) return AttemptStart(attempt, now, boot_id);
+  return Place(*attempt.ended_at, attempt.ended_mono, SameBoot(attempt, boot_id), now);
+}
+
+Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
+                                     const std::string& boot_id) {
   Scheduler scheduler(LimiterOptionsFor(config));
   for (const auto& [name, app] : config.apps) {
     for (BroadcastTarget target : kAllTargets) {
@@ -38,14 +61,15 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoi
     }
   }
 
-  auto attempts = store.AttemptsSince(now - AuditLookback(config));
+  const Duration lookback = AuditLookback(config);
+  auto attempts = store.RecentAttempts(now.wall - lookback, boot_id, now.mono - lookback);
   if (!attempts) return std::unexpected(attempts.error());
   for (const AttemptRow& a : *attempts) {
     EndpointKey key{a.app, a.target};
-    scheduler.limiter().RecordAttempt(key, a.started_at);
+    scheduler.limiter().RecordAttempt(key, AttemptStart(a, now, boot_id));
     if (a.outcome) {
       AttemptResult result{*a.outcome, a.http_status, a.retry_after};
-      scheduler.limiter().RecordOutcome(key, a.ended_at.value_or(a.started_at), result);
+      scheduler.limiter().RecordOutcome(key, AttemptEnd(a, now, boot_id), result);
     }
   }
 
@@ -55,7 +79,15 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoi
 
   auto jobs = store.QueuedJobs();
   if (!jobs) return std::unexpected(jobs.error());
-  for (const JobRow& row : *jobs) scheduler.Upsert(ToQueuedJob(row));
+  for (const JobRow& row : *jobs) {
+    QueuedJob job = ToQueuedJob(row);
+    if (row.state == JobState::kReady && job.due > now.wall) job.due = now.wall;
+    if (job.not_before && *job.not_before > now.wall) {
+      job.not_before =
+          std::min(*job.not_before, scheduler.limiter().NextAllowed(job.endpoint, now));
+    }
+    scheduler.Upsert(job);
+  }
   return scheduler;
 }
 

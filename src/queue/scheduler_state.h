@@ -5,6 +5,8 @@
 // uses it at start-up and after operator actions; --status uses the same code
 // to forecast, so the two cannot drift apart.
 
+#include <string>
+
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -19,8 +21,23 @@ Duration AuditLookback(const Config& config);
 
 LimiterOptions LimiterOptionsFor(const Config& config);
 
-// REQUIRES: `store` is open (read-only is enough).
-Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoint now);
+// REQUIRES: `store` is open (read-only is enough). `now` is a reading of both clocks
+// and `boot_id` names the boot of its monotonic part (Clock::BootId).
+//
+// Stored attempts are mapped onto the monotonic timeline of `now`: by their own
+// monotonic readings when they were taken on this boot, else by their wall times
+// through the current offset. Whatever the wall clock did since, an attempt dated after
+// `now` counts as made at `now` (on both clocks): a clock that ran ahead and was set
+// back holds an endpoint one window at most, never for as long as it ran ahead.
+// Likewise a queued job is held by a stored not_before no longer than its endpoint's
+// limiter holds it, and a job already `ready` does not wait for a `due` that a clock
+// set back put in the future.
+Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
+                                     const std::string& boot_id = {});
+
+// Where a stored attempt's start and end lie on the timeline of `now` (see above).
+Instant AttemptStart(const AttemptRow& attempt, const Instant& now, const std::string& boot_id);
+Instant AttemptEnd(const AttemptRow& attempt, const Instant& now, const std::string& boot_id);
 
 QueuedJob ToQueuedJob(const JobRow& row);
 

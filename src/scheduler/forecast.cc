@@ -5,8 +5,11 @@
 
 namespace broadcastd {
 
-std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(TimePoint now,
+std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(const Instant& start,
                                                                           Duration horizon) const {
+  const TimePoint now = start.wall;
+  // The simulated clock keeps the offset between the wall and monotonic clocks.
+  auto at = [&start](TimePoint t) { return Instant(t, start.MonoOf(t)); };
   Scheduler sim = *this;
   const TimePoint end = now + horizon;
   const AttemptResult success{OutcomeClass::kSent, 200, std::nullopt};
@@ -15,15 +18,15 @@ std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(TimePo
 
   TimePoint t = now;
   while (!sim.jobs_.empty()) {
-    const Decision decision = sim.Decide(t);
+    const Decision decision = sim.Decide(at(t));
     for (int64_t id : decision.expire) {
       forecast[id] = {ForecastEntry::kExpires, *sim.jobs_.at(id).expires};
       sim.Remove(id);
     }
     for (int64_t id : decision.send) {
       const QueuedJob job = sim.jobs_.at(id);
-      sim.Begin(id, t);
-      sim.Finish(job, t, success);
+      sim.Begin(id, at(t));
+      sim.Finish(job, at(t), success);
       forecast[id] = {ForecastEntry::kSend, t};
     }
     if (!decision.send.empty()) continue;  // other endpoints may still send at t

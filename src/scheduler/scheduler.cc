@@ -72,7 +72,8 @@ void Scheduler::MoveWatermark(TimePoint now) const {
   watermark_ = now;
 }
 
-Decision Scheduler::Decide(TimePoint now) const {
+Decision Scheduler::Decide(const Instant& instant) const {
+  const TimePoint now = instant.wall;
   MoveWatermark(now);
   Decision decision;
   auto consider = [&decision](TimePoint t) {
@@ -88,7 +89,7 @@ Decision Scheduler::Decide(TimePoint now) const {
     if (paused_.contains(key)) continue;
     const EndpointQueue::Entry* best = queue.Best(now);
     const std::optional<TimePoint> first_waiting = queue.FirstWaiting(now);
-    const TimePoint allowed = limiter_.NextAllowed(key, now);
+    const TimePoint allowed = limiter_.NextAllowed(key, instant);
     if (best != nullptr && allowed <= now) {
       decision.send.push_back(best->id);
       // A better job becoming eligible would change the pick.
@@ -102,7 +103,7 @@ Decision Scheduler::Decide(TimePoint now) const {
   return decision;
 }
 
-void Scheduler::Begin(int64_t id, TimePoint now) {
+void Scheduler::Begin(int64_t id, const Instant& now) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   const EndpointKey endpoint = it->second.endpoint;
@@ -111,7 +112,7 @@ void Scheduler::Begin(int64_t id, TimePoint now) {
   limiter_.RecordAttempt(endpoint, now);
 }
 
-std::optional<TimePoint> Scheduler::Finish(const QueuedJob& job, TimePoint now,
+std::optional<TimePoint> Scheduler::Finish(const QueuedJob& job, const Instant& now,
                                            const AttemptResult& result) {
   limiter_.RecordOutcome(job.endpoint, now, result);
   switch (result.outcome) {

@@ -1,7 +1,9 @@
 #pragma once
 // Which queued job goes out next on each endpoint, and when (DESIGN.md, "Job states",
-// "Guarantees" 1 and 7). Pure: no I/O, no clock; the daemon passes `now`, persists
-// what comes back and performs the requests:
+// "Guarantees" 1 and 7). Pure: no I/O, no clock; the daemon passes `now`, a reading
+// of both clocks (core/clock.h), persists what comes back and performs the requests.
+// Jobs' times (due, expires, not_before) and every time it returns are wall times;
+// the limiter measures its intervals on the monotonic part of `now`:
 //
 //   Decision d = scheduler.Decide(now);
 //   mark d.expire expired (and Remove them); for each id in d.send:
@@ -54,11 +56,11 @@ class Scheduler {
   // by expiry) and never in `send`. `next`, when set, is > now.
   // Internally it moves the watermark that sorts eligible from waiting jobs (hence the
   // mutable members); calls with `now` running backwards are correct but O(n).
-  Decision Decide(TimePoint now) const;
+  Decision Decide(const Instant& now) const;
 
   // Right before POSTing a job from Decision::send: removes it from the queue and
   // counts the attempt against its endpoint. Unknown ids are ignored.
-  void Begin(int64_t id, TimePoint now);
+  void Begin(int64_t id, const Instant& now);
 
   // After the answer to `job` (as it was when begun) arrived at `now`: records it with
   // the limiter, then
@@ -66,13 +68,14 @@ class Scheduler {
   //   allowed time, which is returned so that the store can persist it;
   // - kUnopened: the endpoint is paused (the job itself is done);
   // - anything else: the job is done.
-  std::optional<TimePoint> Finish(const QueuedJob& job, TimePoint now, const AttemptResult& result);
+  std::optional<TimePoint> Finish(const QueuedJob& job, const Instant& now,
+                                  const AttemptResult& result);
 
   Limiter& limiter() { return limiter_; }
   const Limiter& limiter() const { return limiter_; }
 
-  // Runs Decide/Begin/Finish forward on a copy, on a simulated clock from `now`,
-  // assuming every request succeeds at once, until the queue is empty or `horizon`
+  // Runs Decide/Begin/Finish forward on a copy, on a simulated clock from `now` that
+  // does not step, assuming every request succeeds at once, until the queue is empty or `horizon`
   // has passed. For each queued job: when it would be sent, or when it expires first,
   // or that it is still waiting at now + horizon (kBeyondHorizon, at = now + horizon),
   // or that its endpoint is paused (kPaused, at = now).
@@ -80,7 +83,7 @@ class Scheduler {
     enum Kind { kSend, kExpires, kBeyondHorizon, kPaused } kind;
     TimePoint at;
   };
-  std::unordered_map<int64_t, ForecastEntry> Forecast(TimePoint now, Duration horizon) const;
+  std::unordered_map<int64_t, ForecastEntry> Forecast(const Instant& now, Duration horizon) const;
 
  private:
   static EndpointQueue::Entry EntryOf(const QueuedJob& job);

@@ -30,13 +30,17 @@ std::optional<int> ReadPid(int fd) {
   return pid;
 }
 
-// Whether the kernel lists an flock held by `pid` on the file with inode `inode`.
-// nullopt when /proc/locks cannot be read.
-std::optional<bool> KernelListsFlock(int pid, ino_t inode) {
+// The pid of a process the kernel lists as holding an exclusive flock on the file
+// (device, inode). nullopt when /proc/locks cannot be read; 0 when nobody holds one.
+std::optional<int> KernelFlockHolder(dev_t device, ino_t inode) {
   std::ifstream locks("/proc/locks");
   if (!locks) return std::nullopt;
   std::string line;
   // "1: FLOCK  ADVISORY  WRITE 6001 fe:00:10953005 0 EOF"; blocked waiters carry "->".
+  // "major:minor:inode"; only the inode is compared: overlay file systems report
+  // another device to stat() than the kernel lists here.
+  (void)device;
+  const std::string wanted = ":" + std::to_string(inode);
   while (std::getline(locks, line)) {
     std::istringstream fields(line);
     std::string ordinal, kind, mode, access, device_inode;
@@ -44,12 +48,10 @@ std::optional<bool> KernelListsFlock(int pid, ino_t inode) {
     fields >> ordinal >> kind;
     if (kind == "->") continue;
     fields >> mode >> access >> holder >> device_inode;
-    if (!fields || kind != "FLOCK" || holder != pid) continue;
-    auto colon = device_inode.rfind(':');
-    if (colon == std::string::npos) continue;
-    if (device_inode.substr(colon + 1) == std::to_string(inode)) return true;
+    if (!fields || kind != "FLOCK" || access != "WRITE") continue;
+    if (device_inode.ends_with(wanted)) return holder;
   }
-  return false;
+  return 0;
 }
 
 }  // namespace
@@ -61,30 +63,48 @@ std::filesystem::path LockPathFor(const std::filesystem::path& database) {
 }
 
 Result<DaemonLock> DaemonLock::Acquire(const std::filesystem::path& database) {
-  std::filesystem::path lock_path = LockPathFor(database);
-  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Read-only is enough for flock: a database the daemon may not write still gets
+  // locked here, and Store::Open then says why it cannot be used.
+  int fd = open(database.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && (errno == EACCES || errno == EROFS))
+    fd = open(database.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return Fail("database " + database.string() + ": cannot open lock file " + lock_path.string() +
-                ": " + std::strerror(errno));
+    return Fail(ErrorKind::kIo,
+                "database " + database.string() +
+                    ": cannot open it to take the daemon lock: " + std::strerror(errno));
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    std::optional<int> holder = ReadPid(fd);
-    close(fd);
-    if (err == EWOULDBLOCK) {
-      return Fail("database " + database.string() + " is in use by another broadcastd (pid " +
-                  (holder ? std::to_string(*holder) : std::string("unknown")) + ")");
+    struct stat st {};
+    std::optional<int> holder;
+    if (fstat(fd, &st) == 0) {
+      std::optional<int> listed = KernelFlockHolder(st.st_dev, st.st_ino);
+      if (listed && *listed > 0) holder = *listed;
     }
-    return Fail("database " + database.string() + ": cannot lock " + lock_path.string() + ": " +
-                std::strerror(err));
-  }
-  std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) != 0 ||
-      pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    int err = errno;
+    // This process has no SQLite connection yet: closing drops nothing of SQLite's.
     close(fd);
-    return Fail("database " + database.string() + ": cannot write pid to " + lock_path.string() +
-                ": " + std::strerror(err));
+    if (!holder) {
+      int pid_fd = open(LockPathFor(database).c_str(), O_RDONLY | O_CLOEXEC);
+      if (pid_fd >= 0) {
+        holder = ReadPid(pid_fd);
+        close(pid_fd);
+      }
+    }
+    if (err == EWOULDBLOCK) {
+      return Fail(ErrorKind::kConflict,
+                  "database " + database.string() + " is in use by another broadcastd (pid " +
+                      (holder ? std::to_string(*holder) : std::string("unknown")) + ")");
+    }
+    return Fail(ErrorKind::kIo,
+                "database " + database.string() + ": cannot lock it: " + std::strerror(err));
+  }
+  // The pid file is for people; a failure to write it does not stop the daemon.
+  std::filesystem::path lock_path = LockPathFor(database);
+  int pid_fd = open(lock_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (pid_fd >= 0) {
+    std::string pid = std::to_string(getpid()) + "\n";
+    (void)!write(pid_fd, pid.data(), pid.size());
+    close(pid_fd);
   }
   return DaemonLock(fd, std::move(lock_path));
 }
@@ -106,24 +126,23 @@ DaemonLock::~DaemonLock() { Release(); }
 void DaemonLock::Release() {
   if (fd_ < 0) return;
   // An empty file says "nobody" to LockHolderPid even where /proc/locks is unreadable.
-  (void)ftruncate(fd_, 0);
+  (void)truncate(lock_path_.c_str(), 0);
   close(fd_);  // drops the flock
   fd_ = -1;
 }
 
 std::optional<int> LockHolderPid(const std::filesystem::path& database) {
-  std::filesystem::path lock_path = LockPathFor(database);
-  int fd = open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::optional<int> pid = ReadPid(fd);
   struct stat st {};
-  bool stat_ok = fstat(fd, &st) == 0;
-  close(fd);
-  if (!pid || !stat_ok) return std::nullopt;
-  std::optional<bool> listed = KernelListsFlock(*pid, st.st_ino);
-  if (listed) return *listed ? pid : std::nullopt;
+  if (stat(database.c_str(), &st) != 0) return std::nullopt;
+  std::optional<int> listed = KernelFlockHolder(st.st_dev, st.st_ino);
+  if (listed) return *listed > 0 ? listed : std::nullopt;
   // No lock table: a pid left by a killed daemon names a dead process (or, rarely, a
   // reused pid, which only makes an operator command more cautious).
+  int fd = open(LockPathFor(database).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<int> pid = ReadPid(fd);
+  close(fd);
+  if (!pid) return std::nullopt;
   if (kill(*pid, 0) == 0 || errno == EPERM) return pid;
   return std::nullopt;
 }

@@ -72,6 +72,11 @@ struct AttemptRow {
   std::string response_body;  // at most kMaxResponseBody bytes
   std::string detail;
   std::optional<Duration> retry_after;  // the server's Retry-After, if it sent one
+  // The monotonic readings (core/clock.h) of the start and the end, and the boot they
+  // belong to; absent in rows written before schema 4 or without a boot id.
+  std::optional<std::string> boot_id;
+  std::optional<MonoTime> started_mono;
+  std::optional<MonoTime> ended_mono;
 };
 
 inline constexpr std::size_t kMaxResponseBody = 4096;

@@ -97,6 +97,15 @@ constexpr std::string_view kSchema2 = R"sql(
 ALTER TABLE attempts ADD COLUMN retry_after_ms INTEGER;
 )sql";
 
+// Version 4. The audit keeps both clocks (core/clock.h): the wall times above answer
+// calendar questions (the budget day); the monotonic readings, with the boot they
+// belong to, let a restart rebuild the windows whatever the wall clock did meanwhile.
+constexpr std::string_view kSchema4 = R"sql(
+ALTER TABLE attempts ADD COLUMN boot_id TEXT;
+ALTER TABLE attempts ADD COLUMN started_mono INTEGER;
+ALTER TABLE attempts ADD COLUMN ended_mono INTEGER;
+)sql";
+
 // What keeps an app from sending that is not a job's state: the daemon writes it so that
 // --status can say why (today: no app token). `kind` names the problem; one row per
 // (app, kind) while it lasts.
@@ -110,13 +119,11 @@ CREATE TABLE app_notices (
 );
 )sql";
 
-// Versions 3 and 4 are taken by migrations developed alongside this one; they are
-// empty here so that the numbers stay in step when the branches meet.
 constexpr std::array<Migration, 5> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
     {3, ""},
-    {4, ""},
+    {4, kSchema4},
     {5, kSchema5},
 }};
 

@@ -11,7 +11,9 @@ class Database;
 namespace broadcastd {
 
 struct Migration {
-  int version;           // PRAGMA user_version once applied; 1, 2, 3… with no gaps
+  // PRAGMA user_version once applied; increasing. A database at version v takes every
+  // step above v, in order (a number may be skipped while branches are merged).
+  int version;
   std::string_view sql;  // one or more statements
 };
 

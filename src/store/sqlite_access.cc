@@ -104,7 +104,8 @@ JobRow ReadJob(SQLite::Statement& s) {
 
 const char* const kAttemptColumns =
     "id, job_id, app, target, started_at, ended_at, http_status, outcome, vendor_error, "
-    "error_description, broadcast_id, response_body, detail, retry_after_ms";
+    "error_description, broadcast_id, response_body, detail, retry_after_ms, boot_id, "
+    "started_mono, ended_mono";
 
 AttemptRow ReadAttempt(SQLite::Statement& s) {
   AttemptRow row;
@@ -126,6 +127,9 @@ AttemptRow ReadAttempt(SQLite::Statement& s) {
   row.response_body = s.getColumn(11).getString();
   row.detail = s.getColumn(12).getString();
   if (!s.getColumn(13).isNull()) row.retry_after = Duration(s.getColumn(13).getInt64());
+  row.boot_id = OptionalText(s.getColumn(14));
+  if (!s.getColumn(15).isNull()) row.started_mono = MonoFromMillis(s.getColumn(15).getInt64());
+  if (!s.getColumn(16).isNull()) row.ended_mono = MonoFromMillis(s.getColumn(16).getInt64());
   return row;
 }
 

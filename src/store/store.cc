@@ -1,5 +1,14 @@
 #include "store/store.h"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <system_error>
 #include <utility>
 
@@ -13,6 +22,66 @@ namespace {
 // Long enough to ride out another process's short write transaction, short enough that a
 // wedged writer shows up as an error rather than a hang.
 constexpr int kBusyTimeoutMs = 5000;
+
+std::filesystem::path WalPathOf(const std::filesystem::path& database) {
+  std::filesystem::path wal = database;
+  wal += "-wal";
+  return wal;
+}
+
+std::string UserName(uid_t uid) {
+  const passwd* pw = ::getpwuid(uid);
+  return pw != nullptr ? std::string(pw->pw_name) : "uid " + std::to_string(uid);
+}
+
+// "mode 0444, owner alice".
+std::string ModeAndOwner(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return std::string("mode ") + mode + ", owner " + UserName(st.st_uid);
+}
+
+// Why this process cannot use the database, in terms a person can act on: the file
+// system's reason when it has one, else SQLite's, with the user either way.
+std::string WhyUnusable(const std::filesystem::path& path, std::string_view sqlite_says) {
+  const uid_t uid = ::geteuid();
+  const std::string user = "user " + UserName(uid) + " (uid " + std::to_string(uid) + ")";
+  const std::string fix = "; make it writable by " + user + " or run broadcastd as its owner";
+  const std::filesystem::path folder =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  // AT_EACCESS: the effective user and its capabilities, as SQLite's open() sees them.
+  if (::faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) != 0 && errno != ENOENT) {
+    if (errno == EROFS) return "the file system is mounted read-only";
+    return "the file is read-only for " + user + " (" + ModeAndOwner(path) + ")" + fix;
+  }
+  if (::faccessat(AT_FDCWD, folder.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    if (errno == EROFS) return "the file system is mounted read-only";
+    return "its folder " + folder.string() + " is read-only for " + user + " (" +
+           ModeAndOwner(folder) + "), and SQLite creates the -wal and -shm files there" + fix;
+  }
+  return std::string(sqlite_says) + " (running as " + user + ")";
+}
+
+// A write transaction that changes nothing: the only sure test that commits will work
+// (a read-only file or folder opens without complaint and fails at the first write).
+std::optional<std::string> WriteRefused(SQLite::Database& db) {
+  if (sqlite3_db_readonly(db.getHandle(), "main") == 1) return "SQLite opened it read-only";
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    db.exec("ROLLBACK");
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> FileId(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair<uint64_t, uint64_t>(st.st_dev, st.st_ino);
+}
 
 }  // namespace
 
@@ -54,15 +123,29 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
       if (ec)
         return failure("cannot create folder " + path.parent_path().string() + ": " + ec.message());
     }
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 kBusyTimeoutMs, vfs);
+    std::unique_ptr<SQLite::Database> db;
+    try {
+      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                              kBusyTimeoutMs, vfs);
+    } catch (const std::exception& e) {
+      return Fail(ErrorKind::kPermission,
+                  DescribeFailure(path, "open", WhyUnusable(path, e.what())));
+    }
+    if (auto refused = WriteRefused(*db)) {
+      return Fail(ErrorKind::kPermission,
+                  DescribeFailure(path, "open", WhyUnusable(path, *refused)));
+    }
     std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
     if (journal != "wal") return failure("cannot switch to WAL (journal_mode is " + journal + ")");
     // FULL: a claimed job must be on disk before its request leaves (guarantee 2).
     db->exec("PRAGMA synchronous = FULL");
     db->exec("PRAGMA foreign_keys = ON");
     Migrate(*db);
-    return Store(path, mode, std::move(db));
+    Store store(path, mode, std::move(db));
+    // A read opens (or creates) the -wal file; its identity is what VerifyFiles checks.
+    store.db_->execAndGet("SELECT count(*) FROM sqlite_master");
+    store.wal_file_ = FileId(WalPathOf(path));
+    return store;
   } catch (const std::exception& e) {
     return failure(e.what());
   }
@@ -71,6 +154,37 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
 Result<int> Store::SchemaVersion() {
   return Read("schema version",
               [&]() -> Result<int> { return db_->execAndGet("PRAGMA user_version").getInt(); });
+}
+
+Status Store::VerifyFiles() {
+  int moved = 0;
+  const int rc = sqlite3_file_control(db_->getHandle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+  if (rc != SQLITE_OK) {
+    return Fail(ErrorKind::kIo,
+                DescribeFailure(path_, "check the files",
+                                std::string("SQLite cannot tell: ") + sqlite3_errstr(rc)));
+  }
+  if (moved != 0) {
+    return Fail(ErrorKind::kIo,
+                DescribeFailure(path_, "check the files",
+                                "the file this process opened was moved, replaced or deleted"));
+  }
+  if (mode_ == Mode::kReadOnly) return {};
+  const auto wal = FileId(WalPathOf(path_));
+  if (!wal_file_) {
+    wal_file_ = wal;  // first seen now
+    return {};
+  }
+  if (!wal) {
+    return Fail(ErrorKind::kIo, DescribeFailure(path_, "check the files",
+                                                WalPathOf(path_).string() + " was deleted"));
+  }
+  if (*wal != *wal_file_) {
+    return Fail(ErrorKind::kIo,
+                DescribeFailure(path_, "check the files",
+                                WalPathOf(path_).string() + " was replaced by another file"));
+  }
+  return {};
 }
 
 Result<int64_t> Store::DataVersion() {

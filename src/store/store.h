@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -50,6 +51,17 @@ class Store {
   Mode mode() const { return mode_; }
   // PRAGMA user_version.
   Result<int> SchemaVersion();
+
+  // The boot (Clock::BootId) that the monotonic readings passed to ClaimForSending and
+  // RecordOutcome belong to; stored with each attempt. Empty (the default): none.
+  void set_boot_id(std::string boot_id) { boot_id_ = std::move(boot_id); }
+
+  // Whether the files this connection writes are still the database's: fails (kIo)
+  // when the database file was moved, replaced or deleted (SQLITE_FCNTL_HAS_MOVED), or
+  // its "-wal" file is gone or is another file than the one seen at open. A commit
+  // would then land in a file that nobody opens again, and vanish with this process:
+  // the daemon checks before every claim and stops instead.
+  Status VerifyFiles();
 
   // ---------------------------------------------------------------- ingestion
   struct JobSpec {
@@ -135,12 +147,13 @@ class Store {
   Result<std::optional<JobRow>> Job(int64_t id);
 
   // Moves a scheduled/ready job to sending, adds one to its attempts and inserts its
-  // attempt row (started_at = now), committed durably before returning. Returns the
+  // attempt row (started_at = now.wall, started_mono = now.mono with the boot id),
+  // committed durably before returning. Returns the
   // attempt id. Fails, changing nothing, when the job is not queued (an operator may have
   // cancelled it meanwhile) or its (app, target) is paused: the caller must then not send.
   // Those refusals are ErrorKind::kConflict (kNotFound for a job that does not exist);
   // a database failure is kIo.
-  Result<int64_t> ClaimForSending(int64_t job_id, TimePoint now);
+  Result<int64_t> ClaimForSending(int64_t job_id, const Instant& now);
 
   struct AttemptOutcome {
     OutcomeClass outcome = OutcomeClass::kUnknown;
@@ -150,9 +163,10 @@ class Store {
     std::optional<Duration> retry_after;  // the server's Retry-After, kept for the replay
     // When the request really started (right before the POST, after the claim committed):
     // replaces the attempt's started_at, which the claim set to its own time.
-    std::optional<TimePoint> started_at;
+    std::optional<Instant> started_at;
   };
-  // One transaction: the attempt row is completed (ended_at = now; the response body
+  // One transaction: the attempt row is completed (ended_at = now.wall, ended_mono =
+  // now.mono; the response body
   // kept to its first kMaxResponseBody bytes) and the job, which must be sending with
   // this attempt open, moves by outcome: kSent -> sent with broadcast_id; kRetry and
   // kNextDay -> ready with not_before = retry_not_before; kPermanent and kUnopened ->
@@ -160,7 +174,7 @@ class Store {
   // last_error is set from the answer (cleared when sent). Refusals (the attempt already
   // has an outcome, the job is not sending) are kConflict; database failures kIo.
   Status RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOutcome& outcome,
-                       TimePoint now);
+                       const Instant& now);
 
   // At start-up, before anything is claimed: every job still sending becomes unknown,
   // its open attempt gets outcome unknown and the detail "daemon stopped while the
@@ -174,6 +188,13 @@ class Store {
   // Attempts started at or after `since`, in start order (the limiter rebuilds its
   // windows and daily budgets from them).
   Result<std::vector<AttemptRow>> AttemptsSince(TimePoint since);
+  // The attempts that can still weigh on a window or a budget day, in the order they
+  // were claimed (which is the order they started, whatever the wall clock said):
+  // started at or after `since` on the wall clock, or on boot `boot_id` at or after
+  // `since_mono` on the monotonic clock (a forward step of the wall clock must not
+  // hide a recent attempt).
+  Result<std::vector<AttemptRow>> RecentAttempts(TimePoint since, const std::string& boot_id,
+                                                 MonoTime since_mono);
   // A job's attempts, oldest first.
   Result<std::vector<AttemptRow>> AttemptsOf(int64_t job_id);
 
@@ -234,6 +255,9 @@ class Store {
   std::filesystem::path path_;
   Mode mode_ = Mode::kReadWrite;
   std::unique_ptr<SQLite::Database> db_;
+  std::string boot_id_;
+  // The "-wal" file (device, inode) seen at open; nullopt until one is seen.
+  std::optional<std::pair<uint64_t, uint64_t>> wal_file_;
 };
 
 std::string_view ApplyEffectName(Store::ApplyEffect effect);  // "unchanged" | "created" | "updated"

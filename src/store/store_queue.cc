@@ -18,6 +18,11 @@ std::string Truncate(const std::string& text, std::size_t limit) {
 }
 
 // One line for jobs.last_error from an answer that did not send.
+std::optional<std::string> BootIdOrNull(const std::string& boot_id) {
+  if (boot_id.empty()) return std::nullopt;
+  return boot_id;
+}
+
 std::string ErrorLine(const Store::AttemptOutcome& o) {
   std::string line(OutcomeName(o.outcome));
   if (o.http_status) line += ": HTTP " + std::to_string(*o.http_status);
@@ -103,7 +108,7 @@ Result<std::optional<JobRow>> Store::Job(int64_t id) {
   });
 }
 
-Result<int64_t> Store::ClaimForSending(int64_t job_id, TimePoint now) {
+Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now) {
   return Write("claim job " + std::to_string(job_id), [&]() -> Result<int64_t> {
     SQLite::Database& db = *db_;
     SQLite::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
@@ -130,23 +135,26 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, TimePoint now) {
     SQLite::Statement update(db,
                              "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
                              "updated_at = ? WHERE id = ?");
-    update.bind(1, ToMillis(now));
+    update.bind(1, ToMillis(now.wall));
     update.bind(2, job_id);
     update.exec();
     SQLite::Statement insert(db,
-                             "INSERT INTO attempts (job_id, app, target, started_at) "
-                             "VALUES (?, ?, ?, ?)");
+                             "INSERT INTO attempts (job_id, app, target, started_at, boot_id, "
+                             "started_mono) VALUES (?, ?, ?, ?, ?, ?)");
     insert.bind(1, job_id);
     insert.bind(2, app);
     insert.bind(3, target);
-    insert.bind(4, ToMillis(now));
+    insert.bind(4, ToMillis(now.wall));
+    BindOptional(insert, 5, BootIdOrNull(boot_id_));
+    insert.bind(6, ToMillis(now.mono));
     insert.exec();
     return db.getLastInsertRowid();
   });
 }
 
 Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOutcome& outcome,
-                            TimePoint now) {
+                            const Instant& instant) {
+  const TimePoint now = instant.wall;
   return Write("record outcome of job " + std::to_string(job_id), [&]() -> Status {
     SQLite::Database& db = *db_;
     SQLite::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
@@ -171,7 +179,8 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     SQLite::Statement complete(db,
                                "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
                                "vendor_error = ?, error_description = ?, broadcast_id = ?, "
-                               "response_body = ?, detail = ?, retry_after_ms = ? WHERE id = ?");
+                               "response_body = ?, detail = ?, retry_after_ms = ?, ended_mono = ? "
+                               "WHERE id = ?");
     complete.bind(1, ToMillis(now));
     if (outcome.http_status) {
       complete.bind(2, *outcome.http_status);
@@ -189,13 +198,16 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     } else {
       complete.bind(9);
     }
-    complete.bind(10, attempt_id);
+    complete.bind(10, ToMillis(instant.mono));
+    complete.bind(11, attempt_id);
     complete.exec();
     if (outcome.started_at) {
       // The claim committed before the request left; the attempt began with the POST.
-      SQLite::Statement started(db, "UPDATE attempts SET started_at = ? WHERE id = ?");
-      started.bind(1, ToMillis(*outcome.started_at));
-      started.bind(2, attempt_id);
+      SQLite::Statement started(
+          db, "UPDATE attempts SET started_at = ?, started_mono = ? WHERE id = ?");
+      started.bind(1, ToMillis(outcome.started_at->wall));
+      started.bind(2, ToMillis(outcome.started_at->mono));
+      started.bind(3, attempt_id);
       started.exec();
     }
 
@@ -280,6 +292,19 @@ Result<std::vector<AttemptRow>> Store::AttemptsSince(TimePoint since) {
     SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
                                   " FROM attempts WHERE started_at >= ? ORDER BY started_at, id");
     q.bind(1, ToMillis(since));
+    return QueryAttempts(q);
+  });
+}
+
+Result<std::vector<AttemptRow>> Store::RecentAttempts(TimePoint since, const std::string& boot_id,
+                                                      MonoTime since_mono) {
+  return Read("list recent attempts", [&]() -> Result<std::vector<AttemptRow>> {
+    SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
+                                  " FROM attempts WHERE started_at >= ? OR (boot_id = ? AND "
+                                  "started_mono >= ?) ORDER BY id");
+    q.bind(1, ToMillis(since));
+    q.bind(2, boot_id);
+    q.bind(3, ToMillis(since_mono));
     return QueryAttempts(q);
   });
 }

@@ -36,11 +36,12 @@ class DaemonE2ETest : public ::testing::Test {
     StartSimulator();
   }
 
-  // (Re)starts the simulator, with `extra` flags, and writes a config pointing at it.
-  void StartSimulator(const std::vector<std::string>& extra = {}) {
+  // `extra_args` go to the simulator (e.g. "--window", "chatrooms=1/2"); `extra_config`
+  // is appended to broadcastd.yaml (e.g. a limits: section).
+  void StartSimulator(const std::vector<std::string>& extra_args = {},
+                      const std::string& extra_config = "") {
     std::filesystem::remove(dir_ / "sim.port");
-    sim_.reset();
-    std::vector<std::string> argv{kSimulator,
+    std::vector<std::string> args{kSimulator,
                                   "--port",
                                   "0",
                                   "--port-file",
@@ -57,8 +58,9 @@ class DaemonE2ETest : public ::testing::Test {
                                   (dir_ / "sim.jsonl").string(),
                                   "--fault-file",
                                   (dir_ / "faults.json").string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    sim_.emplace(argv, dir_ / "sim.log");
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    sim_.reset();
+    sim_.emplace(args, dir_ / "sim.log");
     ASSERT_TRUE(sim_->started());
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_ / "sim.port").empty(); }, 10s))
         << ReadFile(dir_ / "sim.log");
@@ -68,16 +70,33 @@ class DaemonE2ETest : public ::testing::Test {
                                       "\ncampaigns_dir: " + (dir_ / "campaigns").string() +
                                       "\napps:\n  main:\n    host: http://127.0.0.1:" + port +
                                       "\n    org: org\n    app: app\n    client_id: cid\n"
-                                      "    client_secret_file: main.secret\n");
+                                      "    client_secret_file: main.secret\n" +
+                                      extra_config);
   }
 
   std::unique_ptr<ChildProcess> StartDaemon(const std::string& log = "daemon.log") {
-    auto p = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBinary, "--config", (dir_ / "broadcastd.yaml").string()},
-        dir_ / log,
-        std::vector<std::string>{"CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()});
+    return StartDaemonWith(log, {}, {});
+  }
+
+  // The daemon with more environment (e.g. LD_PRELOAD) and run through `prefix` (e.g.
+  // setpriv); the log gets "daemon.ready" once it serves.
+  std::unique_ptr<ChildProcess> StartDaemonWith(const std::string& log,
+                                                const std::vector<std::string>& extra_env,
+                                                const std::vector<std::string>& prefix) {
+    std::vector<std::string> argv = prefix;
+    for (const std::string& a :
+         {kBinary, std::string("--config"), (dir_ / "broadcastd.yaml").string()}) {
+      argv.push_back(a);
+    }
+    std::vector<std::string> env{"CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()};
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    auto p = std::make_unique<ChildProcess>(argv, dir_ / log, env);
     EXPECT_TRUE(p->started());
     return p;
+  }
+
+  bool LogHas(const std::string& log, const std::string& text) {
+    return ReadFile(dir_ / log).find(text) != std::string::npos;
   }
 
   // Broadcast requests the simulator received (token requests left out).

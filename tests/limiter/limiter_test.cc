@@ -14,6 +14,7 @@ namespace broadcastd {
 namespace {
 
 using std::chrono::hours;
+using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
@@ -320,6 +321,50 @@ TEST(LimiterTest, ForgetChangesNoAnswerFromThenOn) {
     EXPECT_EQ(forgetful.NextAllowed(kUsers, t + d), limiter.NextAllowed(kUsers, t + d));
     EXPECT_EQ(forgetful.View(kUsers, t + d).used_today, limiter.View(kUsers, t + d).used_today);
   }
+}
+
+// Windows measure intervals on the monotonic clock; a wall-clock step moves only the
+// wall times the limiter answers in.
+TEST(LimiterClockStepTest, AForwardStepOpensNoWindowEarly) {
+  Limiter limiter(NoMargin());
+  const Instant sent(At("2027-03-01T01:00:00Z"), MonoFromMillis(1'000'000));
+  limiter.RecordAttempt(kUsers, sent);
+  limiter.RecordOutcome(kUsers, sent, kOk);
+  // 2.6 s later by the monotonic clock, two hours later by the wall clock.
+  const Instant now(sent.wall + hours(2) + milliseconds(2600), sent.mono + milliseconds(2600));
+  EXPECT_EQ(limiter.NextAllowed(kUsers, now), now.wall + minutes(30) - milliseconds(2600));
+}
+
+TEST(LimiterClockStepTest, ABackwardStepStallsNoLongerThanTheWindow) {
+  Limiter limiter(NoMargin());
+  const Instant sent(At("2027-03-01T01:00:00Z"), MonoFromMillis(1'000'000));
+  limiter.RecordAttempt(kRooms, sent);
+  const Instant now(sent.wall - hours(2) + seconds(1), sent.mono + seconds(1));
+  EXPECT_EQ(limiter.NextAllowed(kRooms, now), now.wall);  // 1 per second: open again
+  limiter.RecordAttempt(kUsers, sent);
+  EXPECT_EQ(limiter.NextAllowed(kUsers, now), now.wall + minutes(30) - seconds(1));
+}
+
+TEST(LimiterClockStepTest, BackoffIsMonotonicToo) {
+  LimiterOptions options = NoMargin();
+  options.backoff_base = Duration{0};
+  Limiter limiter(options);
+  const Instant sent(At("2027-03-01T01:00:00Z"), MonoFromMillis(1'000'000));
+  limiter.RecordAttempt(kRooms, sent);
+  limiter.RecordOutcome(kRooms, sent, AttemptResult{OutcomeClass::kRetry, 200, minutes(5)});
+  const Instant now(sent.wall + hours(3), sent.mono + minutes(1));
+  EXPECT_EQ(limiter.NextAllowed(kRooms, now), now.wall + minutes(4));
+}
+
+TEST(LimiterClockStepTest, TheDailyBudgetCountsWallClockDays) {
+  Limiter limiter(NoMargin());
+  limiter.Configure(kRooms, EndpointLimits{{}, 1});
+  const Instant sent(At("2027-03-01T23:00:00Z"), MonoFromMillis(1'000'000));
+  limiter.RecordAttempt(kRooms, sent);
+  // Spent for the day; the next day starts at midnight on the wall clock, whatever
+  // the monotonic clock says.
+  const Instant now(At("2027-03-01T23:30:00Z"), sent.mono + hours(5));
+  EXPECT_EQ(limiter.NextAllowed(kRooms, now), At("2027-03-02T00:00:00Z"));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const TimePoint kT0 = FromMillis(1'800'000'000'000);
+const MonoTime kT0 = MonoFromMillis(1'800'000'000'000);
 
 TEST(WindowSetTest, NothingRecordedAllowsAnyTime) {
   WindowSet windows({{1, minutes(30)}}, Duration{500});

@@ -104,7 +104,49 @@ TEST(DaemonLock, FailsClearlyWhenTheFolderIsMissing) {
   auto lock = DaemonLock::Acquire(db);
   ASSERT_FALSE(lock.has_value());
   EXPECT_THAT(lock.error().message, HasSubstr(db.string()));
-  EXPECT_THAT(lock.error().message, HasSubstr("cannot open lock file"));
+  EXPECT_THAT(lock.error().message, HasSubstr("cannot open it to take the daemon lock"));
+}
+
+// The lock is on the database file: removing the pid file frees nothing.
+TEST(DaemonLock, RemovingThePidFileDoesNotFreeTheLock) {
+  TempDir dir;
+  auto db = dir.path() / "queue.db";
+  auto held = DaemonLock::Acquire(db);
+  ASSERT_TRUE(held.has_value());
+  ASSERT_TRUE(std::filesystem::remove(LockPathFor(db)));
+  auto second = DaemonLock::Acquire(db);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().message, InUseBy(db, getpid()));
+  EXPECT_EQ(LockHolderPid(db), getpid());
+}
+
+// flock and SQLite's POSIX locks are separate tables on Linux: under the daemon lock,
+// SQLite reads and writes from this process and from another one.
+TEST(DaemonLock, SqliteWorksUnderTheLockHereAndInAnotherProcess) {
+  TempDir dir;
+  auto db = dir.path() / "queue.db";
+  auto held = DaemonLock::Acquire(db);
+  ASSERT_TRUE(held.has_value());
+  {
+    auto store = Store::Open(db, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    ASSERT_TRUE(store->Pause("main", BroadcastTarget::kUsers, "here", kT0).has_value());
+
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto other = Store::Open(db, Store::Mode::kReadWrite);
+      bool ok = other.has_value() &&
+                other->Pause("main", BroadcastTarget::kChatrooms, "there", kT0).has_value() &&
+                other->Pauses().value().size() == 2;
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(store->Pauses().value().size(), 2u);
+  }  // the connection closes before the lock is released
 }
 
 }  // namespace

@@ -204,5 +204,63 @@ TEST(StoreOpen, RetryAfterIsKeptWithTheAttempt) {
   EXPECT_EQ(rows[0].retry_after, Duration(120000));
 }
 
+// Migration 4: both clocks and the boot with every attempt; RecentAttempts finds an
+// attempt by its monotonic reading on this boot when the wall clock jumped past it.
+TEST(StoreOpen, AttemptsKeepBothClocksAndTheBoot) {
+  TempDir dir;
+  auto store = Store::Open(dir.path() / "queue.db", Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value());
+  store->set_boot_id("boot-a");
+  ASSERT_TRUE(store->ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0)
+                  .has_value());
+  int64_t job = store->Jobs().value().at(0).id;
+  const Instant start(kT0, MonoFromMillis(5000));
+  auto attempt = store->ClaimForSending(job, start);
+  ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+  Store::AttemptOutcome outcome;
+  outcome.outcome = OutcomeClass::kSent;
+  ASSERT_TRUE(store->RecordOutcome(job, *attempt, outcome, start.After(250ms)).has_value());
+  auto rows = store->AttemptsOf(job).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].boot_id, "boot-a");
+  EXPECT_EQ(rows[0].started_mono, MonoFromMillis(5000));
+  EXPECT_EQ(rows[0].ended_mono, MonoFromMillis(5250));
+
+  const TimePoint far_ahead = kT0 + 72h;  // the wall clock jumped
+  EXPECT_EQ(store->RecentAttempts(far_ahead, "boot-a", MonoFromMillis(4000)).value().size(), 1u);
+  EXPECT_EQ(store->RecentAttempts(far_ahead, "boot-b", MonoFromMillis(4000)).value().size(), 0u);
+  EXPECT_EQ(store->RecentAttempts(far_ahead, "boot-a", MonoFromMillis(6000)).value().size(), 0u);
+}
+
+// The files under the connection: a deleted -wal or a moved database file fails the
+// check, so the daemon stops before committing a claim nobody will read.
+TEST(StoreOpen, VerifyFilesNoticesADeletedWal) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  auto store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value());
+  EXPECT_TRUE(store->VerifyFiles().has_value());
+  ASSERT_TRUE(store->Pause("main", BroadcastTarget::kUsers, "x", kT0).has_value());
+  EXPECT_TRUE(store->VerifyFiles().has_value());
+  auto wal = path;
+  wal += "-wal";
+  ASSERT_TRUE(std::filesystem::remove(wal));
+  auto st = store->VerifyFiles();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().kind, ErrorKind::kIo);
+  EXPECT_THAT(st.error().message, ::testing::HasSubstr(wal.string() + " was deleted"));
+}
+
+TEST(StoreOpen, VerifyFilesNoticesAMovedDatabase) {
+  TempDir dir;
+  auto path = dir.path() / "queue.db";
+  auto store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value());
+  std::filesystem::rename(path, dir.path() / "elsewhere.db");
+  auto st = store->VerifyFiles();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_THAT(st.error().message, ::testing::HasSubstr("moved, replaced or deleted"));
+}
+
 }  // namespace
 }  // namespace broadcastd::testing_store
