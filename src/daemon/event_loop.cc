@@ -392,8 +392,7 @@ int Daemon::Run() {
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
                     {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
-                    {rescan_fd_.get(), POLLIN, 0},
-                    {inotify_fd_.get(), POLLIN, 0}};
+                    {rescan_fd_.get(), POLLIN, 0}, {inotify_fd_.get(), POLLIN, 0}};
     const nfds_t count = inotify_fd_ ? 8 : 7;
     if (::poll(fds, count, -1) < 0 && errno != EINTR) {
       spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
