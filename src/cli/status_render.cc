@@ -101,10 +101,13 @@ std::string RenderStatusText(const StatusReport& r) {
     for (const auto& [state, n] : c.jobs_by_state) {
       jobs += (jobs.empty() ? "" : " ") + state + "=" + std::to_string(n);
     }
-    rows.push_back({c.row.file, c.row.campaign_id.empty() ? "-" : c.row.campaign_id,
-                    std::string(CampaignStatusName(c.row.status)), jobs.empty() ? "-" : jobs,
-                    Time(c.last_forecast),
-                    c.row.status == CampaignStatus::kRejected ? OneLine(c.row.last_error) : ""});
+    rows.push_back(
+        {c.row.file, c.row.campaign_id.empty() ? "-" : c.row.campaign_id,
+         std::string(CampaignStatusName(c.row.status)), jobs.empty() ? "-" : jobs,
+         Time(c.last_forecast),
+         c.row.status == CampaignStatus::kRejected || c.row.status == CampaignStatus::kRefused
+             ? OneLine(c.row.last_error)
+             : ""});
   }
   PrintTable(out, {"FILE", "ID", "STATUS", "JOBS", "LAST FORECAST", "ERROR"}, rows);
 

@@ -13,6 +13,10 @@ namespace broadcastd {
 struct Migration {
   int version;           // PRAGMA user_version once applied; 1, 2, 3… with no gaps
   std::string_view sql;  // one or more statements
+  // A step that moves rows between tables, run after `sql` in the same transaction with
+  // foreign keys off (it rebuilds a table that others refer to) and checked with
+  // PRAGMA foreign_key_check before it commits.
+  void (*apply)(SQLite::Database& db) = nullptr;
 };
 
 // Every migration, oldest first.
