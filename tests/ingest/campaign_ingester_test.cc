@@ -280,55 +280,69 @@ broadcasts:
       << r.errors[0];
 }
 
+// `d`, as soon as allowed and not sent yet, is due from the file's modification time:
+// an edit elsewhere in the file (a newer mtime) must not push it back.
+constexpr const char* kAsSoonAsAllowed =
+    "  - {name: d, target: chatrooms, message: {type: txt, msg: d}}\n";
+
 TEST_F(CampaignIngesterTest, InsertingABroadcastAtTheTopChangesNoOtherJob) {
-  dir_.Write("campaigns/a.yaml", PromoYaml());
+  dir_.Write("campaigns/a.yaml", PromoYaml() + kAsSoonAsAllowed);
   Scan(now_);
   Answer("a", OutcomeClass::kSent, now_);
-  const JobRow a = Job("a"), b = Job("b");
+  const JobRow a = Job("a"), b = Job("b"), d = Job("d");
 
-  dir_.Write("campaigns/a.yaml",
-             PromoYaml("  - {name: c, target: users, message: {type: txt, msg: c}}\n"));
+  dir_.Write(
+      "campaigns/a.yaml",
+      PromoYaml("  - {name: c, target: users, message: {type: txt, msg: c}}\n") + kAsSoonAsAllowed);
   SetModified("a.yaml", 60s);
   EXPECT_EQ(Scan(now_ + 1min).updated, 1);
-  EXPECT_EQ(Jobs().size(), 3u);
+  EXPECT_EQ(Jobs().size(), 4u);
   EXPECT_EQ(Job("c").state, JobState::kReady);
   EXPECT_EQ(Job("a").state, JobState::kSent);
   EXPECT_EQ(Job("a").attempts, 1);
   EXPECT_EQ(Job("a").updated_at, a.updated_at);
   EXPECT_EQ(Job("b").state, JobState::kScheduled);
   EXPECT_EQ(Job("b").updated_at, b.updated_at);
+  EXPECT_EQ(Job("d").due, d.due);
+  EXPECT_EQ(Job("d").updated_at, d.updated_at);
 }
 
 TEST_F(CampaignIngesterTest, DeletingTheFirstBroadcastLeavesTheOthers) {
-  dir_.Write("campaigns/a.yaml", PromoYaml());
+  dir_.Write("campaigns/a.yaml", PromoYaml() + kAsSoonAsAllowed);
   Scan(now_);
-  const JobRow b = Job("b");
-  dir_.Write("campaigns/a.yaml", R"(id: promo
+  const JobRow b = Job("b"), d = Job("d");
+  dir_.Write("campaigns/a.yaml", std::string(R"(id: promo
 broadcasts:
   - {name: b, target: users, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: b}}
-)");
+)") + kAsSoonAsAllowed);
+  SetModified("a.yaml", 60s);
   EXPECT_EQ(Scan(now_ + 1min).updated, 1);
   EXPECT_EQ(Job("a").state, JobState::kCancelled);
   EXPECT_EQ(Job("b").state, JobState::kScheduled);
   EXPECT_EQ(Job("b").id, b.id);
   EXPECT_EQ(Job("b").updated_at, b.updated_at);
+  EXPECT_EQ(Job("d").state, JobState::kReady);
+  EXPECT_EQ(Job("d").due, d.due);
+  EXPECT_EQ(Job("d").updated_at, d.updated_at);
 }
 
 TEST_F(CampaignIngesterTest, ReorderingBroadcastsChangesNoJob) {
-  dir_.Write("campaigns/a.yaml", R"(id: promo
+  dir_.Write("campaigns/a.yaml", std::string(R"(id: promo
 broadcasts:
   - {name: a, target: users, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: a}}
   - {name: b, target: chatrooms, send_at: "2099-01-02T00:00:00Z", message: {type: txt, msg: b}}
-  - {name: c, target: users, send_at: "2099-01-03T00:00:00Z", message: {type: txt, msg: c}}
-)");
+)") + kAsSoonAsAllowed);
   Scan(now_);
   const std::vector<JobRow> before = Jobs();
-  dir_.Write("campaigns/a.yaml", R"(id: promo
+  dir_.Write(
+      "campaigns/a.yaml",
+      std::string(R"(id: promo
 broadcasts:
-  - {name: c, target: users, send_at: "2099-01-03T00:00:00Z", message: {type: txt, msg: c}}
+)") + kAsSoonAsAllowed +
+          R"(  - {name: b, target: chatrooms, send_at: "2099-01-02T00:00:00Z", message: {type: txt, msg: b}}
   - {name: a, target: users, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: a}}
-  - {name: b, target: chatrooms, send_at: "2099-01-02T00:00:00Z", message: {type: txt, msg: b}}
 )");
+  SetModified("a.yaml", 60s);
   EXPECT_EQ(Scan(now_ + 1min).updated, 1);
   const std::vector<JobRow> after = Jobs();
   ASSERT_EQ(after.size(), before.size());
