@@ -90,27 +90,26 @@ TEST_F(StoreIdentity, ARenameSeenInOneScanMovesTheCampaignAndTouchesNoJob) {
   EXPECT_EQ(store().RemoveCampaign("a.yaml", kT0 + 2min).value(), 0);
   EXPECT_EQ(DumpJobs(db_path_), jobs_before);
   // And the next look at b.yaml, unchanged, changes nothing.
-  EXPECT_EQ(
-      store().ApplyCampaign(File("b.yaml", "promo", "h1"), specs, kT0, kT0 + 3min).value(),
-      Effect::kUnchanged);
+  EXPECT_EQ(store().ApplyCampaign(File("b.yaml", "promo", "h1"), specs, kT0, kT0 + 3min).value(),
+            Effect::kUnchanged);
 }
 
 TEST_F(StoreIdentity, ARenameAcrossScansBringsBackPendingJobsWithTheirDueAndNothingElse) {
-  ASSERT_TRUE(store().ApplyCampaign(
-      File("a.yaml", "promo", "h1"),
-      {Spec("sent", "once", kT0), AsSoonAsAllowed("asap", kT0 - 1h), Spec("later", "once", kT0 + 1h)},
-      kT0, kT0));
+  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "promo", "h1"),
+                                    {Spec("sent", "once", kT0), AsSoonAsAllowed("asap", kT0 - 1h),
+                                     Spec("later", "once", kT0 + 1h)},
+                                    kT0, kT0));
   Attempt(JobNamed("sent").id, OutcomeClass::kSent, kT0, "42");
   const JobRow asap_before = JobNamed("asap");
   EXPECT_EQ(store().RemoveCampaign("a.yaml", kT0 + 1min).value(), 2);
   EXPECT_EQ(JobNamed("asap").state, JobState::kCancelled);
 
   // b.yaml is a newer file: its modification time would make a later due.
-  auto effect = store().ApplyCampaign(
-      File("b.yaml", "promo", "h2"),
-      {Spec("sent", "once", kT0), AsSoonAsAllowed("asap", kT0 + 2min),
-       Spec("later", "once", kT0 + 1h)},
-      kT0, kT0 + 2min);
+  auto effect =
+      store().ApplyCampaign(File("b.yaml", "promo", "h2"),
+                            {Spec("sent", "once", kT0), AsSoonAsAllowed("asap", kT0 + 2min),
+                             Spec("later", "once", kT0 + 1h)},
+                            kT0, kT0 + 2min);
   ASSERT_TRUE(effect.has_value()) << effect.error().message;
   EXPECT_EQ(*effect, Effect::kCreated);
   EXPECT_EQ(store().Jobs()->size(), 3u);
@@ -128,7 +127,8 @@ TEST_F(StoreIdentity, TwoFilesWithOneIdTheHolderKeepsIt) {
   ASSERT_TRUE(
       store().ApplyCampaign(File("b.yaml", "promo", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
   const std::string before = DumpDatabase(db_path_);
-  for (const auto& claim : {File("a.yaml", "promo", "h2"), Moved("a.yaml", "promo", "h2", "c.yaml")}) {
+  for (const auto& claim :
+       {File("a.yaml", "promo", "h2"), Moved("a.yaml", "promo", "h2", "c.yaml")}) {
     auto clash = store().ApplyCampaign(claim, {Spec("x", "once", kT0, "other")}, kT0, kT0);
     ASSERT_FALSE(clash.has_value());
     EXPECT_EQ(clash.error().kind, ErrorKind::kConflict);
@@ -144,11 +144,11 @@ TEST_F(StoreIdentity, TwoFilesWithOneIdTheHolderKeepsIt) {
 }
 
 TEST_F(StoreIdentity, AFileThatTakesAnotherCampaignLetsGoOfItsOwn) {
-  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "x", "h1"), {Spec("one", "once", kT0 + 1h)},
-                                    kT0, kT0));
+  ASSERT_TRUE(
+      store().ApplyCampaign(File("a.yaml", "x", "h1"), {Spec("one", "once", kT0 + 1h)}, kT0, kT0));
   ASSERT_TRUE(store().ApplyCampaign(File("b.yaml", "y", "h1"),
-                                    {Spec("two", "once", kT0 + 1h), Spec("sent", "once", kT0)},
-                                    kT0, kT0));
+                                    {Spec("two", "once", kT0 + 1h), Spec("sent", "once", kT0)}, kT0,
+                                    kT0));
   Attempt(JobNamed("sent").id, OutcomeClass::kSent, kT0, "7");
   // Campaign x moves into b.yaml, and y is in no file any more.
   auto effect = store().ApplyCampaign(Moved("b.yaml", "x", "h2", "a.yaml"),
@@ -165,16 +165,15 @@ TEST_F(StoreIdentity, AFileThatTakesAnotherCampaignLetsGoOfItsOwn) {
   EXPECT_EQ(Row(rows, "a.yaml")->status, CampaignStatus::kRemoved);
   EXPECT_EQ(Row(rows, "b.yaml")->campaign_id, "x");
   // y is free: another file may take it, and brings its pending job back.
-  ASSERT_TRUE(store().ApplyCampaign(File("c.yaml", "y", "h1"), {Spec("two", "once", kT0 + 1h)},
-                                    kT0, kT0 + 2min));
+  ASSERT_TRUE(store().ApplyCampaign(File("c.yaml", "y", "h1"), {Spec("two", "once", kT0 + 1h)}, kT0,
+                                    kT0 + 2min));
   EXPECT_EQ(JobNamed("two").state, JobState::kScheduled);
 }
 
 TEST_F(StoreIdentity, AJobAnAttemptMayHaveReachedIsNeverRewrittenCancelledOrRevived) {
-  std::vector<Store::JobSpec> v1 = {Spec("unknown", "once", kT0, "v1"),
-                                    Spec("failed", "once", kT0, "v1"),
-                                    Spec("retried-then-unknown", "once", kT0, "v1"),
-                                    Spec("in-flight", "once", kT0, "v1")};
+  std::vector<Store::JobSpec> v1 = {
+      Spec("unknown", "once", kT0, "v1"), Spec("failed", "once", kT0, "v1"),
+      Spec("retried-then-unknown", "once", kT0, "v1"), Spec("in-flight", "once", kT0, "v1")};
   ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "promo", "h1"), v1, kT0, kT0));
   Attempt(JobNamed("unknown").id, OutcomeClass::kUnknown, kT0);
   Attempt(JobNamed("failed").id, OutcomeClass::kPermanent, kT0);
@@ -191,8 +190,7 @@ TEST_F(StoreIdentity, AJobAnAttemptMayHaveReachedIsNeverRewrittenCancelledOrRevi
   EXPECT_EQ(DumpJobs(db_path_), before);  // an edit
   EXPECT_EQ(store().RemoveCampaign("a.yaml", kT0 + 4min).value(), 0);
   EXPECT_EQ(DumpJobs(db_path_), before);  // a removal
-  ASSERT_TRUE(
-      store().ApplyCampaign(Moved("b.yaml", "promo", "h3", "a.yaml"), v2, kT0, kT0 + 5min));
+  ASSERT_TRUE(store().ApplyCampaign(Moved("b.yaml", "promo", "h3", "a.yaml"), v2, kT0, kT0 + 5min));
   EXPECT_EQ(DumpJobs(db_path_), before);  // added back under another name
   ASSERT_TRUE(store().ApplyCampaign(File("b.yaml", "promo", "h4"), {}, kT0, kT0 + 6min));
   EXPECT_EQ(DumpJobs(db_path_), before);  // dropped from the file
@@ -226,8 +224,8 @@ TEST_F(StoreIdentity, AJobEveryAttemptOfWhichWasRefusedFollowsItsFile) {
 }
 
 TEST_F(StoreIdentity, ARefusedFileKeepsItsCampaignAndIsReportedOncePerChange) {
-  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "promo", "h1"),
-                                    {Spec("x", "once", kT0 + 1h)}, kT0, kT0));
+  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "promo", "h1"), {Spec("x", "once", kT0 + 1h)},
+                                    kT0, kT0));
   const std::string jobs_before = DumpJobs(db_path_);
   EXPECT_TRUE(store().RefuseFile("a.yaml", "group-writable", kT0 + 1min).value());
   EXPECT_FALSE(store().RefuseFile("a.yaml", "group-writable", kT0 + 2min).value());
@@ -242,8 +240,8 @@ TEST_F(StoreIdentity, ARefusedFileKeepsItsCampaignAndIsReportedOncePerChange) {
   EXPECT_EQ(Row(rows, "fifo.yaml")->campaign_id, "");
 
   // Trusted again with the same content: the file counts as changed and is ok again.
-  auto effect = store().ApplyCampaign(File("a.yaml", "promo", "h1"),
-                                      {Spec("x", "once", kT0 + 1h)}, kT0, kT0 + 4min);
+  auto effect = store().ApplyCampaign(File("a.yaml", "promo", "h1"), {Spec("x", "once", kT0 + 1h)},
+                                      kT0, kT0 + 4min);
   ASSERT_TRUE(effect.has_value());
   EXPECT_EQ(*effect, Effect::kUpdated);
   EXPECT_EQ(DumpJobs(db_path_), jobs_before);

@@ -99,11 +99,11 @@ TEST(StoreMigration, AVersionTwoDatabaseKeepsEveryJobUnderItsCampaignId) {
   // From now on identity rules: the next version of a.yaml re-sends nothing already sent
   // (y came from old.yaml), and brings back z, which no attempt reached.
   Store::CampaignFile a{"a.yaml", "promo", "h9", "main", 3};
-  ASSERT_TRUE(store.ApplyCampaign(a,
-                                  {Spec("x", "once", kT0, "x3"), Spec("y", "once", kT0, "y3"),
-                                   Spec("z", "once", kT0 + 1h, "z3"),
-                                   Spec("w", "once", kT0 + 1h, "w3")},
-                                  kT0, kT0));
+  ASSERT_TRUE(
+      store.ApplyCampaign(a,
+                          {Spec("x", "once", kT0, "x3"), Spec("y", "once", kT0, "y3"),
+                           Spec("z", "once", kT0 + 1h, "z3"), Spec("w", "once", kT0 + 1h, "w3")},
+                          kT0, kT0));
   jobs = store.Jobs().value();
   EXPECT_EQ(jobs.size(), 6u);
   for (const JobRow& job : jobs) by_id[job.id] = job;
@@ -118,8 +118,8 @@ TEST(StoreMigration, AVersionTwoDatabaseKeepsEveryJobUnderItsCampaignId) {
   EXPECT_EQ(store.Job(15).value()->state, JobState::kReady);
   EXPECT_EQ(store.Campaigns().value()[2].campaign_id, "noid");
   // Its campaign is still held: another file cannot take the id meanwhile.
-  auto clash = store.ApplyCampaign(Store::CampaignFile{"other.yaml", "noid", "h", "main", 0}, {},
-                                   kT0, kT0);
+  auto clash =
+      store.ApplyCampaign(Store::CampaignFile{"other.yaml", "noid", "h", "main", 0}, {}, kT0, kT0);
   ASSERT_FALSE(clash.has_value());
   EXPECT_THAT(clash.error().message, HasSubstr("already used by noid.yaml"));
 }
