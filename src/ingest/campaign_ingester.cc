@@ -136,9 +136,9 @@ Result<ScanReport> CampaignIngester::Scan(TimePoint now) {
     auto bytes = ReadBounded(path, kMaxCampaignBytes);
     if (!bytes) {
       // Unreadable now (permissions, a file being replaced): keep what we had.
-      report.errors.push_back(bytes.error().message);
-      spdlog::warn("campaign.unreadable file={} reason={}", LogValue(name),
-                   LogValue(bytes.error().message));
+      if (auto st = Refuse(name, bytes.error().message, now, report); !st) {
+        return std::unexpected(st.error());
+      }
       continue;
     }
     contents.push_back(FileContent{path, name, std::move(*bytes)});
@@ -196,6 +196,20 @@ Result<std::optional<std::string>> CampaignIngester::HolderOf(const std::string&
     }
   }
   return std::optional<std::string>();
+}
+
+Status CampaignIngester::Refuse(const std::string& name, const std::string& reason, TimePoint now,
+                                ScanReport& report) {
+  // Read again from scratch once it is readable: the store's row says refused.
+  known_.erase(name);
+  auto changed = store_.RefuseFile(name, reason, now);
+  if (!changed) return std::unexpected(changed.error());
+  if (*changed) {
+    ++report.refused;
+    report.errors.push_back(name + ": " + reason);
+    spdlog::warn("campaign.refused file={} reason={}", LogValue(name), LogValue(reason));
+  }
+  return {};
 }
 
 Status CampaignIngester::Reject(const std::string& name, const std::string& hash,

@@ -39,6 +39,7 @@ struct ScanReport {
   int rejected = 0;  // files newly recorded as rejected (an unchanged bad file is not counted)
   int removed = 0;   // files gone since the last scan
   int moved = 0;     // campaigns that moved to another file (a rename)
+  int refused = 0;   // files newly recorded as refused (not read at all)
   int occurrences_added = 0;
   std::vector<std::string> errors;  // one line per problem, "file:line:col: why [rule]"
 };
@@ -83,6 +84,11 @@ class CampaignIngester {
   // and this is not the last round; in the last round such a file is rejected.
   Result<Step> IngestFile(const FileContent& content, const std::set<std::string>& present,
                           bool force, bool last_round, TimePoint now, ScanReport& report);
+  // A file in the folder that is not read (unreadable, untrusted, not a regular file):
+  // recorded as refused, logged once per change, its campaign's jobs kept as they are.
+  // The caller keeps `name` in `present`, so that it is not taken for removed.
+  Status Refuse(const std::string& name, const std::string& reason, TimePoint now,
+                ScanReport& report);
   Status Reject(const std::string& name, const std::string& hash,
                 const std::vector<std::string>& errors, bool recheck, TimePoint now,
                 ScanReport& report);
