@@ -106,12 +106,13 @@ broadcasts:
 // Case 2: `mv a.yaml b.yaml` while the daemon runs, and again while it is stopped:
 // the campaign moves with its file; nothing is POSTed twice and its pending job stays.
 TEST_F(CampaignIdentityE2ETest, RenamingTheFileWhileRunningAndAcrossARestartResendsNothing) {
-  dir_.Write("campaigns/a.yaml", R"(id: promo
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return Ready("daemon.log"); }, 20s));
+  Drop("a.yaml", R"(id: promo
 broadcasts:
   - {name: now, target: chatrooms, message: {type: txt, msg: text-now}}
   - {name: later, target: chatrooms, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: x}}
 )");
-  auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return JobState("now") == "sent"; }, 20s))
       << ReadFile(dir_ / "daemon.log");
 
@@ -143,15 +144,16 @@ broadcasts:
 TEST_F(CampaignIdentityE2ETest, AfterA429EditsReachTheJobAndRemovalCancelsIt) {
   ShortWindows();
   dir_.Write("faults.json", R"({"next": ["429", "429"]})");
-  dir_.Write("campaigns/edited.yaml", R"(id: edited
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return Ready("daemon.log"); }, 20s));
+  Drop("edited.yaml", R"(id: edited
 broadcasts:
   - {name: news, target: chatrooms, message: {type: txt, msg: old-text}}
 )");
-  dir_.Write("campaigns/doomed.yaml", R"(id: doomed
+  Drop("doomed.yaml", R"(id: doomed
 broadcasts:
   - {name: gone, target: users, message: {type: txt, msg: doomed-text}}
 )");
-  auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 2; }, 20s))
       << ReadFile(dir_ / "daemon.log");
   for (const auto& b : Broadcasts()) ASSERT_EQ(b["status"], 429) << b.dump();
