@@ -45,10 +45,14 @@ TimePoint ModificationTime(const fs::path& path, TimePoint fallback) {
   return FromMillis(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000);
 }
 
-// The diagnostic of a file whose campaign id another present file holds.
-std::string IdTaken(const std::string& name, const std::string& campaign_id,
-                    const std::string& holder) {
-  return name + ": id: \"" + campaign_id + "\" is already used by " + holder + " [rule.id_unique]";
+// The diagnostic of a file whose campaign id another present file holds, at its `id`.
+std::string IdTaken(const std::string& name, const std::string& bytes,
+                    const std::string& campaign_id, const std::string& holder) {
+  const std::string what = "id \"" + campaign_id + "\" is already used by " + holder;
+  // The bytes parsed a moment ago; should they not now, name the file without a position.
+  auto doc = Document::Parse(bytes, name);
+  if (!doc) return name + ": " + what + " [rule.id_unique]";
+  return doc->At(nlohmann::json::json_pointer("/id"), "rule.id_unique", what).ToString();
 }
 
 std::string JoinLines(const std::vector<std::string>& lines) {
@@ -263,7 +267,8 @@ Result<CampaignIngester::Step> CampaignIngester::IngestFile(const FileContent& c
     replaces = **holder;
   } else if (*holder) {
     if (!last_round) return Step::kWaiting;
-    if (auto st = Reject(name, hash, {IdTaken(name, campaign->id, **holder)}, true, now, report);
+    if (auto st = Reject(name, hash, {IdTaken(name, content.bytes, campaign->id, **holder)}, true,
+                         now, report);
         !st) {
       return std::unexpected(st.error());
     }
@@ -287,7 +292,7 @@ Result<CampaignIngester::Step> CampaignIngester::IngestFile(const FileContent& c
     // Another process took the id between our look and the write.
     auto again = HolderOf(campaign->id, name);
     if (!again) return std::unexpected(again.error());
-    std::string error = IdTaken(name, campaign->id, again->value_or("another file"));
+    std::string error = IdTaken(name, content.bytes, campaign->id, again->value_or("another file"));
     if (auto st = Reject(name, hash, {error}, true, now, report); !st) {
       return std::unexpected(st.error());
     }

@@ -65,11 +65,11 @@ class Store {
     int64_t priority = 0;
     std::string body;
     TimePoint due;
+    std::optional<TimePoint> expires;
     // No send_at: `due` is the file's modification time ("as soon as allowed"). An
     // existing job keeps its due when it is earlier, so a newer copy of the file (a
     // move, an edit) does not push it back.
     bool due_is_default = false;
-    std::optional<TimePoint> expires;
   };
   struct CampaignFile {
     std::string file;  // name inside campaigns_dir

@@ -206,7 +206,9 @@ broadcasts:
   std::string all;
   for (const auto& e : r.errors) all += e + "\n";
   EXPECT_NE(all.find("a.yaml: app: \"nosuch\" is not defined"), std::string::npos) << all;
-  EXPECT_NE(all.find("c.yaml: id: \"same\" is already used by b.yaml"), std::string::npos) << all;
+  EXPECT_NE(all.find("c.yaml:1:5: id \"same\" is already used by b.yaml [rule.id_unique]"),
+            std::string::npos)
+      << all;
 }
 
 TEST_F(CampaignIngesterTest, RepeatOccurrencesComeAheadOfTimeAsTheHorizonMoves) {
@@ -418,7 +420,7 @@ TEST_F(CampaignIngesterTest, TwoFilesWithOneIdTheHolderKeepsItUntilItGoes) {
   ScanReport r = Scan(now_ + 1min);
   EXPECT_EQ(r.rejected, 1);
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0], "a.yaml: id: \"promo\" is already used by b.yaml [rule.id_unique]");
+  EXPECT_EQ(r.errors[0], "a.yaml:1:5: id \"promo\" is already used by b.yaml [rule.id_unique]");
   EXPECT_EQ(FileRow("a.yaml")->status, CampaignStatus::kRejected);
   EXPECT_EQ(Scan(now_ + 2min).rejected, 0);  // logged once
 
