@@ -113,6 +113,12 @@ TEST_F(StatusTest, RefusedFilesAreShownWithTheirReasonEvenWithANameThatIsNotUtf8
     ASSERT_TRUE(store.has_value());
     ASSERT_TRUE(store->RefuseFile("fifo.yaml", "not a regular file (a FIFO)", now_).value());
     ASSERT_TRUE(store->RefuseFile("caf\xe9.yaml", "the name is not valid UTF-8", now_).value());
+    ASSERT_TRUE(store
+                    ->RefuseFile("x\n\x1b[2Jinfo broadcast.sent.yaml",
+                                 "control characters in "
+                                 "the name",
+                                 now_)
+                    .value());
   }
   FakeClock clock(now_);
   std::ostringstream out, err;
@@ -134,6 +140,8 @@ TEST_F(StatusTest, RefusedFilesAreShownWithTheirReasonEvenWithANameThatIsNotUtf8
   EXPECT_NE(text.str().find("refused"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("not a regular file (a FIFO)"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("campaign file fifo.yaml is refused"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find('\x1b'), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("\ninfo broadcast.sent"), std::string::npos) << text.str();
 }
 
 }  // namespace
