@@ -21,7 +21,7 @@ struct Repeat {
 };
 
 struct Broadcast {
-  std::string name;  // as given, or its index in `broadcasts` ("0", "1", …)
+  std::string name;  // [A-Za-z0-9._-]{1,64}, unique in the campaign: the broadcast's identity
   BroadcastTarget target = BroadcastTarget::kUsers;
   std::optional<TimePoint> send_at;     // not before; with repeat: first occurrence not before
   std::optional<TimePoint> expires_at;  // not with repeat (see README: each occurrence
@@ -34,7 +34,7 @@ struct Broadcast {
 };
 
 struct Campaign {
-  std::string id;   // [A-Za-z0-9._-]{1,64}; default: file name without extension
+  std::string id;   // [A-Za-z0-9._-]{1,64}: the campaign's identity, whatever file carries it
   std::string app;  // empty when the file names none (resolved against the config)
   int64_t priority = 0;
   std::vector<Broadcast> broadcasts;

@@ -113,26 +113,22 @@ class BroadcastRules {
   std::vector<Diagnostic>& out_;
 };
 
+// A broadcast's name is its identity in the campaign (the schema requires it and
+// fixes its form; a broadcast without one is reported there, not here).
 void CheckUniqueNames(const Document& doc, const Json& broadcasts, std::vector<Diagnostic>& out) {
   std::map<std::string, size_t> first_use;
   for (size_t i = 0; i < broadcasts.size(); ++i) {
     const Json& broadcast = broadcasts[i];
     if (!broadcast.is_object()) continue;
-    Pointer at = Pointer("/broadcasts") / i;
-    std::string name = std::to_string(i);
-    if (auto it = broadcast.find("name"); it != broadcast.end()) {
-      if (!it->is_string()) continue;
-      name = it->get<std::string>();
-      at /= "name";
-    }
-    auto [it, inserted] = first_use.emplace(name, i);
+    auto it = broadcast.find("name");
+    if (it == broadcast.end() || !it->is_string()) continue;
+    const std::string name = it->get<std::string>();
+    auto [first, inserted] = first_use.emplace(name, i);
     if (!inserted) {
-      out.push_back(doc.At(at, "rule.unique_name",
+      out.push_back(doc.At(Pointer("/broadcasts") / i / "name", "rule.unique_name",
                            "broadcasts[" + std::to_string(i) + "] has the name '" + name +
-                               "' already used by broadcasts[" + std::to_string(it->second) + "]" +
-                               (at.back() == "name" ? ""
-                                                    : " (a broadcast without a name is named "
-                                                      "after its index)")));
+                               "' already used by broadcasts[" + std::to_string(first->second) +
+                               "]"));
     }
   }
 }

@@ -13,14 +13,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-bool IsValidId(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
 std::optional<TimePoint> TimeField(const Json& object, const char* key) {
   auto it = object.find(key);
   if (it == object.end()) return std::nullopt;
@@ -36,16 +28,16 @@ std::optional<std::string> StringField(const Json& object, const char* key) {
 }
 
 // REQUIRES `root` passed the schema and the rules.
-Campaign Build(const Json& root, std::string default_id) {
+Campaign Build(const Json& root) {
   Campaign campaign;
-  campaign.id = StringField(root, "id").value_or(std::move(default_id));
+  campaign.id = root.at("id").get<std::string>();
   campaign.app = StringField(root, "app").value_or("");
   campaign.priority = root.value("priority", int64_t{0});
   const Json& broadcasts = root.at("broadcasts");
   for (size_t i = 0; i < broadcasts.size(); ++i) {
     const Json& b = broadcasts[i];
     Broadcast broadcast;
-    broadcast.name = StringField(b, "name").value_or(std::to_string(i));
+    broadcast.name = b.at("name").get<std::string>();
     broadcast.target = ParseTarget(b.at("target").get<std::string>()).value();
     broadcast.send_at = TimeField(b, "send_at");
     broadcast.expires_at = TimeField(b, "expires_at");
@@ -65,19 +57,11 @@ Campaign Build(const Json& root, std::string default_id) {
 
 }  // namespace
 
-CampaignResult CampaignFromDocument(const Document& doc, const std::string& file_name) {
+CampaignResult CampaignFromDocument(const Document& doc, const std::string& /*file_name*/) {
   std::set<std::string> failed;
   std::vector<Diagnostic> diagnostics = CheckCampaignSchema(doc, &failed);
   std::vector<Diagnostic> rules = CheckCampaignRules(doc, failed);
   diagnostics.insert(diagnostics.end(), rules.begin(), rules.end());
-
-  std::string default_id = std::filesystem::path(file_name).stem().string();
-  if (!doc.json().contains("id") && !IsValidId(default_id)) {
-    diagnostics.push_back(Diagnostic{
-        doc.file(), 0, 0, "rule.default_id",
-        "the file name gives the id '" + default_id +
-            "', which does not match [A-Za-z0-9._-]{1,64}: rename the file or add an id"});
-  }
   if (!diagnostics.empty()) {
     std::stable_sort(diagnostics.begin(), diagnostics.end(),
                      [](const Diagnostic& a, const Diagnostic& b) {
@@ -86,7 +70,7 @@ CampaignResult CampaignFromDocument(const Document& doc, const std::string& file
     return std::unexpected(std::move(diagnostics));
   }
   try {
-    return Build(doc.json(), std::move(default_id));
+    return Build(doc.json());
   } catch (const std::exception& e) {
     // Only reachable if the schema and this code disagree; reported, not thrown.
     return std::unexpected(std::vector<Diagnostic>{

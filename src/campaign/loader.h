@@ -21,11 +21,10 @@ namespace broadcastd {
 
 using CampaignResult = std::expected<Campaign, std::vector<Diagnostic>>;
 
-// `file_name` names the file in diagnostics and gives the default id (the name
-// without folder and extension), which must then match [A-Za-z0-9._-]{1,64}
-// (rule "rule.default_id"). On success every field of the Campaign is valid:
-// names are unique and defaulted to the broadcast's index, times parsed,
-// `app` left empty when the file names none. Never throws.
+// `file_name` names the file in diagnostics only: the campaign's identity is its
+// `id` and each broadcast's `name`, both required. On success every field of the
+// Campaign is valid: names are unique, times parsed, `app` left empty when the
+// file names none. Never throws.
 CampaignResult ParseCampaign(std::string_view text, const std::string& file_name,
                              const DocumentLimits& limits = {});
 

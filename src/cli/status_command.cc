@@ -24,7 +24,10 @@ int RunStatus(const CommandContext& ctx, bool json) {
     return 2;
   }
   if (json) {
-    ctx.out << RenderStatusJson(*report).dump(2) << "\n";
+    // A file name need not be UTF-8: such bytes become U+FFFD rather than an exception.
+    ctx.out << RenderStatusJson(*report).dump(2, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
+            << "\n";
   } else {
     ctx.out << RenderStatusText(*report);
   }

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/status_report.h"
+#include "core/log_value.h"
 #include "core/time_format.h"
 
 namespace broadcastd {
@@ -62,8 +63,11 @@ std::string ForecastText(const StatusReport::JobLine& job) {
   return "-";
 }
 
+// Text from files and servers on one line, with no control character left to move the
+// cursor or forge a line: newlines become spaces, the rest are escaped.
 std::string OneLine(std::string text, size_t max = 80) {
   std::replace(text.begin(), text.end(), '\n', ' ');
+  text = EscapeControl(text);
   if (text.size() > max) text = text.substr(0, max - 3) + "...";
   return text;
 }
@@ -103,10 +107,13 @@ std::string RenderStatusText(const StatusReport& r) {
     for (const auto& [state, n] : c.jobs_by_state) {
       jobs += (jobs.empty() ? "" : " ") + state + "=" + std::to_string(n);
     }
-    rows.push_back({c.row.file, c.row.campaign_id.empty() ? "-" : c.row.campaign_id,
-                    std::string(CampaignStatusName(c.row.status)), jobs.empty() ? "-" : jobs,
-                    Time(c.last_forecast),
-                    c.row.status == CampaignStatus::kRejected ? OneLine(c.row.last_error) : ""});
+    rows.push_back(
+        {OneLine(c.row.file, 200), c.row.campaign_id.empty() ? "-" : c.row.campaign_id,
+         std::string(CampaignStatusName(c.row.status)), jobs.empty() ? "-" : jobs,
+         Time(c.last_forecast),
+         c.row.status == CampaignStatus::kRejected || c.row.status == CampaignStatus::kRefused
+             ? OneLine(c.row.last_error)
+             : ""});
   }
   PrintTable(out, {"FILE", "ID", "STATUS", "JOBS", "LAST FORECAST", "ERROR"}, rows);
 

@@ -67,9 +67,14 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, const Inst
     }
   }
 
-  std::map<int64_t, size_t> campaign_index;  // campaign row id -> index in report.campaigns
+  // campaign row id -> index in report.campaigns: the file that holds the campaign, or
+  // else the one that held it last.
+  std::map<int64_t, size_t> campaign_index;
   for (const CampaignRow& row : *campaigns) {
-    campaign_index[row.id] = report.campaigns.size();
+    if (row.id != 0 &&
+        (!campaign_index.contains(row.id) || row.status != CampaignStatus::kRemoved)) {
+      campaign_index[row.id] = report.campaigns.size();
+    }
     report.campaigns.push_back(StatusReport::CampaignLine{row, {}, std::nullopt, 0});
   }
 
@@ -115,6 +120,9 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, const Inst
   for (const auto& c : report.campaigns) {
     if (c.row.status == CampaignStatus::kRejected) {
       report.warnings.push_back("campaign " + c.row.file + " is rejected: " + c.row.last_error);
+    } else if (c.row.status == CampaignStatus::kRefused) {
+      report.warnings.push_back("campaign file " + c.row.file +
+                                " is refused (not read): " + c.row.last_error);
     }
   }
   return report;

@@ -1,14 +1,19 @@
 #pragma once
 // Turns the campaign files in campaigns_dir into jobs in the store.
 //
-// One file is one campaign. A new or changed file becomes jobs in one
-// transaction; an unchanged file changes nothing; a changed file updates only
-// jobs never attempted; a removed file cancels its never-attempted jobs; an
-// invalid file is recorded as rejected with its errors and its earlier jobs are
-// kept until it is fixed or removed. A bad file never stops the others.
+// One file is one campaign, identified by its `id` (not by the file's name): a
+// file renamed, or a campaign moved to another file, keeps its jobs. A new or
+// changed file becomes jobs in one transaction; an unchanged file changes
+// nothing; a changed file updates only jobs no attempt may have reached; a
+// removed file cancels those; an invalid file is recorded as rejected with its
+// errors and its earlier jobs are kept until it is fixed or removed. Two files
+// with one id: the one that held it keeps it, the other is rejected. A bad file
+// never stops the others.
 
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +39,7 @@ struct ScanReport {
   int unchanged = 0;
   int rejected = 0;  // files newly recorded as rejected (an unchanged bad file is not counted)
   int removed = 0;   // files gone since the last scan
+  int moved = 0;     // campaigns that moved to another file (a rename)
   int occurrences_added = 0;
   int unsettled = 0;                // files present but still being written: read at a later scan
   std::vector<std::string> errors;  // one line per problem, "file:line:col: why [rule]"
@@ -77,12 +83,37 @@ class CampaignIngester {
     std::string hash;
     Campaign campaign;  // valid only when ok
     bool ok = false;
+    bool recheck = false;  // rejected for an id another file holds: look again next scan
   };
-  Status IngestFile(const std::filesystem::path& path, const std::string& name,
-                    const std::string& bytes, bool force, TimePoint now, ScanReport& report);
+  struct FileContent {
+    std::filesystem::path path;
+    std::string name;  // inside campaigns_dir
+    std::string bytes;
+  };
+  enum class Step { kDone, kWaiting };
+
+  // Every file read in this scan, in two rounds (see IngestFile). `present` names every
+  // file in the folder, read or not: a campaign held by a file not in it moves.
+  Status IngestFiles(const std::vector<FileContent>& contents, const std::set<std::string>& present,
+                     bool force, TimePoint now, ScanReport& report);
+  // kWaiting, touching nothing, when the campaign's id is held by another present file
+  // and this is not the last round; in the last round such a file is rejected.
+  Result<Step> IngestFile(const FileContent& content, const std::set<std::string>& present,
+                          bool force, bool last_round, TimePoint now, ScanReport& report);
+  // A file in the folder that is not read (unreadable, untrusted, not a regular file):
+  // recorded as refused, logged once per change, its campaign's jobs kept as they are.
+  // The caller keeps `name` in `present`, so that it is not taken for removed.
+  Status Refuse(const std::string& name, const std::string& reason, TimePoint now,
+                ScanReport& report);
+  Status Reject(const std::string& name, const std::string& hash,
+                const std::vector<std::string>& errors, bool recheck, TimePoint now,
+                ScanReport& report);
+  // The file other than `name` that holds `campaign_id`, if any.
+  Result<std::optional<std::string>> HolderOf(const std::string& campaign_id,
+                                              const std::string& name);
+  // Files with a row that are no longer in `present` are removed.
+  Status RemoveGone(const std::set<std::string>& present, TimePoint now, ScanReport& report);
   Result<int> ExtendRepeats(const std::string& name, const Campaign& campaign, TimePoint now);
-  // A file refused this scan: reported every scan, logged once per change.
-  Status RecordRefusal(const RefusedFile& refused, TimePoint now, ScanReport& report);
 
   Config config_;
   Store& store_;
@@ -90,7 +121,6 @@ class CampaignIngester {
   bool config_changed_ = true;
   std::map<std::string, Known> known_;  // by file name, valid campaigns cached for the horizon
   CampaignFolder folder_;
-  std::map<std::string, std::string> refusals_;  // file -> reason last logged
 };
 
 }  // namespace broadcastd

@@ -25,6 +25,7 @@ Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimeP
       Store::JobSpec spec = base;
       spec.occurrence = kOnceOccurrence;
       spec.due = b.send_at.value_or(default_due);
+      spec.due_is_default = !b.send_at.has_value();
       spec.expires = b.expires_at;
       plan.jobs.push_back(std::move(spec));
       continue;

@@ -12,13 +12,15 @@ std::string_view CampaignStatusName(CampaignStatus status) {
       return "rejected";
     case CampaignStatus::kRemoved:
       return "removed";
+    case CampaignStatus::kRefused:
+      return "refused";
   }
   return "?";
 }
 
 std::optional<CampaignStatus> ParseCampaignStatus(std::string_view name) {
-  for (CampaignStatus s :
-       {CampaignStatus::kOk, CampaignStatus::kRejected, CampaignStatus::kRemoved}) {
+  for (CampaignStatus s : {CampaignStatus::kOk, CampaignStatus::kRejected, CampaignStatus::kRemoved,
+                           CampaignStatus::kRefused}) {
     if (CampaignStatusName(s) == name) return s;
   }
   return std::nullopt;

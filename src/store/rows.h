@@ -14,21 +14,27 @@
 
 namespace broadcastd {
 
+// What the folder shows for one file.
 enum class CampaignStatus {
-  kOk,        // accepted; its jobs follow the file
+  kOk,        // accepted; its campaign's jobs follow the file
   kRejected,  // the file is invalid; the jobs from its last good version are kept
-  kRemoved,   // the file is gone; its never-attempted jobs were cancelled
+  kRemoved,   // the file is gone; its campaign's jobs no attempt may have reached were
+              // cancelled, or the campaign moved to another file
+  kRefused,   // the folder reader would not read it (untrusted, not a regular file, …);
+              // the jobs from its last good version are kept
 };
-std::string_view CampaignStatusName(CampaignStatus status);  // "ok" | "rejected" | "removed"
+// "ok" | "rejected" | "removed" | "refused"
+std::string_view CampaignStatusName(CampaignStatus status);
 std::optional<CampaignStatus> ParseCampaignStatus(std::string_view name);
 
+// One file of campaigns_dir and the campaign it carries.
 struct CampaignRow {
-  int64_t id = 0;
+  int64_t id = 0;           // the campaign's row (jobs' campaign_ref); 0 when none
   std::string file;         // name inside campaigns_dir
-  std::string campaign_id;  // empty when the file was never accepted
+  std::string campaign_id;  // the campaign it holds (or, removed, held last); may be empty
   std::string content_hash;
   CampaignStatus status = CampaignStatus::kOk;
-  std::string last_error;  // why it was rejected; empty otherwise
+  std::string last_error;  // why it was rejected or refused; empty otherwise
   std::string app;
   int64_t priority = 0;
   TimePoint updated_at;
@@ -37,7 +43,7 @@ struct CampaignRow {
 struct JobRow {
   int64_t id = 0;  // insertion order
   int64_t campaign_ref = 0;
-  std::string file;  // the campaign's file
+  std::string file;  // the file that carries its campaign now; empty when none
   std::string campaign_id;
   std::string broadcast;   // the broadcast's name
   std::string occurrence;  // "once", or the occurrence's RFC 3339 UTC time

@@ -1,11 +1,18 @@
 #include "store/schema.h"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
 #include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace broadcastd {
 
@@ -97,6 +104,168 @@ constexpr std::string_view kSchema2 = R"sql(
 ALTER TABLE attempts ADD COLUMN retry_after_ms INTEGER;
 )sql";
 
+// Version 3: a campaign is its id, not its file (DESIGN.md, "Identity").
+//  - campaigns: one row per campaign id; `file` is the file that carries it now (its
+//    status ok, rejected or refused), NULL when none does.
+//  - campaign_files: one row per file name the folder showed, with its status;
+//    campaign_ref is the campaign it carries, or carried last when removed.
+//  - jobs.campaign_ref points at the campaign, so UNIQUE (campaign_ref, broadcast,
+//    occurrence) is (campaign id, broadcast name, occurrence): renaming a file or
+//    moving a campaign to another one updates one row of each table and no job.
+// The old per-file campaigns table is rebuilt by MoveToCampaignIdentity.
+constexpr std::string_view kSchema3 = R"sql(
+CREATE TABLE campaign_files (
+  file         TEXT PRIMARY KEY,
+  status       TEXT NOT NULL CHECK (status IN ('ok', 'rejected', 'removed', 'refused')),
+  campaign_ref INTEGER REFERENCES campaigns(id),
+  content_hash TEXT NOT NULL DEFAULT '',
+  last_error   TEXT,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX campaign_files_campaign ON campaign_files(campaign_ref);
+CREATE TABLE campaigns_by_id (
+  id          INTEGER PRIMARY KEY,
+  -- NULL only for jobs kept by this migration that another job holding the same
+  -- (campaign id, broadcast, occurrence) outranked: history no file can reach.
+  campaign_id TEXT UNIQUE,
+  file        TEXT UNIQUE,
+  app         TEXT NOT NULL DEFAULT '',
+  priority    INTEGER NOT NULL DEFAULT 0,
+  updated_at  INTEGER NOT NULL
+);
+)sql";
+
+void BindText(SQLite::Statement& statement, int index, const std::optional<std::string>& value) {
+  if (value) {
+    statement.bind(index, *value);
+  } else {
+    statement.bind(index);
+  }
+}
+
+struct OldCampaign {
+  int64_t id = 0;
+  std::string file;
+  std::optional<std::string> campaign_id;
+  bool live = false;  // status not removed: the file holds the id
+  std::string app;
+  int64_t priority = 0;
+  int64_t updated_at = 0;
+};
+
+// Version 2 kept one campaigns row per file, and jobs under it. Each campaign id becomes
+// one campaigns row, held by the file whose row was not removed; each job moves under
+// the campaign id it was made with (jobs.campaign_id). Where a rename made two jobs for
+// one (id, broadcast, occurrence), the one the live file drives keeps the identity and
+// the other stays, as it was, under a campaign without an id. New campaign rows get ids
+// above every old one, so no job is ever moved onto a row it used to share.
+void MoveToCampaignIdentity(SQLite::Database& db) {
+  std::vector<OldCampaign> old;
+  SQLite::Statement rows(db,
+                         "SELECT id, file, campaign_id, status <> 'removed', app, priority, "
+                         "updated_at FROM campaigns ORDER BY status = 'removed', updated_at DESC, "
+                         "id DESC");
+  while (rows.executeStep()) {
+    OldCampaign c;
+    c.id = rows.getColumn(0).getInt64();
+    c.file = rows.getColumn(1).getString();
+    if (!rows.getColumn(2).isNull()) c.campaign_id = rows.getColumn(2).getString();
+    c.live = rows.getColumn(3).getInt() != 0;
+    c.app = rows.getColumn(4).getString();
+    c.priority = rows.getColumn(5).getInt64();
+    c.updated_at = rows.getColumn(6).getInt64();
+    old.push_back(std::move(c));
+  }
+  int64_t next_id = db.execAndGet("SELECT COALESCE(MAX(id), 0) FROM campaigns").getInt64();
+
+  SQLite::Statement insert(db,
+                           "INSERT INTO campaigns_by_id (id, campaign_id, file, app, priority, "
+                           "updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+  auto add = [&](std::optional<std::string> campaign_id, std::optional<std::string> file,
+                 const std::string& app, int64_t priority, int64_t updated_at) {
+    insert.reset();
+    insert.bind(1, ++next_id);
+    BindText(insert, 2, campaign_id);
+    BindText(insert, 3, file);
+    insert.bind(4, app);
+    insert.bind(5, priority);
+    insert.bind(6, updated_at);
+    insert.exec();
+    return next_id;
+  };
+
+  std::map<std::string, int64_t> by_campaign_id;
+  std::map<int64_t, const OldCampaign*> by_old_id;
+  for (const OldCampaign& c : old) {
+    by_old_id[c.id] = &c;
+    if (!c.campaign_id || by_campaign_id.contains(*c.campaign_id)) continue;
+    std::optional<std::string> holder;
+    if (c.live) holder = c.file;
+    by_campaign_id[*c.campaign_id] = add(c.campaign_id, holder, c.app, c.priority, c.updated_at);
+  }
+
+  SQLite::Statement file_insert(db,
+                                "INSERT INTO campaign_files (file, status, campaign_ref, "
+                                "content_hash, last_error, updated_at) SELECT file, status, ?, "
+                                "content_hash, last_error, updated_at FROM campaigns WHERE id = ?");
+  for (const OldCampaign& c : old) {
+    file_insert.reset();
+    if (c.campaign_id) {
+      file_insert.bind(1, by_campaign_id.at(*c.campaign_id));
+    } else {
+      file_insert.bind(1);
+    }
+    file_insert.bind(2, c.id);
+    file_insert.exec();
+  }
+
+  // The job the live file drives first, then the newest.
+  SQLite::Statement jobs(db,
+                         "SELECT j.id, j.campaign_ref, j.campaign_id, j.broadcast, j.occurrence, "
+                         "j.app, j.priority, j.updated_at FROM jobs j JOIN campaigns c ON "
+                         "c.id = j.campaign_ref ORDER BY (c.status <> 'removed' AND "
+                         "c.campaign_id IS j.campaign_id) DESC, j.id DESC");
+  struct OldJob {
+    int64_t id, old_ref;
+    std::string campaign_id, broadcast, occurrence, app;
+    int64_t priority, updated_at;
+  };
+  std::vector<OldJob> old_jobs;
+  while (jobs.executeStep()) {
+    old_jobs.push_back(OldJob{jobs.getColumn(0).getInt64(), jobs.getColumn(1).getInt64(),
+                              jobs.getColumn(2).getString(), jobs.getColumn(3).getString(),
+                              jobs.getColumn(4).getString(), jobs.getColumn(5).getString(),
+                              jobs.getColumn(6).getInt64(), jobs.getColumn(7).getInt64()});
+  }
+  SQLite::Statement move(db, "UPDATE jobs SET campaign_ref = ? WHERE id = ?");
+  std::set<std::tuple<int64_t, std::string, std::string>> taken;
+  std::map<int64_t, int64_t> history_by_old_id;
+  for (const OldJob& job : old_jobs) {
+    auto identity = by_campaign_id.find(job.campaign_id);
+    if (identity == by_campaign_id.end()) {
+      int64_t id = add(job.campaign_id, std::nullopt, job.app, job.priority, job.updated_at);
+      identity = by_campaign_id.emplace(job.campaign_id, id).first;
+    }
+    int64_t ref = identity->second;
+    if (!taken.emplace(ref, job.broadcast, job.occurrence).second) {
+      auto history = history_by_old_id.find(job.old_ref);
+      if (history == history_by_old_id.end()) {
+        const OldCampaign& c = *by_old_id.at(job.old_ref);
+        int64_t id = add(std::nullopt, std::nullopt, c.app, c.priority, c.updated_at);
+        history = history_by_old_id.emplace(job.old_ref, id).first;
+      }
+      ref = history->second;
+    }
+    move.reset();
+    move.bind(1, ref);
+    move.bind(2, job.id);
+    move.exec();
+  }
+
+  db.exec("DROP TABLE campaigns");
+  db.exec("ALTER TABLE campaigns_by_id RENAME TO campaigns");
+}
+
 // Version 4. The audit keeps both clocks (core/clock.h): the wall times above answer
 // calendar questions (the budget day); the monotonic readings, with the boot they
 // belong to, let a restart rebuild the windows whatever the wall clock did meanwhile.
@@ -122,12 +291,37 @@ CREATE TABLE app_notices (
 constexpr std::array<Migration, 5> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
-    {3, ""},
+    {3, kSchema3, MoveToCampaignIdentity},
     {4, kSchema4},
     {5, kSchema5},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
+
+// Turns foreign keys off for one migration step (when `wanted`) and back on after it.
+// PRAGMA foreign_keys is a no-op inside a transaction, so this wraps the transaction.
+class ForeignKeysOff {
+ public:
+  ForeignKeysOff(SQLite::Database& db, bool wanted) : db_(db) {
+    if (wanted && db_.execAndGet("PRAGMA foreign_keys").getInt() != 0) {
+      db_.exec("PRAGMA foreign_keys = OFF");
+      turned_off_ = true;
+    }
+  }
+  ~ForeignKeysOff() {
+    if (!turned_off_) return;
+    try {
+      db_.exec("PRAGMA foreign_keys = ON");
+    } catch (...) {  // a destructor must not throw; the next Open sets it again
+    }
+  }
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+
+ private:
+  SQLite::Database& db_;
+  bool turned_off_ = false;
+};
 
 }  // namespace
 
@@ -139,6 +333,7 @@ void Migrate(SQLite::Database& db) {
   // The common case, an up-to-date database, takes no write lock.
   if (UserVersion(db) == CurrentSchemaVersion()) return;
   for (const Migration& step : kMigrations) {
+    ForeignKeysOff keys_off(db, step.apply != nullptr && UserVersion(db) < step.version);
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     // Read inside the transaction: another process may have migrated meanwhile.
     int version = UserVersion(db);
@@ -153,7 +348,15 @@ void Migrate(SQLite::Database& db) {
       throw std::runtime_error("schema version " + std::to_string(version) +
                                " has no migration to " + std::to_string(step.version));
     }
-    if (!step.sql.empty()) db.exec(std::string(step.sql));
+    db.exec(std::string(step.sql));
+    if (step.apply) {
+      step.apply(db);
+      if (SQLite::Statement check(db, "PRAGMA foreign_key_check"); check.executeStep()) {
+        throw std::runtime_error("migration " + std::to_string(step.version) +
+                                 " left a dangling reference in table " +
+                                 check.getColumn(0).getString());
+      }
+    }
     db.exec("PRAGMA user_version = " + std::to_string(step.version));
     tx.commit();
   }

@@ -15,6 +15,10 @@ struct Migration {
   // step above v, in order (a number may be skipped while branches are merged).
   int version;
   std::string_view sql;  // one or more statements
+  // A step that moves rows between tables, run after `sql` in the same transaction with
+  // foreign keys off (it rebuilds a table that others refer to) and checked with
+  // PRAGMA foreign_key_check before it commits.
+  void (*apply)(SQLite::Database& db) = nullptr;
 };
 
 // Every migration, oldest first.

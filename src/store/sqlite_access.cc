@@ -82,7 +82,7 @@ JobRow ReadJob(SQLite::Statement& s) {
   JobRow row;
   row.id = s.getColumn(0).getInt64();
   row.campaign_ref = s.getColumn(1).getInt64();
-  row.file = s.getColumn(2).getString();
+  row.file = TextOrEmpty(s.getColumn(2));
   row.campaign_id = s.getColumn(3).getString();
   row.broadcast = s.getColumn(4).getString();
   row.occurrence = s.getColumn(5).getString();

@@ -201,6 +201,8 @@ std::string_view ApplyEffectName(Store::ApplyEffect effect) {
       return "created";
     case Store::ApplyEffect::kUpdated:
       return "updated";
+    case Store::ApplyEffect::kMoved:
+      return "moved";
   }
   return "?";
 }

@@ -64,6 +64,14 @@ class Store {
   Status VerifyFiles();
 
   // ---------------------------------------------------------------- ingestion
+  // A job is (campaign id, broadcast name, occurrence), whatever file carries it. A
+  // campaign id is held by at most one file at a time (its status ok, rejected or
+  // refused); every file the folder showed has a row (Campaigns()).
+  //
+  // A job "no attempt may have reached" is one whose every attempt was answered in a way
+  // that proves it was not applied (outcome retry or next_day); a job never attempted
+  // is one. Only such jobs ever follow a file: any other job is never updated,
+  // cancelled or brought back by a change of files.
   struct JobSpec {
     std::string broadcast;
     std::string occurrence;  // "once" or the occurrence's RFC 3339 UTC time
@@ -73,6 +81,10 @@ class Store {
     std::string body;
     TimePoint due;
     std::optional<TimePoint> expires;
+    // No send_at: `due` is the file's modification time ("as soon as allowed"). An
+    // existing job keeps its due when it is earlier, so a newer copy of the file (a
+    // move, an edit) does not push it back.
+    bool due_is_default = false;
   };
   struct CampaignFile {
     std::string file;  // name inside campaigns_dir
@@ -80,51 +92,66 @@ class Store {
     std::string content_hash;
     std::string app;
     int64_t priority = 0;
+    // A file the caller saw gone from the folder that may hold campaign_id: the
+    // campaign moves from it to `file` (a rename or a move seen in one scan). Empty: none.
+    std::string replaces = {};
   };
-  enum class ApplyEffect { kUnchanged, kCreated, kUpdated };
+  enum class ApplyEffect { kUnchanged, kCreated, kUpdated, kMoved };
 
-  // A new or changed file. kUnchanged, touching nothing, when the file's row has this
-  // content_hash and status ok (the caller folds into the hash whatever else must count
-  // as a change). Otherwise, in one transaction: the campaign row becomes status ok with
-  // these fields, and for its jobs, matched on (broadcast, occurrence):
-  //  - a spec matching a job never attempted (attempts == 0) that is scheduled or ready,
-  //    or that was cancelled only because an earlier version of the file dropped it or
-  //    the file went away, updates it (body, due, expires, priority, app, target) and
-  //    puts it in scheduled or ready by due vs now;
-  //  - a spec matching any other job (attempted, finished, cancelled by an operator)
-  //    changes nothing;
+  // A new or changed file carrying a valid campaign. kUnchanged, touching nothing, when
+  // the file's row has this content_hash and status ok (the caller folds into the hash
+  // whatever else must count as a change). Otherwise, in one transaction: the file's
+  // row becomes status ok and holds the campaign `campaign_id` (created if new); a
+  // campaign the file held before under another id loses its file and its pending jobs
+  // no attempt may have reached are cancelled. Then, for the campaign's jobs, matched on
+  // (broadcast, occurrence):
+  //  - a spec matching a job no attempt may have reached that is scheduled or ready, or
+  //    was cancelled only because a file dropped it or went away, updates it (body, due,
+  //    expires, priority, app, target) and puts it in scheduled or ready by due vs now;
+  //  - a spec matching any other job (attempted and maybe applied, finished, cancelled
+  //    by an operator) changes nothing;
   //  - a new spec inserts a job, scheduled, or ready if due <= now;
-  //  - a never-attempted scheduled/ready job without a spec becomes cancelled when its
-  //    occurrence is "once" or a time >= covered_from (older timed occurrences lie
-  //    outside the range the specs were generated for, and stay).
-  // kCreated when the file had no row or was removed; kUpdated otherwise.
-  // Fails, changing nothing, when another file that is not removed uses campaign_id
-  // (the message names that file) or when two specs share (broadcast, occurrence).
+  //  - a scheduled/ready job no attempt may have reached and without a spec is
+  //    cancelled when its occurrence is "once" or a time >= covered_from (older timed
+  //    occurrences lie outside the range the specs were generated for, and stay).
+  // kMoved when the campaign came from `replaces` (that file's row becomes removed and
+  // no job is cancelled); kCreated when no file held the campaign; kUpdated otherwise.
+  // Fails, changing nothing: kConflict when another file holds campaign_id (the message
+  // names it); kInvalid when two specs share (broadcast, occurrence).
   Result<ApplyEffect> ApplyCampaign(const CampaignFile& file, const std::vector<JobSpec>& jobs,
                                     TimePoint covered_from, TimePoint now);
 
-  // Inserts the specs whose (broadcast, occurrence) the file has no job for yet (the
-  // repeat horizon moving forward); never updates or cancels. Returns how many were
-  // inserted. Fails if the file has no row with status ok.
+  // Inserts the specs whose (broadcast, occurrence) the file's campaign has no job for
+  // yet (the repeat horizon moving forward); never updates or cancels. Returns how many
+  // were inserted. Fails if the file has no row with status ok.
   Result<int> AddMissingJobs(const std::string& file, const std::vector<JobSpec>& jobs,
                              TimePoint now);
 
-  // An invalid file: status rejected with `error` and `content_hash`; its earlier jobs
-  // are kept as they are. Returns false, changing nothing, when the row already says
-  // rejected with this hash and error (an unchanged bad file is logged once).
+  // An invalid file: status rejected with `error` and `content_hash`; a campaign it holds
+  // stays held and its jobs are kept as they are. Returns false, changing nothing, when
+  // the row already says rejected with this hash and error (an unchanged bad file is
+  // logged once).
   Result<bool> RejectCampaign(const std::string& file, const std::string& content_hash,
                               const std::string& error, TimePoint now);
 
-  // The file is gone: its never-attempted scheduled/ready jobs become cancelled and its
-  // status removed. Returns the number of jobs cancelled (0 for an unknown file).
+  // A file the folder reader refused to read (untrusted, not a regular file, …): status
+  // refused with `reason`; like a rejected file, a campaign it holds stays held and its
+  // jobs are kept as they are. Returns true when something changed (the caller logs
+  // once per change), false when the row already says refused for this reason.
+  Result<bool> RefuseFile(const std::string& file, const std::string& reason, TimePoint now);
+
+  // The file is gone: status removed; the campaign it held loses its file and that
+  // campaign's scheduled/ready jobs no attempt may have reached become cancelled (a
+  // later file with the same id brings them back). Returns the number of jobs cancelled
+  // (0 for an unknown or already removed file).
   Result<int> RemoveCampaign(const std::string& file, TimePoint now);
 
-  // Every campaign row, by file name.
+  // Every file row, by file name.
   Result<std::vector<CampaignRow>> Campaigns();
 
-  // The earliest due of a never-attempted, scheduled or ready, timed occurrence of
-  // (file, broadcast), if there is one.
-  Result<std::optional<TimePoint>> EarliestPending(const std::string& file,
+  // The earliest due of a scheduled or ready timed occurrence of (campaign id,
+  // broadcast) that no attempt may have reached, if there is one.
+  Result<std::optional<TimePoint>> EarliestPending(const std::string& campaign_id,
                                                    const std::string& broadcast);
 
   // ---------------------------------------------------------------- queue
@@ -260,6 +287,7 @@ class Store {
   std::optional<std::pair<uint64_t, uint64_t>> wal_file_;
 };
 
-std::string_view ApplyEffectName(Store::ApplyEffect effect);  // "unchanged" | "created" | "updated"
+// "unchanged" | "created" | "updated" | "moved"
+std::string_view ApplyEffectName(Store::ApplyEffect effect);
 
 }  // namespace broadcastd

@@ -1,5 +1,11 @@
-// Store: the ingestion side (campaign files -> campaign rows and jobs).
+// Store: the ingestion side (campaign files -> campaigns and their jobs).
+//
+// A job is (campaign id, broadcast name, occurrence): jobs hang off the campaigns row
+// of their id, whatever file carries it. campaign_files says what the folder shows; a
+// file row whose status is not removed has campaign_ref set exactly when the file
+// holds that campaign (campaigns.file names it).
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
@@ -13,11 +19,18 @@ namespace {
 
 using JobKey = std::pair<std::string, std::string>;  // (broadcast, occurrence)
 
+// True when every attempt of job `j` was answered in a way that proves it was not
+// applied (outcome retry or next_day): such a job may still follow its file. A job
+// never attempted qualifies; one in flight or with any other outcome does not.
+constexpr char kProvenUnapplied[] =
+    "NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND "
+    "(a.outcome IS NULL OR a.outcome NOT IN ('retry', 'next_day')))";
+
 struct ExistingJob {
   int64_t id = 0;
   JobState state = JobState::kScheduled;
-  int attempts = 0;
   bool cancelled_by_file = false;
+  bool proven_unapplied = true;
   TimePoint due;
 };
 
@@ -50,14 +63,18 @@ void InsertJob(SQLite::Database& db, int64_t campaign_ref, const std::string& ca
   insert.exec();
 }
 
-// Brings a never-attempted job in line with its spec; updated_at moves only when
-// something did change.
-void UpdateJob(SQLite::Database& db, int64_t job_id, const std::string& campaign_id,
+// Brings a job that may still follow its file in line with its spec; updated_at moves
+// only when something did change. A spec due "as soon as allowed" keeps the job's
+// earlier due: a newer copy of the file (a move, an edit) must not push it back.
+// A retried job keeps its not_before (the server's Retry-After) and its last error.
+void UpdateJob(SQLite::Database& db, const ExistingJob& job, const std::string& campaign_id,
                const Store::JobSpec& spec, TimePoint now) {
+  TimePoint due = spec.due_is_default ? std::min(spec.due, job.due) : spec.due;
   SQLite::Statement update(
       db,
       "UPDATE jobs SET campaign_id = ?1, app = ?2, target = ?3, body = ?4, state = ?5, due = ?6, "
-      "expires = ?7, priority = ?8, cancelled_by = NULL, last_error = NULL, updated_at = ?9 "
+      "expires = ?7, priority = ?8, cancelled_by = NULL, updated_at = ?9, "
+      "last_error = CASE WHEN state = 'cancelled' THEN NULL ELSE last_error END "
       "WHERE id = ?10 AND (campaign_id IS NOT ?1 OR app IS NOT ?2 OR target IS NOT ?3 OR "
       "body IS NOT ?4 OR state IS NOT ?5 OR due IS NOT ?6 OR expires IS NOT ?7 OR "
       "priority IS NOT ?8 OR cancelled_by IS NOT NULL)");
@@ -65,12 +82,12 @@ void UpdateJob(SQLite::Database& db, int64_t job_id, const std::string& campaign
   update.bind(2, spec.app);
   update.bind(3, std::string(TargetName(spec.target)));
   update.bind(4, spec.body);
-  update.bind(5, StateText(StateByDue(spec.due, now)));
-  update.bind(6, ToMillis(spec.due));
+  update.bind(5, StateText(StateByDue(due, now)));
+  update.bind(6, ToMillis(due));
   BindOptional(update, 7, spec.expires);
   update.bind(8, spec.priority);
   update.bind(9, ToMillis(now));
-  update.bind(10, job_id);
+  update.bind(10, job.id);
   update.exec();
 }
 
@@ -84,28 +101,42 @@ void CancelForFile(SQLite::Database& db, int64_t job_id, const std::string& reas
   cancel.exec();
 }
 
+// Cancels the campaign's queued jobs that no attempt may have reached. Returns how many.
+int CancelPending(SQLite::Database& db, int64_t campaign_ref, const std::string& reason,
+                  TimePoint now) {
+  SQLite::Statement cancel(db, std::string("UPDATE jobs AS j SET state = 'cancelled', "
+                                           "cancelled_by = 'file', last_error = ?, "
+                                           "updated_at = ? WHERE campaign_ref = ? AND "
+                                           "state IN ('scheduled', 'ready') AND ") +
+                                   kProvenUnapplied);
+  cancel.bind(1, reason);
+  cancel.bind(2, ToMillis(now));
+  cancel.bind(3, campaign_ref);
+  return cancel.exec();
+}
+
 std::map<JobKey, ExistingJob> ExistingJobs(SQLite::Database& db, int64_t campaign_ref) {
-  SQLite::Statement q(db,
-                      "SELECT id, broadcast, occurrence, state, attempts, cancelled_by, due "
-                      "FROM jobs WHERE campaign_ref = ?");
+  SQLite::Statement q(db, std::string("SELECT j.id, j.broadcast, j.occurrence, j.state, "
+                                      "j.cancelled_by, j.due, ") +
+                              kProvenUnapplied + " FROM jobs j WHERE j.campaign_ref = ?");
   q.bind(1, campaign_ref);
   std::map<JobKey, ExistingJob> jobs;
   while (q.executeStep()) {
     ExistingJob job;
     job.id = q.getColumn(0).getInt64();
     job.state = StateOf(q.getColumn(3));
-    job.attempts = q.getColumn(4).getInt();
-    job.cancelled_by_file = TextOrEmpty(q.getColumn(5)) == "file";
-    job.due = Time(q.getColumn(6));
+    job.cancelled_by_file = TextOrEmpty(q.getColumn(4)) == "file";
+    job.due = Time(q.getColumn(5));
+    job.proven_unapplied = q.getColumn(6).getInt() != 0;
     jobs.emplace(JobKey{q.getColumn(1).getString(), q.getColumn(2).getString()}, job);
   }
   return jobs;
 }
 
-// A job the ingestion may still rewrite: never attempted, and either queued or cancelled
-// only by an earlier version of its file.
+// A job the ingestion may still rewrite: no attempt may have reached the server, and it
+// is queued or was cancelled only because a file dropped it.
 bool Rewritable(const ExistingJob& job) {
-  return job.attempts == 0 &&
+  return job.proven_unapplied &&
          (IsQueued(job.state) || (job.state == JobState::kCancelled && job.cancelled_by_file));
 }
 
@@ -120,33 +151,135 @@ Status CheckDistinct(const std::vector<Store::JobSpec>& specs) {
   std::set<JobKey> seen;
   for (const Store::JobSpec& spec : specs) {
     if (!seen.emplace(spec.broadcast, spec.occurrence).second) {
-      return Fail("two jobs for broadcast '" + spec.broadcast + "' occurrence " + spec.occurrence);
+      return Fail(ErrorKind::kInvalid,
+                  "two jobs for broadcast '" + spec.broadcast + "' occurrence " + spec.occurrence);
     }
   }
   return {};
 }
 
-struct CampaignState {
-  int64_t id = 0;
+struct FileState {
   CampaignStatus status = CampaignStatus::kOk;
   std::string content_hash;
   std::string last_error;
 };
 
-std::optional<CampaignState> FindCampaign(SQLite::Database& db, const std::string& file) {
+std::optional<FileState> FindFile(SQLite::Database& db, const std::string& file) {
   SQLite::Statement q(db,
-                      "SELECT id, status, content_hash, last_error FROM campaigns WHERE file = ?");
+                      "SELECT status, content_hash, last_error FROM campaign_files WHERE file = ?");
   q.bind(1, file);
   if (!q.executeStep()) return std::nullopt;
-  CampaignState c;
-  c.id = q.getColumn(0).getInt64();
-  std::string status = q.getColumn(1).getString();
+  FileState f;
+  std::string status = q.getColumn(0).getString();
   auto parsed = ParseCampaignStatus(status);
-  if (!parsed) throw CorruptRow("unknown campaign status '" + status + "'");
-  c.status = *parsed;
-  c.content_hash = q.getColumn(2).getString();
-  c.last_error = TextOrEmpty(q.getColumn(3));
-  return c;
+  if (!parsed) throw CorruptRow("unknown campaign file status '" + status + "'");
+  f.status = *parsed;
+  f.content_hash = q.getColumn(1).getString();
+  f.last_error = TextOrEmpty(q.getColumn(2));
+  return f;
+}
+
+struct CampaignState {
+  int64_t id = 0;
+  std::optional<std::string> file;  // the file that holds it
+};
+
+std::optional<CampaignState> FindCampaignById(SQLite::Database& db,
+                                              const std::string& campaign_id) {
+  SQLite::Statement q(db, "SELECT id, file FROM campaigns WHERE campaign_id = ?");
+  q.bind(1, campaign_id);
+  if (!q.executeStep()) return std::nullopt;
+  return CampaignState{q.getColumn(0).getInt64(), OptionalText(q.getColumn(1))};
+}
+
+// The campaign the file holds, with its id.
+std::optional<std::pair<int64_t, std::string>> HeldBy(SQLite::Database& db,
+                                                      const std::string& file) {
+  SQLite::Statement q(db, "SELECT id, campaign_id FROM campaigns WHERE file = ?");
+  q.bind(1, file);
+  if (!q.executeStep()) return std::nullopt;
+  return std::pair{q.getColumn(0).getInt64(), TextOrEmpty(q.getColumn(1))};
+}
+
+// Records what the folder shows for `file`. For any status but removed, campaign_ref
+// becomes the campaign the file holds (none for a file that holds none); a removed
+// file keeps the campaign it carried last, for --status.
+void SetFileStatus(SQLite::Database& db, const std::string& file, CampaignStatus status,
+                   const std::optional<std::string>& content_hash,
+                   const std::optional<std::string>& error, TimePoint now) {
+  SQLite::Statement upsert(
+      db,
+      "INSERT INTO campaign_files (file, status, campaign_ref, content_hash, last_error, "
+      "updated_at) VALUES (?1, ?2, (SELECT id FROM campaigns WHERE file = ?1), "
+      "COALESCE(?3, ''), ?4, ?5) "
+      "ON CONFLICT (file) DO UPDATE SET status = excluded.status, "
+      "campaign_ref = CASE WHEN excluded.status = 'removed' THEN campaign_ref "
+      "ELSE excluded.campaign_ref END, content_hash = COALESCE(?3, content_hash), "
+      "last_error = excluded.last_error, updated_at = excluded.updated_at");
+  upsert.bind(1, file);
+  upsert.bind(2, std::string(CampaignStatusName(status)));
+  BindOptional(upsert, 3, content_hash);
+  BindOptional(upsert, 4, error);
+  upsert.bind(5, ToMillis(now));
+  upsert.exec();
+}
+
+void SetHolder(SQLite::Database& db, int64_t campaign_ref, const std::optional<std::string>& file,
+               TimePoint now) {
+  SQLite::Statement update(db, "UPDATE campaigns SET file = ?, updated_at = ? WHERE id = ?");
+  BindOptional(update, 1, file);
+  update.bind(2, ToMillis(now));
+  update.bind(3, campaign_ref);
+  update.exec();
+}
+
+// Points the campaign `campaign_id` at `file`, creating it if new, and returns its row id.
+int64_t HoldCampaign(SQLite::Database& db, const Store::CampaignFile& file,
+                     const std::optional<CampaignState>& identity, TimePoint now) {
+  if (identity) {
+    SQLite::Statement update(db,
+                             "UPDATE campaigns SET file = ?, app = ?, priority = ?, "
+                             "updated_at = ? WHERE id = ?");
+    update.bind(1, file.file);
+    update.bind(2, file.app);
+    update.bind(3, file.priority);
+    update.bind(4, ToMillis(now));
+    update.bind(5, identity->id);
+    update.exec();
+    return identity->id;
+  }
+  SQLite::Statement insert(db,
+                           "INSERT INTO campaigns (campaign_id, file, app, priority, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?)");
+  insert.bind(1, file.campaign_id);
+  insert.bind(2, file.file);
+  insert.bind(3, file.app);
+  insert.bind(4, file.priority);
+  insert.bind(5, ToMillis(now));
+  insert.exec();
+  return db.getLastInsertRowid();
+}
+
+void ApplyJobs(SQLite::Database& db, int64_t ref, const Store::CampaignFile& file,
+               const std::vector<Store::JobSpec>& jobs, TimePoint covered_from, TimePoint now) {
+  std::map<JobKey, ExistingJob> current = ExistingJobs(db, ref);
+  std::set<JobKey> specified;
+  for (const Store::JobSpec& spec : jobs) {
+    JobKey key{spec.broadcast, spec.occurrence};
+    specified.insert(key);
+    auto found = current.find(key);
+    if (found == current.end()) {
+      InsertJob(db, ref, file.campaign_id, spec, now);
+    } else if (Rewritable(found->second)) {
+      UpdateJob(db, found->second, file.campaign_id, spec, now);
+    }
+  }
+  for (const auto& [key, job] : current) {
+    if (specified.contains(key) || !job.proven_unapplied || !IsQueued(job.state)) continue;
+    if (Covered(key.second, job, covered_from)) {
+      CancelForFile(db, job.id, "no longer in campaign " + file.campaign_id, now);
+    }
+  }
 }
 
 }  // namespace
@@ -156,71 +289,39 @@ Result<Store::ApplyEffect> Store::ApplyCampaign(const CampaignFile& file,
                                                 TimePoint covered_from, TimePoint now) {
   return Write("apply campaign " + file.file, [&]() -> Result<ApplyEffect> {
     SQLite::Database& db = *db_;
-    std::optional<CampaignState> existing = FindCampaign(db, file.file);
+    std::optional<FileState> existing = FindFile(db, file.file);
     if (existing && existing->status == CampaignStatus::kOk &&
         existing->content_hash == file.content_hash) {
       return ApplyEffect::kUnchanged;
     }
     if (Status distinct = CheckDistinct(jobs); !distinct) {
-      return Fail("campaign file " + file.file + ": " + distinct.error().message);
+      return Fail(ErrorKind::kInvalid,
+                  "campaign file " + file.file + ": " + distinct.error().message);
     }
-    SQLite::Statement other(db,
-                            "SELECT file FROM campaigns WHERE campaign_id = ? AND "
-                            "status <> 'removed' AND file <> ?");
-    other.bind(1, file.campaign_id);
-    other.bind(2, file.file);
-    if (other.executeStep()) {
-      return Fail("campaign file " + file.file + ": campaign id '" + file.campaign_id +
-                  "' is already used by " + other.getColumn(0).getString());
+    std::optional<CampaignState> identity = FindCampaignById(db, file.campaign_id);
+    const bool held_elsewhere = identity && identity->file && *identity->file != file.file;
+    const bool moved = held_elsewhere && !file.replaces.empty() && *identity->file == file.replaces;
+    if (held_elsewhere && !moved) {
+      return Fail(ErrorKind::kConflict, "campaign file " + file.file + ": campaign id '" +
+                                            file.campaign_id + "' is already used by " +
+                                            *identity->file);
     }
-
-    int64_t ref = 0;
-    if (existing) {
-      SQLite::Statement update(db,
-                               "UPDATE campaigns SET campaign_id = ?, content_hash = ?, "
-                               "status = 'ok', last_error = NULL, priority = ?, app = ?, "
-                               "updated_at = ? WHERE id = ?");
-      update.bind(1, file.campaign_id);
-      update.bind(2, file.content_hash);
-      update.bind(3, file.priority);
-      update.bind(4, file.app);
-      update.bind(5, ToMillis(now));
-      update.bind(6, existing->id);
-      update.exec();
-      ref = existing->id;
-    } else {
-      SQLite::Statement insert(db,
-                               "INSERT INTO campaigns (file, campaign_id, content_hash, status, "
-                               "priority, app, updated_at) VALUES (?, ?, ?, 'ok', ?, ?, ?)");
-      insert.bind(1, file.file);
-      insert.bind(2, file.campaign_id);
-      insert.bind(3, file.content_hash);
-      insert.bind(4, file.priority);
-      insert.bind(5, file.app);
-      insert.bind(6, ToMillis(now));
-      insert.exec();
-      ref = db.getLastInsertRowid();
+    if (moved) {
+      SetHolder(db, identity->id, std::nullopt, now);
+      SetFileStatus(db, file.replaces, CampaignStatus::kRemoved, std::nullopt, std::nullopt, now);
     }
-
-    std::map<JobKey, ExistingJob> current = ExistingJobs(db, ref);
-    std::set<JobKey> specified;
-    for (const JobSpec& spec : jobs) {
-      JobKey key{spec.broadcast, spec.occurrence};
-      specified.insert(key);
-      auto found = current.find(key);
-      if (found == current.end()) {
-        InsertJob(db, ref, file.campaign_id, spec, now);
-      } else if (Rewritable(found->second)) {
-        UpdateJob(db, found->second.id, file.campaign_id, spec, now);
-      }
+    // The file carried another campaign: that one has no file any more.
+    if (auto held = HeldBy(db, file.file); held && (!identity || held->first != identity->id)) {
+      CancelPending(db, held->first,
+                    "campaign " + held->second + " is no longer in campaign file " + file.file,
+                    now);
+      SetHolder(db, held->first, std::nullopt, now);
     }
-    for (const auto& [key, job] : current) {
-      if (specified.contains(key) || job.attempts != 0 || !IsQueued(job.state)) continue;
-      if (Covered(key.second, job, covered_from)) {
-        CancelForFile(db, job.id, "no longer in campaign file " + file.file, now);
-      }
-    }
-    bool created = !existing || existing->status == CampaignStatus::kRemoved;
+    const bool created = !identity || (!identity->file && !moved);
+    const int64_t ref = HoldCampaign(db, file, identity, now);
+    SetFileStatus(db, file.file, CampaignStatus::kOk, file.content_hash, std::nullopt, now);
+    ApplyJobs(db, ref, file, jobs, covered_from, now);
+    if (moved) return ApplyEffect::kMoved;
     return created ? ApplyEffect::kCreated : ApplyEffect::kUpdated;
   });
 }
@@ -229,23 +330,20 @@ Result<int> Store::AddMissingJobs(const std::string& file, const std::vector<Job
                                   TimePoint now) {
   return Write("add jobs for " + file, [&]() -> Result<int> {
     SQLite::Database& db = *db_;
-    std::optional<CampaignState> campaign = FindCampaign(db, file);
-    if (!campaign) return Fail("campaign file " + file + " is not known");
-    if (campaign->status != CampaignStatus::kOk) {
-      return Fail("campaign file " + file + " is " +
-                  std::string(CampaignStatusName(campaign->status)) + "; no jobs added");
+    std::optional<FileState> state = FindFile(db, file);
+    if (!state) return Fail(ErrorKind::kNotFound, "campaign file " + file + " is not known");
+    auto held = HeldBy(db, file);
+    if (state->status != CampaignStatus::kOk || !held) {
+      return Fail(ErrorKind::kConflict, "campaign file " + file + " is " +
+                                            std::string(CampaignStatusName(state->status)) +
+                                            "; no jobs added");
     }
-    SQLite::Statement id_query(db, "SELECT campaign_id FROM campaigns WHERE id = ?");
-    id_query.bind(1, campaign->id);
-    id_query.executeStep();
-    std::string campaign_id = TextOrEmpty(id_query.getColumn(0));
-
-    std::map<JobKey, ExistingJob> current = ExistingJobs(db, campaign->id);
+    std::map<JobKey, ExistingJob> current = ExistingJobs(db, held->first);
     int inserted = 0;
     for (const JobSpec& spec : jobs) {
       JobKey key{spec.broadcast, spec.occurrence};
       if (current.contains(key)) continue;
-      InsertJob(db, campaign->id, campaign_id, spec, now);
+      InsertJob(db, held->first, held->second, spec, now);
       current.emplace(key, ExistingJob{});
       ++inserted;
     }
@@ -257,34 +355,24 @@ Result<bool> Store::RejectCampaign(const std::string& file, const std::string& c
                                    const std::string& error, TimePoint now) {
   return Write("reject campaign " + file, [&]() -> Result<bool> {
     SQLite::Database& db = *db_;
-    std::optional<CampaignState> campaign = FindCampaign(db, file);
-    if (!campaign) {
-      SQLite::Statement insert(db,
-                               "INSERT INTO campaigns (file, campaign_id, content_hash, status, "
-                               "last_error, updated_at) VALUES (?, NULL, ?, 'rejected', ?, ?)");
-      insert.bind(1, file);
-      insert.bind(2, content_hash);
-      insert.bind(3, error);
-      insert.bind(4, ToMillis(now));
-      insert.exec();
-      return true;
-    }
-    if (campaign->status == CampaignStatus::kRejected && campaign->content_hash == content_hash &&
-        campaign->last_error == error) {
+    std::optional<FileState> state = FindFile(db, file);
+    if (state && state->status == CampaignStatus::kRejected &&
+        state->content_hash == content_hash && state->last_error == error) {
       return false;
     }
-    // A removed file coming back invalid has no live jobs: it gives up its campaign id,
-    // which another file may have taken meanwhile.
-    SQLite::Statement update(db,
-                             "UPDATE campaigns SET status = 'rejected', content_hash = ?, "
-                             "last_error = ?, updated_at = ?, "
-                             "campaign_id = CASE status WHEN 'removed' THEN NULL "
-                             "ELSE campaign_id END WHERE id = ?");
-    update.bind(1, content_hash);
-    update.bind(2, error);
-    update.bind(3, ToMillis(now));
-    update.bind(4, campaign->id);
-    update.exec();
+    SetFileStatus(db, file, CampaignStatus::kRejected, content_hash, error, now);
+    return true;
+  });
+}
+
+Result<bool> Store::RefuseFile(const std::string& file, const std::string& reason, TimePoint now) {
+  return Write("refuse campaign file " + file, [&]() -> Result<bool> {
+    SQLite::Database& db = *db_;
+    std::optional<FileState> state = FindFile(db, file);
+    if (state && state->status == CampaignStatus::kRefused && state->last_error == reason) {
+      return false;
+    }
+    SetFileStatus(db, file, CampaignStatus::kRefused, std::nullopt, reason, now);
     return true;
   });
 }
@@ -292,22 +380,14 @@ Result<bool> Store::RejectCampaign(const std::string& file, const std::string& c
 Result<int> Store::RemoveCampaign(const std::string& file, TimePoint now) {
   return Write("remove campaign " + file, [&]() -> Result<int> {
     SQLite::Database& db = *db_;
-    std::optional<CampaignState> campaign = FindCampaign(db, file);
-    if (!campaign || campaign->status == CampaignStatus::kRemoved) return 0;
-    SQLite::Statement cancel(db,
-                             "UPDATE jobs SET state = 'cancelled', cancelled_by = 'file', "
-                             "last_error = ?, updated_at = ? WHERE campaign_ref = ? AND "
-                             "attempts = 0 AND state IN ('scheduled', 'ready')");
-    cancel.bind(1, "campaign file " + file + " was removed");
-    cancel.bind(2, ToMillis(now));
-    cancel.bind(3, campaign->id);
-    int cancelled = cancel.exec();
-    SQLite::Statement update(db,
-                             "UPDATE campaigns SET status = 'removed', updated_at = ? "
-                             "WHERE id = ?");
-    update.bind(1, ToMillis(now));
-    update.bind(2, campaign->id);
-    update.exec();
+    std::optional<FileState> state = FindFile(db, file);
+    if (!state || state->status == CampaignStatus::kRemoved) return 0;
+    int cancelled = 0;
+    if (auto held = HeldBy(db, file)) {
+      cancelled = CancelPending(db, held->first, "campaign file " + file + " was removed", now);
+      SetHolder(db, held->first, std::nullopt, now);
+    }
+    SetFileStatus(db, file, CampaignStatus::kRemoved, std::nullopt, std::nullopt, now);
     return cancelled;
   });
 }
@@ -315,22 +395,23 @@ Result<int> Store::RemoveCampaign(const std::string& file, TimePoint now) {
 Result<std::vector<CampaignRow>> Store::Campaigns() {
   return Read("list campaigns", [&]() -> Result<std::vector<CampaignRow>> {
     SQLite::Statement q(*db_,
-                        "SELECT id, file, campaign_id, content_hash, status, last_error, app, "
-                        "priority, updated_at FROM campaigns ORDER BY file");
+                        "SELECT f.campaign_ref, f.file, c.campaign_id, f.content_hash, f.status, "
+                        "f.last_error, c.app, c.priority, f.updated_at FROM campaign_files f "
+                        "LEFT JOIN campaigns c ON c.id = f.campaign_ref ORDER BY f.file");
     std::vector<CampaignRow> rows;
     while (q.executeStep()) {
       CampaignRow row;
-      row.id = q.getColumn(0).getInt64();
+      row.id = OptionalInt64(q.getColumn(0)).value_or(0);
       row.file = q.getColumn(1).getString();
       row.campaign_id = TextOrEmpty(q.getColumn(2));
       row.content_hash = q.getColumn(3).getString();
       std::string status = q.getColumn(4).getString();
       auto parsed = ParseCampaignStatus(status);
-      if (!parsed) throw CorruptRow("unknown campaign status '" + status + "'");
+      if (!parsed) throw CorruptRow("unknown campaign file status '" + status + "'");
       row.status = *parsed;
       row.last_error = TextOrEmpty(q.getColumn(5));
-      row.app = q.getColumn(6).getString();
-      row.priority = q.getColumn(7).getInt64();
+      row.app = TextOrEmpty(q.getColumn(6));
+      row.priority = OptionalInt64(q.getColumn(7)).value_or(0);
       row.updated_at = Time(q.getColumn(8));
       rows.push_back(std::move(row));
     }
@@ -338,14 +419,15 @@ Result<std::vector<CampaignRow>> Store::Campaigns() {
   });
 }
 
-Result<std::optional<TimePoint>> Store::EarliestPending(const std::string& file,
+Result<std::optional<TimePoint>> Store::EarliestPending(const std::string& campaign_id,
                                                         const std::string& broadcast) {
-  return Read("earliest pending of " + file, [&]() -> Result<std::optional<TimePoint>> {
-    SQLite::Statement q(*db_,
-                        "SELECT MIN(j.due) FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
-                        "WHERE c.file = ? AND j.broadcast = ? AND j.occurrence <> 'once' AND "
-                        "j.attempts = 0 AND j.state IN ('scheduled', 'ready')");
-    q.bind(1, file);
+  return Read("earliest pending of " + campaign_id, [&]() -> Result<std::optional<TimePoint>> {
+    SQLite::Statement q(*db_, std::string("SELECT MIN(j.due) FROM jobs j JOIN campaigns c ON "
+                                          "c.id = j.campaign_ref WHERE c.campaign_id = ? AND "
+                                          "j.broadcast = ? AND j.occurrence <> 'once' AND "
+                                          "j.state IN ('scheduled', 'ready') AND ") +
+                                  kProvenUnapplied);
+    q.bind(1, campaign_id);
     q.bind(2, broadcast);
     q.executeStep();
     return OptionalTime(q.getColumn(0));

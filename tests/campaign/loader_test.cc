@@ -17,18 +17,21 @@ TimePoint At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
 
 TEST(CampaignLoaderTest, MinimalCampaignGetsItsDefaults) {
   Campaign c = Valid(
+      "id: spring\n"
       "broadcasts:\n"
-      "  - target: online_users\n"
+      "  - name: first\n"
+      "    target: online_users\n"
       "    message: {type: txt, msg: hi}\n"
-      "  - target: users\n"
+      "  - name: \"0\"\n"
+      "    target: users\n"
       "    message: {type: cmd, action: refresh}\n",
       "/etc/broadcastd/campaigns/spring-sale.yaml");
-  EXPECT_EQ(c.id, "spring-sale");
+  EXPECT_EQ(c.id, "spring");  // the file name plays no part
   EXPECT_EQ(c.app, "");
   EXPECT_EQ(c.priority, 0);
   ASSERT_EQ(c.broadcasts.size(), 2u);
-  EXPECT_EQ(c.broadcasts[0].name, "0");
-  EXPECT_EQ(c.broadcasts[1].name, "1");
+  EXPECT_EQ(c.broadcasts[0].name, "first");
+  EXPECT_EQ(c.broadcasts[1].name, "0");
   EXPECT_EQ(c.broadcasts[0].target, BroadcastTarget::kOnlineUsers);
   EXPECT_EQ(c.broadcasts[1].target, BroadcastTarget::kUsers);
   EXPECT_FALSE(c.broadcasts[0].send_at.has_value());
@@ -83,30 +86,34 @@ TEST(CampaignLoaderTest, EveryFieldIsRead) {
 
 TEST(CampaignLoaderTest, PriorityKeepsTheFullInt64Range) {
   Campaign c = Valid(
+      "id: c\n"
       "priority: 9223372036854775807\n"
-      "broadcasts: [{target: users, message: {type: txt, msg: x}}]\n");
+      "broadcasts: [{name: b, target: users, message: {type: txt, msg: x}}]\n");
   EXPECT_EQ(c.priority, INT64_MAX);
 }
 
-TEST(CampaignLoaderTest, DefaultIdMustBeAValidId) {
-  const char* text = "broadcasts: [{target: users, message: {type: txt, msg: x}}]\n";
-  std::vector<Diagnostic> errors = Errors(text, "/tmp/spring sale!.yaml");
+// The id is the campaign's identity: required, never taken from the file name (a
+// rename must not make it another campaign).
+TEST(CampaignLoaderTest, IdIsRequiredAndNotTakenFromTheFileName) {
+  const char* text = "broadcasts: [{name: b, target: users, message: {type: txt, msg: x}}]\n";
+  std::vector<Diagnostic> errors = Errors(text, "/tmp/spring-sale.yaml");
   ASSERT_EQ(errors.size(), 1u) << Describe(errors);
-  EXPECT_EQ(errors[0].rule, "rule.default_id");
-  EXPECT_EQ(errors[0].file, "/tmp/spring sale!.yaml");
-  EXPECT_NE(errors[0].message.find("'spring sale!'"), std::string::npos);
-  // With an explicit id the file name does not matter.
-  Campaign c = Valid(std::string("id: ok\n") + text, "/tmp/spring sale!.yaml");
-  EXPECT_EQ(c.id, "ok");
+  EXPECT_EQ(errors[0].rule, "schema.required");
+  EXPECT_EQ(errors[0].file, "/tmp/spring-sale.yaml");
+  EXPECT_EQ(errors[0].line, 1);
+  EXPECT_EQ(errors[0].column, 1);
+  EXPECT_EQ(errors[0].message, "id is required");
+  // With an id, the file name does not matter.
+  EXPECT_EQ(Valid(std::string("id: ok\n") + text, "/tmp/spring sale!.yaml").id, "ok");
   // 64 characters is the longest id.
-  EXPECT_EQ(Valid(text, std::string(64, 'a') + ".yml").id, std::string(64, 'a'));
-  EXPECT_EQ(Errors(text, std::string(65, 'a') + ".yml").at(0).rule, "rule.default_id");
+  EXPECT_EQ(Valid("id: " + std::string(64, 'a') + "\n" + text).id, std::string(64, 'a'));
+  EXPECT_EQ(Errors("id: " + std::string(65, 'a') + "\n" + text).at(0).rule, "schema.pattern");
 }
 
 TEST(CampaignLoaderTest, ExplicitIdFollowsThePattern) {
   Diagnostic d = OnlyError(
       "id: \"spring sale\"\n"
-      "broadcasts: [{target: users, message: {type: txt, msg: x}}]\n");
+      "broadcasts: [{name: b, target: users, message: {type: txt, msg: x}}]\n");
   EXPECT_EQ(d.rule, "schema.pattern");
   EXPECT_EQ(d.line, 1);
   EXPECT_EQ(d.column, 5);

@@ -25,7 +25,7 @@ std::string WithMessage(const std::string& type, const Fields& fields) {
       "      type: " +
       type + "\n";
   for (const auto& [key, value] : fields) text += "      " + key + ": " + value + "\n";
-  return text;
+  return text + "    name: b\nid: c\n";  // last, so they move no position
 }
 
 Fields Without(Fields fields, const std::string& key) {
@@ -229,7 +229,9 @@ TEST(MessageTest, TypeIsRequired) {
   Diagnostic d = OnlyError(
       "broadcasts:\n"
       "  - target: users\n"
-      "    message: {msg: hi}\n");
+      "    message: {msg: hi}\n"
+      "    name: b\n"
+      "id: c\n");
   EXPECT_EQ(d.rule, "schema.required");
   EXPECT_EQ(d.message, "broadcasts[0].message.type is required");
   EXPECT_EQ(d.line, 3);

@@ -8,9 +8,10 @@
 namespace broadcastd {
 namespace {
 
-// One broadcast whose keys start on line 2 at column 5 ("  - " then the key).
+// One broadcast whose keys start on line 2 at column 5 ("  - " then the key); its
+// name and the campaign's id come last, so they move no position.
 std::string Broadcast(const std::string& lines) {
-  return "broadcasts:\n  - " + lines + "    message: {type: txt, msg: hi}\n";
+  return "broadcasts:\n  - " + lines + "    message: {type: txt, msg: hi}\n    name: b\nid: c\n";
 }
 
 TEST(CampaignRulesTest, TimesMustBeRealRfc3339Instants) {
@@ -123,24 +124,47 @@ TEST(CampaignRulesTest, RepeatNeedsCronAndTimezoneAndNothingElse) {
             "broadcasts[0].repeat.count is not a known key (allowed: cron, timezone, until)");
 }
 
-TEST(CampaignRulesTest, NamesAreUniqueIncludingDefaults) {
+TEST(CampaignRulesTest, NamesAreUnique) {
   std::vector<Diagnostic> errors = Errors(
       "broadcasts:\n"
       "  - {name: a, target: users, message: {type: txt, msg: x}}\n"
       "  - {name: \"2\", target: users, message: {type: txt, msg: x}}\n"
-      "  - {target: users, message: {type: txt, msg: x}}\n"
-      "  - {name: a, target: users, message: {type: txt, msg: x}}\n");
+      "  - {name: b, target: users, message: {type: txt, msg: x}}\n"
+      "  - {name: a, target: users, message: {type: txt, msg: x}}\n"
+      "  - {target: users, name: \"2\", message: {type: txt, msg: x}}\n"
+      "id: c\n");
   ASSERT_EQ(errors.size(), 2u) << Describe(errors);
   EXPECT_EQ(errors[0].rule, "rule.unique_name");
-  EXPECT_EQ(errors[0].line, 4);  // the unnamed third broadcast is "2"
-  EXPECT_EQ(errors[0].column, 5);
-  EXPECT_EQ(errors[0].message,
-            "broadcasts[2] has the name '2' already used by broadcasts[1] (a broadcast without a "
-            "name is named after its index)");
-  EXPECT_EQ(errors[1].rule, "rule.unique_name");
-  EXPECT_EQ(errors[1].line, 5);
-  EXPECT_EQ(errors[1].column, 12);
-  EXPECT_EQ(errors[1].message, "broadcasts[3] has the name 'a' already used by broadcasts[0]");
+  EXPECT_EQ(errors[0].line, 5);
+  EXPECT_EQ(errors[0].column, 12);
+  EXPECT_EQ(errors[0].message, "broadcasts[3] has the name 'a' already used by broadcasts[0]");
+  EXPECT_EQ(errors[1].line, 6);
+  EXPECT_EQ(errors[1].column, 27);
+  EXPECT_EQ(errors[1].message, "broadcasts[4] has the name '2' already used by broadcasts[1]");
+}
+
+// A name is a broadcast's identity: required, and of the same form as a campaign id.
+TEST(CampaignRulesTest, EveryBroadcastHasAValidName) {
+  Diagnostic missing = OnlyError(
+      "id: c\n"
+      "broadcasts:\n"
+      "  - {target: users, message: {type: txt, msg: x}}\n");
+  EXPECT_EQ(missing.rule, "schema.required");
+  EXPECT_EQ(missing.line, 3);
+  EXPECT_EQ(missing.message, "broadcasts[0].name is required");
+  Diagnostic bad = OnlyError(
+      "id: c\n"
+      "broadcasts:\n"
+      "  - {name: \"kick off\", target: users, message: {type: txt, msg: x}}\n");
+  EXPECT_EQ(bad.rule, "schema.pattern");
+  EXPECT_EQ(bad.line, 3);
+  EXPECT_EQ(bad.column, 12);
+  Diagnostic too_long = OnlyError("id: c\nbroadcasts:\n  - {name: " + std::string(65, 'n') +
+                                  ", target: users, message: {type: txt, msg: x}}\n");
+  EXPECT_EQ(too_long.rule, "schema.pattern");
+  Campaign longest = Valid("id: c\nbroadcasts:\n  - {name: " + std::string(64, 'n') +
+                           ", target: users, message: {type: txt, msg: x}}\n");
+  EXPECT_EQ(longest.broadcasts.at(0).name, std::string(64, 'n'));
 }
 
 TEST(CampaignRulesTest, CronExpressionMustBeValid) {
@@ -188,7 +212,8 @@ TEST(CampaignStructureTest, UnknownKeysAreAllReportedAtTheirKeys) {
       "    sendat: \"2027-03-01T00:00:00Z\"\n"
       "    message: {type: txt, msg: hi}\n"
       "    retries: 3\n"
-      "    zz: 1\n");
+      "    zz: 1\n"
+      "    name: b\n");
   ASSERT_EQ(errors.size(), 5u) << Describe(errors);
   EXPECT_EQ(errors[0].ToString(),
             "c.yaml:2:1: colour is not a known key (allowed: app, broadcasts, id, priority) "
@@ -209,7 +234,8 @@ TEST(CampaignStructureTest, UnknownKeysAreAllReportedAtTheirKeys) {
 TEST(CampaignStructureTest, UnknownKeysWithQuotesAreReportedToo) {
   Diagnostic d = OnlyError(
       "\"it's\": 1\n"
-      "broadcasts: [{target: users, message: {type: txt, msg: hi}}]\n");
+      "broadcasts: [{name: b, target: users, message: {type: txt, msg: hi}}]\n"
+      "id: c\n");
   EXPECT_EQ(d.rule, "schema.unknown_key");
   EXPECT_TRUE(d.message.starts_with("it's is not a known key")) << d.message;
 }
@@ -218,7 +244,7 @@ TEST(CampaignStructureTest, BroadcastsAreRequiredAndNotEmpty) {
   Diagnostic missing = OnlyError("id: x\n");
   EXPECT_EQ(missing.rule, "schema.required");
   EXPECT_EQ(missing.message, "broadcasts is required");
-  Diagnostic empty = OnlyError("broadcasts: []\n");
+  Diagnostic empty = OnlyError("broadcasts: []\nid: x\n");
   EXPECT_EQ(empty.rule, "schema.min_items");
   EXPECT_EQ(empty.message, "broadcasts needs at least 1 item(s)");
   EXPECT_EQ(empty.line, 1);
@@ -235,11 +261,13 @@ TEST(CampaignStructureTest, BroadcastFieldTypes) {
       "    ext: [a]\n"
       "    message: {type: txt, msg: hi}\n"
       "  - message: {type: txt, msg: hi}\n"
-      "  - 42\n");
-  ASSERT_EQ(errors.size(), 7u) << Describe(errors);
+      "  - 42\n"
+      "id: c\n");
+  ASSERT_EQ(errors.size(), 8u) << Describe(errors);
   EXPECT_EQ(errors[0].ToString(), "c.yaml:1:6: app must not be empty [schema.min_length]");
   EXPECT_EQ(errors[1].ToString(),
-            "c.yaml:3:11: broadcasts[0].name must not be empty [schema.min_length]");
+            "c.yaml:3:11: broadcasts[0].name '' does not match ^[A-Za-z0-9._-]{1,64}$ (Letters, "
+            "digits, '.', '_' and '-', at most 64; unique in the campaign) [schema.pattern]");
   EXPECT_EQ(errors[2].ToString(),
             "c.yaml:4:13: broadcasts[0].target must be one of: users, online_users, chatrooms "
             "(not all) [schema.enum]");
@@ -247,8 +275,9 @@ TEST(CampaignStructureTest, BroadcastFieldTypes) {
             "c.yaml:5:11: broadcasts[0].from must not be empty [schema.min_length]");
   EXPECT_EQ(errors[4].ToString(),
             "c.yaml:6:10: broadcasts[0].ext must be a mapping, not a list [schema.type]");
-  EXPECT_EQ(errors[5].ToString(), "c.yaml:8:5: broadcasts[1].target is required [schema.required]");
-  EXPECT_EQ(errors[6].ToString(),
+  EXPECT_EQ(errors[5].ToString(), "c.yaml:8:5: broadcasts[1].name is required [schema.required]");
+  EXPECT_EQ(errors[6].ToString(), "c.yaml:8:5: broadcasts[1].target is required [schema.required]");
+  EXPECT_EQ(errors[7].ToString(),
             "c.yaml:9:5: broadcasts[2] must be a mapping, not an integer [schema.type]");
 }
 
@@ -262,7 +291,8 @@ TEST(CampaignStructureTest, SchemaAndRuleErrorsAreReportedTogether) {
       "  - name: a\n"
       "    target: chatrooms\n"
       "    repeat: {cron: \"61 * * * *\", timezone: UTC}\n"
-      "    message: {type: loc, lat: 1, lng: \"2\", addr: x}\n");
+      "    message: {type: loc, lat: 1, lng: \"2\", addr: x}\n"
+      "id: c\n");
   ASSERT_EQ(errors.size(), 5u) << Describe(errors);
   EXPECT_EQ(errors[0].rule, "rule.chatroom_msg_level_target");
   EXPECT_EQ(errors[1].rule, "schema.required");

@@ -30,8 +30,8 @@ TEST(CampaignSchemaTest, SchemaIsDraft7AndClosed) {
 }
 
 TEST(CampaignSchemaTest, ConformingDocumentHasNoDiagnostics) {
-  auto doc =
-      Document::Parse("broadcasts: [{target: users, message: {type: txt, msg: hi}}]\n", "c.yaml");
+  auto doc = Document::Parse(
+      "id: c\nbroadcasts: [{name: b, target: users, message: {type: txt, msg: hi}}]\n", "c.yaml");
   ASSERT_TRUE(doc.has_value());
   std::set<std::string> failed;
   EXPECT_TRUE(CheckCampaignSchema(*doc, &failed).empty());
@@ -40,8 +40,9 @@ TEST(CampaignSchemaTest, ConformingDocumentHasNoDiagnostics) {
 
 TEST(CampaignSchemaTest, FailedPointersAreCollected) {
   auto doc = Document::Parse(
+      "id: c\n"
       "priority: x\n"
-      "broadcasts: [{target: users, bogus: 1, message: {type: txt, msg: hi}}]\n",
+      "broadcasts: [{name: b, target: users, bogus: 1, message: {type: txt, msg: hi}}]\n",
       "c.yaml");
   ASSERT_TRUE(doc.has_value());
   std::set<std::string> failed;
@@ -50,7 +51,8 @@ TEST(CampaignSchemaTest, FailedPointersAreCollected) {
 }
 
 TEST(CampaignSchemaTest, EveryUnknownKeyOfAnObjectIsReported) {
-  std::string text = "broadcasts: [{target: users, message: {type: txt, msg: hi}}]\n";
+  std::string text =
+      "id: c\nbroadcasts: [{name: b, target: users, message: {type: txt, msg: hi}}]\n";
   for (int i = 0; i < 2000; ++i) text += "unknown" + std::to_string(i) + ": 1\n";
   auto doc = Document::Parse(text, "c.yaml");
   ASSERT_TRUE(doc.has_value());

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "cli/commands.h"
 #include "cli/status_report.h"
 #include "core/time_format.h"
+#include "fakes/fake_clock.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
@@ -95,6 +99,52 @@ TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
   std::string text = RenderStatusText(r);
   EXPECT_NE(text.find("EXPIRES 2027-03-01T23:59:00Z"), std::string::npos) << text;
   EXPECT_NE(text.find("bad.yaml"), std::string::npos);
+}
+
+// A file the folder reader refused shows as refused with its reason, apart from
+// rejected ones, and a file name that is not UTF-8 does not break --status --json.
+TEST_F(StatusTest, RefusedFilesAreShownWithTheirReasonEvenWithANameThatIsNotUtf8) {
+  dir_.Write("campaigns/bad.yaml", "broadcasts: 7\n");
+  dir_.Write("broadcastd.yaml", "database: " + config_.database.string() +
+                                    "\ncampaigns_dir: " + config_.campaigns_dir.string() +
+                                    "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
+                                    "    org: org\n    app: app\n    client_id: cid\n"
+                                    "    token_file: main.token\n");
+  Gather();
+  {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value());
+    ASSERT_TRUE(store->RefuseFile("fifo.yaml", "not a regular file (a FIFO)", now_).value());
+    ASSERT_TRUE(store->RefuseFile("caf\xe9.yaml", "the name is not valid UTF-8", now_).value());
+    ASSERT_TRUE(store
+                    ->RefuseFile("x\n\x1b[2Jinfo broadcast.sent.yaml",
+                                 "control characters in "
+                                 "the name",
+                                 now_)
+                    .value());
+  }
+  FakeClock clock(now_);
+  std::ostringstream out, err;
+  CommandContext ctx{dir_ / "broadcastd.yaml", clock, out, err};
+  ASSERT_EQ(RunStatus(ctx, /*json=*/true), 0) << err.str();
+  nlohmann::json doc = nlohmann::json::parse(out.str());
+  std::map<std::string, nlohmann::json> by_file;
+  for (const auto& c : doc["campaigns"]) by_file[c["file"].get<std::string>()] = c;
+  ASSERT_TRUE(by_file.contains("fifo.yaml")) << doc.dump(1);
+  EXPECT_EQ(by_file["fifo.yaml"]["status"], "refused");
+  EXPECT_EQ(by_file["fifo.yaml"]["error"], "not a regular file (a FIFO)");
+  EXPECT_EQ(by_file["bad.yaml"]["status"], "rejected");
+  ASSERT_TRUE(by_file.contains("caf\xef\xbf\xbd.yaml")) << doc.dump(1);  // U+FFFD
+  EXPECT_EQ(by_file["caf\xef\xbf\xbd.yaml"]["status"], "refused");
+
+  std::ostringstream text;
+  CommandContext text_ctx{dir_ / "broadcastd.yaml", clock, text, err};
+  ASSERT_EQ(RunStatus(text_ctx, /*json=*/false), 0) << err.str();
+  EXPECT_NE(text.str().find("refused"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("not a regular file (a FIFO)"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("campaign file fifo.yaml is refused"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find('\x1b'), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("\ninfo broadcast.sent"), std::string::npos) << text.str();
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ std::string Ok(int id) {
 // The all-users window (30 min) plus the default safety margin.
 constexpr Duration kUsersWindow = 30min + 500ms;
 
-constexpr const char* kThreeUsers = R"(broadcasts:
+constexpr const char* kThreeUsers = R"(id: c
+broadcasts:
   - {name: a, target: users, message: {type: txt, msg: one}}
   - {name: b, target: users, message: {type: txt, msg: two}}
   - {name: c, target: users, message: {type: txt, msg: three}}

@@ -38,7 +38,8 @@ std::string TokenAnswer(const std::string& token) {
   return nlohmann::json{{"access_token", token}, {"expires_in", 7200}}.dump();
 }
 
-constexpr const char* kRooms = R"(broadcasts:
+constexpr const char* kRooms = R"(id: c
+broadcasts:
   - {name: a, target: chatrooms, message: {type: txt, msg: one}}
   - {name: b, target: chatrooms, message: {type: txt, msg: two}}
   - {name: c, target: chatrooms, message: {type: txt, msg: three}}
@@ -125,7 +126,8 @@ TEST_F(EngineFailureTest, SlowTokenEndpointDoesNotShortenTheWindow) {
 // Case 2. A 401 ends the attempt: one POST per attempt row, and the resend is a new
 // claim that waits for the window.
 TEST_F(EngineFailureTest, A401EndsTheAttemptAndTheResendWaitsForTheWindow) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: chatrooms, message: {type: txt, msg: one}}
 )");
   transport_.AttachClock(&clock_);
@@ -160,7 +162,8 @@ TEST_F(EngineFailureTest, A401EndsTheAttemptAndTheResendWaitsForTheWindow) {
 TEST_F(EngineFailureTest, TokenFailureSpendsNoBudgetAndAReloadSendsTheSameDay) {
   dir_.Write("credentials/main.secret", "wrong\n");
   UseSecret("main.secret");
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: users, message: {type: txt, msg: one}}
   - {name: b, target: users, message: {type: txt, msg: two}}
   - {name: c, target: users, message: {type: txt, msg: three}}
@@ -280,7 +283,8 @@ TEST_F(EngineFailureTest, AnswerThatCannotBeCommittedIsKeptAndWrittenLater) {
 // Case 5. A claim that fails on the disk: the next look comes a second later, not
 // at the next rescan.
 TEST_F(EngineFailureTest, FailedClaimLooksAgainASecondLater) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: chatrooms, message: {type: txt, msg: one}}
 )");
   auto engine = StartOnFaultVfs();

@@ -8,7 +8,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kThreeUsers = R"(broadcasts:
+constexpr const char* kThreeUsers = R"(id: c
+broadcasts:
   - {name: a, target: users, message: {type: txt, msg: one}}
   - {name: b, target: users, message: {type: txt, msg: two}}
   - {name: c, target: users, message: {type: txt, msg: three}}
@@ -69,7 +70,8 @@ TEST_F(EngineTest, A429WaitsAndRetriesTheSameJob) {
 }
 
 TEST_F(EngineTest, MaybeAppliedAnswersBecomeUnknownAndAreNeverResent) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: chatrooms, message: {type: txt, msg: one}}
   - {name: b, target: chatrooms, message: {type: txt, msg: two}}
   - {name: c, target: chatrooms, message: {type: txt, msg: three}}
@@ -92,7 +94,8 @@ TEST_F(EngineTest, MaybeAppliedAnswersBecomeUnknownAndAreNeverResent) {
 }
 
 TEST_F(EngineTest, RestartTurnsInFlightJobsUnknownAndKeepsTheDaysBudget) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: users, message: {type: txt, msg: "1"}}
   - {name: b, target: users, message: {type: txt, msg: "2"}}
   - {name: c, target: users, message: {type: txt, msg: "3"}}
@@ -126,7 +129,8 @@ TEST_F(EngineTest, RestartTurnsInFlightJobsUnknownAndKeepsTheDaysBudget) {
 }
 
 TEST_F(EngineTest, ExpiredJobIsNotSentAndUnopenedPausesTheEndpoint) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: online_users, message: {type: txt, msg: "1"}}
   - name: late
     target: online_users
@@ -171,7 +175,8 @@ TEST_F(EngineTest, OperatorCancelBetweenDecisionAndClaimIsHonoured) {
 // Another process pauses the endpoint, or cancels a job about to expire, after
 // this engine read its queue: the store's word wins and the daemon goes on.
 TEST_F(EngineTest, PauseOrCancelFromAnotherProcessIsHonouredWithoutError) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: room, target: chatrooms, message: {type: txt, msg: one}}
   - name: soon
     target: online_users
@@ -204,7 +209,8 @@ TEST_F(EngineTest, PauseOrCancelFromAnotherProcessIsHonouredWithoutError) {
 // An operator resolves an unknown job as not sent from another process; the
 // daemon notices at its next rescan even if the signal never arrived.
 TEST_F(EngineTest, OperatorResolutionFromAnotherProcessIsPickedUpAtTheNextRescan) {
-  Campaign("c.yaml", R"(broadcasts:
+  Campaign("c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: online_users, message: {type: txt, msg: one}}
 )");
   auto engine = Start();

@@ -77,7 +77,8 @@ class EventLoopTest : public ::testing::Test {
   void SetUp() override {
     BlockDaemonSignals();
     dir_.Write("credentials/main.token", "the-app-token\n");
-    dir_.Write("campaigns/c.yaml", R"(broadcasts:
+    dir_.Write("campaigns/c.yaml", R"(id: c
+broadcasts:
   - {name: a, target: users, message: {type: txt, msg: one}}
 )");
     dir_.Write("broadcastd.yaml", "database: " + (dir_ / "state/queue.db").string() +

@@ -68,7 +68,8 @@ TEST_F(DaemonE2ETest, SecondDaemonOnTheSameDatabaseRefusesToStart) {
 
 TEST_F(DaemonE2ETest, DroppedConnectionAfterTheBodyIsUnknownAndNeverResent) {
   dir_.Write("faults.json", R"({"next": ["drop"]})");
-  dir_.Write("campaigns/one.yaml", R"(broadcasts:
+  dir_.Write("campaigns/one.yaml", R"(id: one
+broadcasts:
   - {name: only, target: online_users, message: {type: txt, msg: once}}
 )");
   auto daemon = StartDaemon();
@@ -102,7 +103,8 @@ TEST_F(DaemonE2ETest, DroppedConnectionAfterTheBodyIsUnknownAndNeverResent) {
 // then stops and leaves the job unknown, never ready.
 TEST_F(DaemonE2ETest, SigtermWithARequestInFlightLeavesTheJobUnknown) {
   dir_.Write("faults.json", R"({"next": ["delay:25000"]})");
-  dir_.Write("campaigns/one.yaml", R"(broadcasts:
+  dir_.Write("campaigns/one.yaml", R"(id: one
+broadcasts:
   - {name: slow, target: users, message: {type: txt, msg: slow answer}}
 )");
   auto daemon = StartDaemon();
@@ -124,8 +126,9 @@ TEST_F(DaemonE2ETest, CampaignDroppedInWhileRunningIsPickedUpAndABadOneHarmsNoth
       [&] { return ReadFile(dir_ / "daemon.log").find("daemon.ready") != std::string::npos; },
       20s));
   dir_.Write("campaigns/bad.yaml", "broadcasts:\n  - target: users\n    mesage: {}\n");
-  dir_.Write("campaigns/.tmp-good", R"(broadcasts:
-  - {target: chatrooms, message: {type: txt, msg: late arrival}}
+  dir_.Write("campaigns/.tmp-good", R"(id: good
+broadcasts:
+  - {name: late, target: chatrooms, message: {type: txt, msg: late arrival}}
 )");
   fs::rename(dir_ / "campaigns/.tmp-good", dir_ / "campaigns/good.yaml");
   ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 30s))
@@ -147,8 +150,9 @@ TEST_F(DaemonE2ETest, PauseAndResumeTakeEffectWhileTheDaemonRuns) {
       {kBinary, "--pause", "main/chatrooms", "--reason", "maintenance", "--config", config},
       dir_.path());
   ASSERT_EQ(paused.exit_code, 0) << paused.output;
-  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
-  - {target: chatrooms, message: {type: txt, msg: held}}
+  dir_.Write("campaigns/rooms.yaml", R"(id: rooms
+broadcasts:
+  - {name: held, target: chatrooms, message: {type: txt, msg: held}}
 )");
   ASSERT_TRUE(WaitFor([&] { return JobStates()["ready"] == 1; }, 20s));
   const nlohmann::json status = Status();
@@ -186,8 +190,9 @@ TEST_F(DaemonE2ETest, ReloadWithABadConfigKeepsTheOldOne) {
       20s))
       << ReadFile(dir_ / "daemon.log");
   EXPECT_NE(ReadFile(dir_ / "daemon.log").find("colour: unknown key"), std::string::npos);
-  dir_.Write("campaigns/after.yaml", R"(broadcasts:
-  - {target: chatrooms, message: {type: txt, msg: still running}}
+  dir_.Write("campaigns/after.yaml", R"(id: after
+broadcasts:
+  - {name: still, target: chatrooms, message: {type: txt, msg: still running}}
 )");
   EXPECT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 30s))
       << ReadFile(dir_ / "daemon.log");
@@ -196,10 +201,12 @@ TEST_F(DaemonE2ETest, ReloadWithABadConfigKeepsTheOldOne) {
 }
 
 TEST_F(DaemonE2ETest, CheckReportsEveryErrorWithPositionAndExitCode) {
-  auto good = dir_.Write("campaigns/good.yaml", R"(broadcasts:
-  - {target: users, message: {type: txt, msg: ok}}
+  auto good = dir_.Write("campaigns/good.yaml", R"(id: good
+broadcasts:
+  - {name: ok, target: users, message: {type: txt, msg: ok}}
 )");
-  auto bad = dir_.Write("elsewhere/bad.yaml", R"(broadcasts:
+  auto bad = dir_.Write("elsewhere/bad.yaml", R"(id: bad
+broadcasts:
   - target: users
     message: {type: img}
     colour: blue
@@ -211,8 +218,9 @@ TEST_F(DaemonE2ETest, CheckReportsEveryErrorWithPositionAndExitCode) {
                        good.string(), bad.string()},
                       dir_.path());
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("bad.yaml:3:"), std::string::npos) << r.output;  // img needs url
-  EXPECT_NE(r.output.find("bad.yaml:4:"), std::string::npos) << r.output;  // unknown key
+  EXPECT_NE(r.output.find("bad.yaml:3:"), std::string::npos) << r.output;  // no name
+  EXPECT_NE(r.output.find("bad.yaml:4:"), std::string::npos) << r.output;  // img needs url
+  EXPECT_NE(r.output.find("bad.yaml:5:"), std::string::npos) << r.output;  // unknown key
   EXPECT_NE(r.output.find("good.yaml: ok"), std::string::npos) << r.output;
 }
 

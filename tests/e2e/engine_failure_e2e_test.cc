@@ -48,7 +48,8 @@ class EngineFailureE2ETest : public DaemonE2ETest {
 TEST_F(EngineFailureE2ETest, WrongSecretSpendsNoBudgetAndAReloadSendsTheSameDay) {
   dir_.Write("credentials/daemon.secret", "not-the-secret\n");
   DaemonSecretFile("daemon.secret");
-  dir_.Write("campaigns/all.yaml", R"(broadcasts:
+  dir_.Write("campaigns/all.yaml", R"(id: all
+broadcasts:
   - {name: all, target: users, message: {type: txt, msg: everyone}}
 )");
   auto daemon = StartDaemon();
@@ -83,7 +84,8 @@ TEST_F(EngineFailureE2ETest, WrongSecretSpendsNoBudgetAndAReloadSendsTheSameDay)
 
 TEST_F(EngineFailureE2ETest, MissingSecretFileIsShownByStatusAndAsksNothing) {
   DaemonSecretFile("absent.secret");
-  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  dir_.Write("campaigns/rooms.yaml", R"(id: rooms
+broadcasts:
   - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
 )");
   auto daemon = StartDaemon();
@@ -105,7 +107,8 @@ TEST_F(EngineFailureE2ETest, MissingSecretFileIsShownByStatusAndAsksNothing) {
 // windows, measured at the server, hold: no 429, a second between chatroom POSTs.
 TEST_F(EngineFailureE2ETest, SlowTokenEndpointKeepsTheWindowsAtTheServer) {
   StartSimulator({"--token-delay-ms", "1500"});
-  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  dir_.Write("campaigns/rooms.yaml", R"(id: rooms
+broadcasts:
   - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
   - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
   - {name: r3, target: chatrooms, message: {type: txt, msg: three}}
@@ -129,7 +132,8 @@ TEST_F(EngineFailureE2ETest, SlowTokenEndpointKeepsTheWindowsAtTheServer) {
 // attempt that waits for the window: one attempt row per POST.
 TEST_F(EngineFailureE2ETest, A401IsOneAttemptAndTheResendWaitsForTheWindow) {
   dir_.Write("faults.json", R"({"next": ["401"]})");
-  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  dir_.Write("campaigns/rooms.yaml", R"(id: rooms
+broadcasts:
   - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
   - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
 )");
@@ -156,9 +160,10 @@ TEST_F(EngineFailureE2ETest, A401IsOneAttemptAndTheResendWaitsForTheWindow) {
 // failed, shown by --status); renaming it back sends them.
 TEST_F(EngineFailureE2ETest, ReloadRenamingTheAppHoldsItsJobsUntilItComesBack) {
   const TimePoint due = SystemClock().Now() + 4s;
-  dir_.Write("campaigns/later.yaml",
-             "app: main\nbroadcasts:\n  - name: r1\n    target: chatrooms\n    send_at: \"" +
-                 FormatRfc3339(due) + "\"\n    message: {type: txt, msg: later}\n");
+  dir_.Write(
+      "campaigns/later.yaml",
+      "id: later\napp: main\nbroadcasts:\n  - name: r1\n    target: chatrooms\n    send_at: \"" +
+          FormatRfc3339(due) + "\"\n    message: {type: txt, msg: later}\n");
   const std::string original = ReadFile(dir_ / "broadcastd.yaml");
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 1; }, 20s))
@@ -210,7 +215,8 @@ TEST_F(EngineFailureE2ETest, ReloadWithAFailingScanKeepsTheOldConfigInForce) {
       20s))
       << ReadFile(dir_ / "daemon.log");
   EXPECT_EQ(ReadFile(dir_ / "daemon.log").find("config.reloaded"), std::string::npos);
-  dir_.Write("campaigns/.tmp", R"(broadcasts:
+  dir_.Write("campaigns/.tmp", R"(id: c
+broadcasts:
   - {name: r1, target: chatrooms, message: {type: txt, msg: still here}}
 )");
   fs::rename(dir_ / "campaigns/.tmp", dir_ / "campaigns/late.yaml");

@@ -107,7 +107,7 @@ TEST_F(FilesE2ETest, ReadOnlyDatabaseFolderRefusesToStart) {
 // (a claim committed into the unlinked WAL would vanish) and exits non-zero; after a
 // restart nothing is sent twice.
 TEST_F(FilesE2ETest, DeletedWalStopsSendingAndNothingIsSentTwice) {
-  std::string yaml = "broadcasts:\n";
+  std::string yaml = "id: c\nbroadcasts:\n";
   for (int i = 0; i < 6; ++i) {
     yaml += "  - {name: b" + std::to_string(i) +
             ", target: chatrooms, message: {type: txt, msg: m" + std::to_string(i) + "}}\n";
@@ -173,7 +173,8 @@ TEST_F(FilesE2ETest, RestartUnderAClockSetBackTwoHoursSendsWithinAWindow) {
   StartSimulator({"--window", "chatrooms=1/3"},
                  "limits:\n  chatrooms:\n    windows: [{count: 1, seconds: 3}]\n"
                  "    daily: 100\n");
-  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  dir_.Write("campaigns/rooms.yaml", R"(id: rooms
+broadcasts:
   - {name: first, target: chatrooms, message: {type: txt, msg: one}}
   - {name: second, target: chatrooms, message: {type: txt, msg: two}}
 )");
@@ -207,7 +208,8 @@ TEST_F(FilesE2ETest, ALiveStepBackIsLoggedAndSendingGoesOn) {
   StartSimulator({"--window", "chatrooms=1/2"},
                  "limits:\n  chatrooms:\n    windows: [{count: 1, seconds: 2}]\n"
                  "    daily: 100\n");
-  dir_.Write("campaigns/rooms.yaml", R"(broadcasts:
+  dir_.Write("campaigns/rooms.yaml", R"(id: rooms
+broadcasts:
   - {name: first, target: chatrooms, message: {type: txt, msg: one}}
   - {name: second, target: chatrooms, message: {type: txt, msg: two}}
   - {name: third, target: chatrooms, message: {type: txt, msg: three}}

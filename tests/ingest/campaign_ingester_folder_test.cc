@@ -109,6 +109,12 @@ TEST_F(IngesterFolderTest, RefusedFileKeepsItsJobsAndIsLoggedOncePerChange) {
   EXPECT_NE(refused.refused[0].reason.find("world-writable"), std::string::npos);
   EXPECT_EQ(refused.removed, 0);
   EXPECT_EQ(Scheduled(), 2);  // kept, not cancelled
+  const std::vector<CampaignRow> rows = store_->Campaigns().value();
+  for (const CampaignRow& row : rows) {
+    if (row.file == "later.yaml") {
+      EXPECT_EQ(row.status, CampaignStatus::kRefused);
+    }
+  }
   EXPECT_EQ(Count("campaign.refused file=later.yaml reason=\"is world-writable"), 1u) << log_.str();
 
   // Every scan reports it; the log says it once.
@@ -128,8 +134,15 @@ TEST_F(IngesterFolderTest, RefusedFileKeepsItsJobsAndIsLoggedOncePerChange) {
   now_ += 1min;
   ScanReport fixed = ScanTwice();
   EXPECT_TRUE(fixed.refused.empty());
-  EXPECT_EQ(fixed.unchanged, 1);
+  EXPECT_EQ(fixed.created + fixed.removed + fixed.rejected, 0);
   EXPECT_EQ(Scheduled(), 2);
+  // The store shows the file accepted again, no longer refused.
+  bool ok = false;
+  const std::vector<CampaignRow> after = store_->Campaigns().value();
+  for (const CampaignRow& row : after) {
+    if (row.file == "later.yaml") ok = row.status == CampaignStatus::kOk;
+  }
+  EXPECT_TRUE(ok);
 }
 
 TEST_F(IngesterFolderTest, FileBeingWrittenKeepsItsEarlierVersionUntilItHasSettled) {

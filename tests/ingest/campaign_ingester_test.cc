@@ -50,6 +50,42 @@ class CampaignIngesterTest : public ::testing::Test {
 
   std::vector<JobRow> Jobs() { return store_->Jobs().value(); }
 
+  // The job of this broadcast (occurrence "once"); fails the test when there is none.
+  JobRow Job(const std::string& broadcast) {
+    for (const JobRow& job : Jobs()) {
+      if (job.broadcast == broadcast) return job;
+    }
+    ADD_FAILURE() << "no job " << broadcast;
+    return {};
+  }
+
+  // Claims the job and records the answer.
+  void Answer(const std::string& broadcast, OutcomeClass outcome, TimePoint at) {
+    const int64_t id = Job(broadcast).id;
+    auto attempt = store_->ClaimForSending(id, at);
+    ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+    Store::AttemptOutcome o;
+    o.outcome = outcome;
+    o.http_status = outcome == OutcomeClass::kSent ? 200 : 429;
+    if (outcome == OutcomeClass::kSent) o.broadcast_id = "1234567890123456789";
+    if (outcome == OutcomeClass::kRetry) o.retry_not_before = at + 1s;
+    ASSERT_TRUE(store_->RecordOutcome(id, *attempt, o, at).has_value());
+  }
+
+  std::optional<CampaignRow> FileRow(const std::string& file) {
+    const std::vector<CampaignRow> rows = store_->Campaigns().value();
+    for (const CampaignRow& row : rows) {
+      if (row.file == file) return row;
+    }
+    ADD_FAILURE() << "no row for " << file;
+    return CampaignRow{};
+  }
+
+  void SetModified(const std::string& name, std::chrono::seconds later) {
+    auto path = dir_ / ("campaigns/" + name);
+    std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + later);
+  }
+
   TempDir dir_;
   Config config_;
   std::optional<Store> store_;
@@ -113,8 +149,10 @@ TEST_F(CampaignIngesterTest, InvalidFileIsRejectedAndKeepsEarlierJobsUntilFixed)
   dir_.Write("campaigns/spring.yaml", kTwoBroadcasts);
   Scan(now_);
   dir_.Write("campaigns/spring.yaml", "id: spring\nbroadcasts:\n  - target: everyone\n");
-  dir_.Write("campaigns/other.yaml", R"(broadcasts:
-  - target: online_users
+  dir_.Write("campaigns/other.yaml", R"(id: other
+broadcasts:
+  - name: refresh
+    target: online_users
     message: {type: cmd, action: refresh}
 )");
   ScanReport r = Scan(now_ + 1h);
@@ -151,17 +189,20 @@ TEST_F(CampaignIngesterTest, AppMustBeKnownAndIdsUnique) {
   dir_.Write("campaigns/a.yaml", R"(id: same
 app: nosuch
 broadcasts:
-  - target: users
+  - name: x
+    target: users
     message: {type: txt, msg: x}
 )");
   dir_.Write("campaigns/b.yaml", R"(id: same
 broadcasts:
-  - target: users
+  - name: x
+    target: users
     message: {type: txt, msg: x}
 )");
   dir_.Write("campaigns/c.yaml", R"(id: same
 broadcasts:
-  - target: users
+  - name: x
+    target: users
     message: {type: txt, msg: y}
 )");
   ScanReport r = Scan(now_);
@@ -170,11 +211,14 @@ broadcasts:
   std::string all;
   for (const auto& e : r.errors) all += e + "\n";
   EXPECT_NE(all.find("a.yaml: app: \"nosuch\" is not defined"), std::string::npos) << all;
-  EXPECT_NE(all.find("c.yaml: id: \"same\" is already used by b.yaml"), std::string::npos) << all;
+  EXPECT_NE(all.find("c.yaml:1:5: id \"same\" is already used by b.yaml [rule.id_unique]"),
+            std::string::npos)
+      << all;
 }
 
 TEST_F(CampaignIngesterTest, RepeatOccurrencesComeAheadOfTimeAsTheHorizonMoves) {
-  dir_.Write("campaigns/nightly.yaml", R"(broadcasts:
+  dir_.Write("campaigns/nightly.yaml", R"(id: nightly
+broadcasts:
   - name: promo
     target: chatrooms
     repeat: {cron: "0 20 * * *", timezone: Asia/Shanghai}
@@ -197,14 +241,277 @@ TEST_F(CampaignIngesterTest, RepeatOccurrencesComeAheadOfTimeAsTheHorizonMoves) 
 TEST_F(CampaignIngesterTest, HostileFileIsRejectedAndOthersGoOn) {
   dir_.Write("campaigns/bomb.yaml", BillionLaughs());
   dir_.Write("campaigns/huge.yaml", std::string(2 * 1024 * 1024, '#'));
-  dir_.Write("campaigns/ok.yaml", R"(broadcasts:
-  - target: users
+  dir_.Write("campaigns/ok.yaml", R"(id: ok
+broadcasts:
+  - name: fine
+    target: users
     message: {type: txt, msg: fine}
 )");
   ScanReport r = Scan(now_);
   EXPECT_EQ(r.created, 1);
   EXPECT_EQ(r.rejected, 2);
   EXPECT_EQ(Jobs().size(), 1u);
+}
+
+// ------------------------------------------------------------------ identity
+// A job is (campaign id, broadcast name, occurrence), whatever file carries it.
+
+// Two broadcasts: `a` as soon as allowed, `b` in 2099; `extra` goes before them.
+std::string PromoYaml(const std::string& extra = "", const std::string& a_text = "a") {
+  return "id: promo\nbroadcasts:\n" + extra +
+         "  - {name: a, target: users, message: {type: txt, msg: " + a_text +
+         "}}\n"
+         "  - {name: b, target: users, send_at: \"2099-01-01T00:00:00Z\", "
+         "message: {type: txt, msg: b}}\n";
+}
+
+TEST_F(CampaignIngesterTest, BroadcastsWithoutNamesAreRejectedNotKeyedByPosition) {
+  dir_.Write("campaigns/a.yaml", R"(id: promo
+broadcasts:
+  - {target: users, message: {type: txt, msg: a}}
+)");
+  ScanReport r = Scan(now_);
+  EXPECT_EQ(r.rejected, 1);
+  EXPECT_TRUE(Jobs().empty());
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].find("a.yaml:3:5: broadcasts[0].name is required [schema.required]"),
+            std::string::npos)
+      << r.errors[0];
+
+  dir_.Write("campaigns/a.yaml",
+             "broadcasts:\n  - {name: a, target: users, message: {type: "
+             "txt, msg: a}}\n");
+  r = Scan(now_ + 1s);
+  EXPECT_EQ(r.rejected, 1);
+  EXPECT_NE(r.errors.at(0).find("a.yaml:1:1: id is required [schema.required]"), std::string::npos)
+      << r.errors[0];
+}
+
+// `d`, as soon as allowed and not sent yet, is due from the file's modification time:
+// an edit elsewhere in the file (a newer mtime) must not push it back.
+constexpr const char* kAsSoonAsAllowed =
+    "  - {name: d, target: chatrooms, message: {type: txt, msg: d}}\n";
+
+TEST_F(CampaignIngesterTest, InsertingABroadcastAtTheTopChangesNoOtherJob) {
+  dir_.Write("campaigns/a.yaml", PromoYaml() + kAsSoonAsAllowed);
+  Scan(now_);
+  Answer("a", OutcomeClass::kSent, now_);
+  const JobRow a = Job("a"), b = Job("b"), d = Job("d");
+
+  dir_.Write(
+      "campaigns/a.yaml",
+      PromoYaml("  - {name: c, target: users, message: {type: txt, msg: c}}\n") + kAsSoonAsAllowed);
+  SetModified("a.yaml", 60s);
+  EXPECT_EQ(Scan(now_ + 1min).updated, 1);
+  EXPECT_EQ(Jobs().size(), 4u);
+  EXPECT_EQ(Job("c").state, JobState::kReady);
+  EXPECT_EQ(Job("a").state, JobState::kSent);
+  EXPECT_EQ(Job("a").attempts, 1);
+  EXPECT_EQ(Job("a").updated_at, a.updated_at);
+  EXPECT_EQ(Job("b").state, JobState::kScheduled);
+  EXPECT_EQ(Job("b").updated_at, b.updated_at);
+  EXPECT_EQ(Job("d").due, d.due);
+  EXPECT_EQ(Job("d").updated_at, d.updated_at);
+}
+
+TEST_F(CampaignIngesterTest, DeletingTheFirstBroadcastLeavesTheOthers) {
+  dir_.Write("campaigns/a.yaml", PromoYaml() + kAsSoonAsAllowed);
+  Scan(now_);
+  const JobRow b = Job("b"), d = Job("d");
+  dir_.Write("campaigns/a.yaml", std::string(R"(id: promo
+broadcasts:
+  - {name: b, target: users, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: b}}
+)") + kAsSoonAsAllowed);
+  SetModified("a.yaml", 60s);
+  EXPECT_EQ(Scan(now_ + 1min).updated, 1);
+  EXPECT_EQ(Job("a").state, JobState::kCancelled);
+  EXPECT_EQ(Job("b").state, JobState::kScheduled);
+  EXPECT_EQ(Job("b").id, b.id);
+  EXPECT_EQ(Job("b").updated_at, b.updated_at);
+  EXPECT_EQ(Job("d").state, JobState::kReady);
+  EXPECT_EQ(Job("d").due, d.due);
+  EXPECT_EQ(Job("d").updated_at, d.updated_at);
+}
+
+TEST_F(CampaignIngesterTest, ReorderingBroadcastsChangesNoJob) {
+  dir_.Write("campaigns/a.yaml", std::string(R"(id: promo
+broadcasts:
+  - {name: a, target: users, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: a}}
+  - {name: b, target: chatrooms, send_at: "2099-01-02T00:00:00Z", message: {type: txt, msg: b}}
+)") + kAsSoonAsAllowed);
+  Scan(now_);
+  const std::vector<JobRow> before = Jobs();
+  dir_.Write(
+      "campaigns/a.yaml",
+      std::string(R"(id: promo
+broadcasts:
+)") + kAsSoonAsAllowed +
+          R"(  - {name: b, target: chatrooms, send_at: "2099-01-02T00:00:00Z", message: {type: txt, msg: b}}
+  - {name: a, target: users, send_at: "2099-01-01T00:00:00Z", message: {type: txt, msg: a}}
+)");
+  SetModified("a.yaml", 60s);
+  EXPECT_EQ(Scan(now_ + 1min).updated, 1);
+  const std::vector<JobRow> after = Jobs();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].broadcast, before[i].broadcast);
+    EXPECT_EQ(after[i].body, before[i].body);
+    EXPECT_EQ(after[i].due, before[i].due);
+    EXPECT_EQ(after[i].updated_at, before[i].updated_at) << after[i].broadcast;
+  }
+}
+
+TEST_F(CampaignIngesterTest, ARenameSeenInOneScanMovesTheCampaign) {
+  dir_.Write("campaigns/a.yaml", PromoYaml());
+  Scan(now_);
+  Answer("a", OutcomeClass::kSent, now_);
+  const std::vector<JobRow> before = Jobs();
+  std::filesystem::rename(dir_ / "campaigns/a.yaml", dir_ / "campaigns/b.yaml");
+
+  ScanReport r = Scan(now_ + 1min);
+  EXPECT_EQ(r.moved, 1);
+  EXPECT_EQ(r.removed + r.rejected + r.created, 0);
+  const std::vector<JobRow> after = Jobs();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].state, before[i].state);
+    EXPECT_EQ(after[i].updated_at, before[i].updated_at);
+    EXPECT_EQ(after[i].file, "b.yaml");
+  }
+  EXPECT_EQ(FileRow("a.yaml")->status, CampaignStatus::kRemoved);
+  EXPECT_EQ(FileRow("b.yaml")->status, CampaignStatus::kOk);
+  EXPECT_EQ(Scan(now_ + 2min).unchanged, 1);
+}
+
+TEST_F(CampaignIngesterTest, ARenameAcrossScansAndARestartResendsNothing) {
+  dir_.Write("campaigns/a.yaml", PromoYaml());
+  Scan(now_);
+  Answer("a", OutcomeClass::kSent, now_);
+  std::filesystem::rename(dir_ / "campaigns/a.yaml", dir_ / "b.yaml.tmp");
+  EXPECT_EQ(Scan(now_ + 1min).removed, 1);
+  EXPECT_EQ(Job("b").state, JobState::kCancelled);
+
+  std::filesystem::rename(dir_ / "b.yaml.tmp", dir_ / "campaigns/b.yaml");
+  CampaignIngester restarted(config_, *store_);
+  restarted.MarkWritten("b.yaml");  // renamed in: inotify's IN_MOVED_TO
+  auto r = restarted.Scan(now_ + 2min);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->created, 1);
+  EXPECT_EQ(Jobs().size(), 2u);
+  EXPECT_EQ(Job("a").state, JobState::kSent);
+  EXPECT_EQ(Job("a").attempts, 1);
+  EXPECT_EQ(Job("b").state, JobState::kScheduled);
+  EXPECT_EQ(Job("b").file, "b.yaml");
+}
+
+TEST_F(CampaignIngesterTest, MovingACampaignToANewerFileKeepsTheDueOfItsJobs) {
+  dir_.Write("campaigns/a.yaml", PromoYaml());
+  Scan(now_);
+  const JobRow a = Job("a");
+  std::filesystem::remove(dir_ / "campaigns/a.yaml");
+  dir_.Write("campaigns/moved.yaml", "# moved here\n" + PromoYaml());
+  SetModified("moved.yaml", 3600s);
+
+  EXPECT_EQ(Scan(now_ + 1h).moved, 1);
+  EXPECT_EQ(Job("a").id, a.id);
+  EXPECT_EQ(Job("a").due, a.due);
+  EXPECT_EQ(Job("a").state, a.state);
+  EXPECT_EQ(Job("a").file, "moved.yaml");
+}
+
+TEST_F(CampaignIngesterTest, TwoFilesWithOneIdTheHolderKeepsItUntilItGoes) {
+  dir_.Write("campaigns/b.yaml", PromoYaml());
+  Scan(now_);
+  dir_.Write("campaigns/a.yaml", PromoYaml("", "from a"));  // sorts first
+  ScanReport r = Scan(now_ + 1min);
+  EXPECT_EQ(r.rejected, 1);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "a.yaml:1:5: id \"promo\" is already used by b.yaml [rule.id_unique]");
+  EXPECT_EQ(FileRow("a.yaml")->status, CampaignStatus::kRejected);
+  EXPECT_EQ(Scan(now_ + 2min).rejected, 0);  // logged once
+
+  // b.yaml goes: a.yaml, unchanged, takes the campaign over; nothing is cancelled.
+  std::filesystem::remove(dir_ / "campaigns/b.yaml");
+  r = Scan(now_ + 3min);
+  EXPECT_EQ(r.moved, 1);
+  EXPECT_EQ(r.removed, 0);
+  EXPECT_EQ(Job("a").state, JobState::kReady);
+  EXPECT_NE(Job("a").body.find("from a"), std::string::npos);
+  EXPECT_EQ(Job("b").state, JobState::kScheduled);
+  EXPECT_EQ(FileRow("a.yaml")->status, CampaignStatus::kOk);
+}
+
+TEST_F(CampaignIngesterTest, AnIdGivenUpInOneScanIsTakenInTheSame) {
+  dir_.Write("campaigns/b.yaml", PromoYaml());
+  Scan(now_);
+  // b.yaml now carries another campaign, and a.yaml (sorted first) takes promo.
+  std::string other = PromoYaml();
+  other.replace(0, std::string("id: promo").size(), "id: other");
+  dir_.Write("campaigns/b.yaml", other);
+  dir_.Write("campaigns/a.yaml", PromoYaml());
+  ScanReport r = Scan(now_ + 1min);
+  EXPECT_EQ(r.rejected, 0) << (r.errors.empty() ? "" : r.errors[0]);
+  EXPECT_EQ(FileRow("a.yaml")->campaign_id, "promo");
+  EXPECT_EQ(FileRow("b.yaml")->campaign_id, "other");
+}
+
+TEST_F(CampaignIngesterTest, RemovedAndRestoredAFileResendsNothingAndBringsBackTheRest) {
+  dir_.Write("campaigns/a.yaml", PromoYaml());
+  Scan(now_);
+  Answer("a", OutcomeClass::kSent, now_);
+  std::filesystem::remove(dir_ / "campaigns/a.yaml");
+  Scan(now_ + 1min);
+  EXPECT_EQ(Job("b").state, JobState::kCancelled);
+  dir_.Write("campaigns/a.yaml", PromoYaml("", "a-edited"));
+  Scan(now_ + 2min);
+  EXPECT_EQ(Jobs().size(), 2u);
+  EXPECT_EQ(Job("a").state, JobState::kSent);
+  EXPECT_EQ(Job("a").body.find("edited"), std::string::npos);
+  EXPECT_EQ(Job("b").state, JobState::kScheduled);
+}
+
+TEST_F(CampaignIngesterTest, AJobRetriedAfterA429FollowsEditsAndRemoval) {
+  dir_.Write("campaigns/a.yaml", PromoYaml("", "old text"));
+  dir_.Write("campaigns/c.yaml", R"(id: other
+broadcasts:
+  - {name: x, target: users, message: {type: txt, msg: x}}
+)");
+  Scan(now_);
+  Answer("a", OutcomeClass::kRetry, now_);
+  Answer("x", OutcomeClass::kRetry, now_);
+  ASSERT_EQ(Job("a").attempts, 1);
+
+  dir_.Write("campaigns/a.yaml", PromoYaml("", "new text"));
+  EXPECT_EQ(Scan(now_ + 1min).updated, 1);
+  EXPECT_NE(Job("a").body.find("new text"), std::string::npos);
+  EXPECT_EQ(Job("a").state, JobState::kReady);
+
+  std::filesystem::remove(dir_ / "campaigns/c.yaml");
+  EXPECT_EQ(Scan(now_ + 2min).removed, 1);
+  EXPECT_EQ(Job("x").state, JobState::kCancelled);
+  // Once an answer leaves it in doubt, no change of files touches it again.
+  Answer("a", OutcomeClass::kUnknown, now_ + 3min);
+  dir_.Write("campaigns/a.yaml", PromoYaml("", "newer text"));
+  Scan(now_ + 4min);
+  EXPECT_NE(Job("a").body.find("new text"), std::string::npos);
+  EXPECT_EQ(Job("a").state, JobState::kUnknown);
+}
+
+TEST_F(CampaignIngesterTest, AFileThatLostItsIdIsRejectedAndKeepsItsJobs) {
+  dir_.Write("campaigns/a.yaml", PromoYaml());
+  Scan(now_);
+  const std::vector<JobRow> before = Jobs();
+  dir_.Write("campaigns/a.yaml", R"(broadcasts:
+  - {target: users, message: {type: txt, msg: a}}
+)");
+  ScanReport r = Scan(now_ + 1min);
+  EXPECT_EQ(r.rejected, 1);
+  EXPECT_EQ(FileRow("a.yaml")->status, CampaignStatus::kRejected);
+  EXPECT_NE(FileRow("a.yaml")->last_error.find("[schema.required]"), std::string::npos);
+  EXPECT_EQ(FileRow("a.yaml")->campaign_id, "promo");
+  const std::vector<JobRow> after = Jobs();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i].updated_at, before[i].updated_at);
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ TEST_F(StoreIngest, TheSameHashChangesNothing) {
   EXPECT_EQ(DumpDatabase(db_path_), before);
 }
 
-TEST_F(StoreIngest, AChangedFileUpdatesOnlyJobsNeverAttempted) {
+TEST_F(StoreIngest, AChangedFileUpdatesOnlyJobsNoAttemptMayHaveReached) {
   ASSERT_TRUE(store().ApplyCampaign(
       File("a.yaml", "a", "h1"),
       {Spec("fresh", "once", kT0 - 1s, R"({"v":1})"), Spec("tried", "once", kT0 - 1s, R"({"v":1})"),
@@ -82,10 +82,12 @@ TEST_F(StoreIngest, AChangedFileUpdatesOnlyJobsNeverAttempted) {
   EXPECT_EQ(tried.body, R"({"v":1})");
   EXPECT_EQ(tried.state, JobState::kSent);
   EXPECT_EQ(tried.updated_at, tried_before.updated_at);
+  // A retry answer proved the attempt was not applied: the job still follows its file.
   JobRow retrying = JobNamed("retrying");
-  EXPECT_EQ(retrying.body, R"({"v":1})");
-  EXPECT_EQ(retrying.due, retrying_before.due);
-  EXPECT_EQ(retrying.state, JobState::kReady);
+  EXPECT_EQ(retrying.body, R"({"v":2})");
+  EXPECT_EQ(retrying.due, kT0 + 1h);
+  EXPECT_EQ(retrying.attempts, retrying_before.attempts);
+  EXPECT_EQ(retrying.state, JobState::kScheduled);
 
   auto campaign = store().Campaigns().value().at(0);
   EXPECT_EQ(campaign.content_hash, "h2");
@@ -103,7 +105,7 @@ TEST_F(StoreIngest, ADroppedSpecCancelsItsJobOnlyIfNeverAttempted) {
       store().ApplyCampaign(File("a.yaml", "a", "h2"), {Spec("keep", "once", kT0)}, kT0, kT0 + 1s));
   EXPECT_EQ(JobNamed("keep").state, JobState::kReady);
   EXPECT_EQ(JobNamed("drop").state, JobState::kCancelled);
-  EXPECT_THAT(JobNamed("drop").last_error, HasSubstr("no longer in campaign file a.yaml"));
+  EXPECT_THAT(JobNamed("drop").last_error, HasSubstr("no longer in campaign a"));
   EXPECT_EQ(JobNamed("tried").state, JobState::kUnknown);
 }
 
@@ -292,18 +294,20 @@ TEST_F(StoreIngest, AddMissingJobsOnlyInserts) {
   EXPECT_FALSE(store().AddMissingJobs("a.yaml", {Spec("m", d3, kT0)}, kT0).has_value());
 }
 
-TEST_F(StoreIngest, EarliestPendingIsTheFirstNeverAttemptedTimedOccurrence) {
+TEST_F(StoreIngest, EarliestPendingIsTheFirstTimedOccurrenceNoAttemptMayHaveReached) {
   std::string d1 = FormatRfc3339(kT0 - 1h), d2 = FormatRfc3339(kT0 + 1h),
               d3 = FormatRfc3339(kT0 + 25h);
   ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"),
                                     {Spec("n", d1, kT0 - 1h), Spec("n", d2, kT0 + 1h),
                                      Spec("n", d3, kT0 + 25h), Spec("m", "once", kT0 - 2h)},
                                     kT0, kT0));
-  EXPECT_EQ(store().EarliestPending("a.yaml", "n").value(), kT0 - 1h);
+  EXPECT_EQ(store().EarliestPending("a", "n").value(), kT0 - 1h);
   Attempt(JobNamed("n", d1).id, OutcomeClass::kRetry, kT0);
-  EXPECT_EQ(store().EarliestPending("a.yaml", "n").value(), kT0 + 1h);
-  EXPECT_EQ(store().EarliestPending("a.yaml", "m").value(), std::nullopt);  // "once" only
-  EXPECT_EQ(store().EarliestPending("b.yaml", "n").value(), std::nullopt);
+  EXPECT_EQ(store().EarliestPending("a", "n").value(), kT0 - 1h);  // proven not applied
+  Attempt(JobNamed("n", d1).id, OutcomeClass::kUnknown, kT0 + 1s);
+  EXPECT_EQ(store().EarliestPending("a", "n").value(), kT0 + 1h);
+  EXPECT_EQ(store().EarliestPending("a", "m").value(), std::nullopt);  // "once" only
+  EXPECT_EQ(store().EarliestPending("b", "n").value(), std::nullopt);
 }
 
 }  // namespace
