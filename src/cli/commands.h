@@ -24,7 +24,12 @@ struct CommandContext {
 // campaigns_dir). Prints every error; 0 when all are valid, 1 otherwise.
 int RunCheck(const CommandContext& ctx, const std::vector<std::filesystem::path>& files);
 
-// --status [--json]. Read-only: works while the daemon runs.
+// --check-config: the config alone (what a service start depends on), and the
+// credential files its apps name (warnings). 0 when the config is valid, 1 otherwise.
+int RunCheckConfig(const CommandContext& ctx);
+
+// --status [--json]. Read-only: works while the daemon runs. Exit codes as in
+// cli/command_line.h; so do the operator actions.
 int RunStatus(const CommandContext& ctx, bool json);
 
 // Operator actions: each one transaction on the database, then the running
@@ -33,7 +38,7 @@ struct OperatorAction {
   enum Kind { kCancelCampaign, kCancelJob, kPause, kResume, kResolveSent, kResolveNotSent } kind;
   std::string argument;                     // campaign id, job id or APP/TARGET
   std::optional<std::string> broadcast_id;  // kResolveSent only
-  std::string reason;                       // kPause only
+  std::optional<std::string> reason;        // kPause only
 };
 int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action);
 

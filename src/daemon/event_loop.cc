@@ -16,6 +16,7 @@
 
 #include "config/config_loader.h"
 #include "core/time_format.h"
+#include "daemon/service_status.h"
 #include "daemon/unique_fd.h"
 #include "easemob/curl_transport.h"
 #include "store/daemon_lock.h"
@@ -92,6 +93,7 @@ class Daemon {
   std::unique_ptr<Engine> engine_;
   UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, inotify_fd_;
   std::optional<InFlight> in_flight_;
+  ServiceStatus status_;
   bool stopping_ = false;
   bool reload_requested_ = false;
   bool rescan_requested_ = false;
@@ -266,6 +268,7 @@ int Daemon::Run() {
       Dispatch();
     }
     ArmAbsolute(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake());
+    status_.Update(*engine_, in_flight_ ? &in_flight_->send : nullptr, clock_.Now());
 
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},

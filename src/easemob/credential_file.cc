@@ -12,20 +12,41 @@ constexpr size_t kMaxCredentialBytes = 64 * 1024;
 
 }  // namespace
 
+Result<std::filesystem::path> LocateCredentialFile(const std::filesystem::path& credentials_dir,
+                                                   const std::filesystem::path& file,
+                                                   std::string_view what) {
+  if (file.is_absolute()) return file;
+  if (credentials_dir.empty()) {
+    return Fail(ErrorKind::kInvalid,
+                std::string(what) + ": a relative name, but CREDENTIALS_DIRECTORY is not set");
+  }
+  std::filesystem::path plain = credentials_dir / file;
+  std::error_code ec;
+  if (!std::filesystem::exists(plain, ec) && !file.has_parent_path()) {
+    std::filesystem::path loaded = credentials_dir / ("broadcastd_" + file.string());
+    if (std::filesystem::exists(loaded, ec)) return loaded;
+  }
+  return plain;
+}
+
 Result<std::string> ReadCredentialFile(const std::filesystem::path& credentials_dir,
                                        const std::filesystem::path& file, std::string_view what) {
-  std::filesystem::path path = file;
-  if (path.is_relative()) {
-    if (credentials_dir.empty()) {
-      return Fail(std::string(what) + " " + file.string() +
-                  " is relative but CREDENTIALS_DIRECTORY is not set");
-    }
-    path = credentials_dir / file;
-  }
-  const std::string name = std::string(what) + " " + path.string();
+  Result<std::filesystem::path> located = LocateCredentialFile(credentials_dir, file, what);
+  if (!located) return std::unexpected(located.error());
+  const std::filesystem::path& path = *located;
+  // The file by its key: the value may be a secret pasted where a name belongs.
+  const std::string name =
+      std::string(what) +
+      (file.is_absolute() ? " (the absolute path it names)" : " (under $CREDENTIALS_DIRECTORY)");
 
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(name + ": cannot open (" + std::strerror(errno) + ")");
+  if (!in) {
+    const int error = errno;
+    return Fail(error == EACCES   ? ErrorKind::kPermission
+                : error == ENOENT ? ErrorKind::kNotFound
+                                  : ErrorKind::kIo,
+                name + ": cannot open (" + std::strerror(error) + ")");
+  }
   std::string content;
   content.resize(kMaxCredentialBytes + 1);
   in.read(content.data(), static_cast<std::streamsize>(content.size()));

@@ -49,8 +49,7 @@ Result<std::string> TokenSource::Token() {
         ReadCredentialFile(credentials_dir_, *app_.token_file, "app " + app_.name + ": token_file");
     if (!token) return token;
     if (!UsableInHeader(*token)) {
-      return Fail("app " + app_.name + ": token_file " + app_.token_file->string() +
-                  " holds characters not allowed in a token");
+      return Fail("app " + app_.name + ": token_file holds characters not allowed in a token");
     }
     token_ = std::move(*token);
     Remember(*token_);

@@ -47,14 +47,15 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode) {
       return Store(path, mode, std::move(db));
     }
 
-    if (path.has_parent_path()) {
+    if (mode == Mode::kReadWrite && path.has_parent_path()) {
       std::error_code ec;
       std::filesystem::create_directories(path.parent_path(), ec);
       if (ec)
         return failure("cannot create folder " + path.parent_path().string() + ": " + ec.message());
     }
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 kBusyTimeoutMs);
+    const int create = mode == Mode::kReadWrite ? SQLite::OPEN_CREATE : 0;
+    auto db =
+        std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | create, kBusyTimeoutMs);
     std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
     if (journal != "wal") return failure("cannot switch to WAL (journal_mode is " + journal + ")");
     // FULL: a claimed job must be on disk before its request leaves (guarantee 2).
