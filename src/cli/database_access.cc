@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace broadcastd {
 namespace {
@@ -66,18 +67,18 @@ Status CheckDatabaseAccess(const fs::path& database, DatabaseUse use) {
                                             CurrentUserDescription() + " (" + Mode(st) + ")" +
                                             Hint());
   }
-  if (use == DatabaseUse::kRead) return {};
-  if (::access(database.c_str(), W_OK) != 0) {
+  if (use == DatabaseUse::kWrite && ::access(database.c_str(), W_OK) != 0) {
     return Fail(ErrorKind::kPermission, name + ": not writable by user " +
                                             CurrentUserDescription() + " (" + Mode(st) + ")" +
                                             (errno == EROFS ? ": read-only file system" : Hint()));
   }
-  // Writes go through the WAL beside the file: its -wal and -shm files must be
-  // writable, or creatable in the folder.
+  // SQLite's WAL mode keeps -wal and -shm files beside the database: a writer
+  // needs both, a reader the -shm; each writable, or creatable in the folder.
   const fs::path folder = database.has_parent_path() ? database.parent_path() : fs::path(".");
   if (::access(folder.c_str(), W_OK | X_OK) != 0) {
-    for (const char* suffix : {"-wal", "-shm"}) {
+    for (const char* suffix : {"-shm", "-wal"}) {
       const fs::path side = database.string() + suffix;
+      if (use == DatabaseUse::kRead && std::string_view(suffix) == "-wal") break;
       if (::access(side.c_str(), W_OK) != 0) {
         return Fail(ErrorKind::kPermission, name + ": its folder " + folder.string() +
                                                 " is not writable by user " +
