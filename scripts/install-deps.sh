@@ -16,6 +16,9 @@ packages=(
   libsystemd-dev
   libcpp-httplib-dev libssl-dev
   clang-19 libclang-rt-19-dev
+  # the package (scripts/package-test.sh): man pages, CPack's dependency list,
+  # systemd-analyze
+  scdoc groff-base man-db bsdextrautils dpkg-dev systemd
 )
 
 SUDO=""
