@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "campaign/loader.h"
+#include "cli/check_preview.h"
 #include "cli/commands.h"
 #include "config/config_loader.h"
 #include "ingest/campaign_ingester.h"
@@ -46,6 +47,7 @@ int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
       }
       ctx.out << path.string() << ": ok (campaign " << campaign->id << ", "
               << campaign->broadcasts.size() << " broadcasts)\n";
+      if (!files.empty()) ctx.out << CheckPreviewText(*config, *campaign, path, ctx.clock.Now());
     } else {
       // Without a config the app cannot be checked; the format still can.
       auto campaign = LoadCampaignFile(path);

@@ -21,7 +21,8 @@ struct CommandContext {
 };
 
 // --check [FILE...]: the config, then the given campaign files (or every file in
-// campaigns_dir). Prints every error; 0 when all are valid, 1 otherwise.
+// campaigns_dir). Prints every error; 0 when all are valid, 1 otherwise. Each
+// valid FILE given is followed by its preview (cli/check_preview.h).
 int RunCheck(const CommandContext& ctx, const std::vector<std::filesystem::path>& files);
 
 // --check-config: the config alone (what a service start depends on), and the
