@@ -11,7 +11,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "config/config_loader.h"
-#include "easemob/credential_file.h"
+#include "config/credential_file.h"
 
 namespace broadcastd {
 namespace fs = std::filesystem;

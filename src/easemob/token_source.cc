@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "config/credential_file.h"
 #include "easemob/app_url.h"
-#include "easemob/credential_file.h"
 #include "easemob/vendor_body.h"
 
 namespace broadcastd {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "easemob/credential_file.h"
+#include "config/credential_file.h"
 #include "fakes/fake_clock.h"
 #include "fakes/scripted_transport.h"
 #include "fakes/temp_dir.h"

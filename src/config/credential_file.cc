@@ -1,4 +1,4 @@
-#include "easemob/credential_file.h"
+#include "config/credential_file.h"
 
 #include <algorithm>
 #include <cerrno>
