@@ -18,6 +18,7 @@ int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
     ++errors;
   } else {
     ctx.out << ctx.config_path.string() << ": ok (" << config->apps.size() << " apps)\n";
+    CheckCredentialFiles(*config, ctx.err);
   }
 
   std::vector<fs::path> paths = files;

@@ -18,9 +18,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path CredentialsDirectory() {
-  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-  return dir ? fs::path(dir) : fs::path();
+// Where relative credential names are looked up: $CREDENTIALS_DIRECTORY under
+// systemd; from a shell, the folder the unit loads them from, "credentials"
+// beside the config (/etc/broadcastd/credentials).
+fs::path CredentialsDirectory(const Config& config) {
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) return dir;
+  std::error_code ec;
+  fs::path source = fs::absolute(config.source, ec);
+  return (ec ? config.source : source).parent_path() / "credentials";
 }
 
 // Warnings about one app's credential file. They never name the file by the
@@ -29,39 +34,36 @@ void CheckCredential(const AppConfig& app, const fs::path& credentials_dir, std:
   const bool secret = app.client_secret_file.has_value();
   const fs::path& file = secret ? *app.client_secret_file : *app.token_file;
   const std::string key = "apps." + app.name + (secret ? ".client_secret_file" : ".token_file");
-  if (file.is_relative() && credentials_dir.empty()) {
-    err << "warning: " << key
-        << ": a name under $CREDENTIALS_DIRECTORY, which is not set here (the service sets it "
-           "with LoadCredential=); not checked\n";
-    return;
-  }
   auto path = LocateCredentialFile(credentials_dir, file, key);
   if (!path) {
     err << "warning: " << path.error().message << "\n";
     return;
   }
+  const std::string where = file.is_relative() ? " in " + credentials_dir.string() : "";
   struct stat st {};
   if (::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err << "warning: " << key << ": no such file"
-        << (file.is_relative()
-                ? " under $CREDENTIALS_DIRECTORY (is it in /etc/broadcastd/credentials?)"
-                : "")
-        << "; sends for app " << app.name << " fail until it is there\n";
+    err << "warning: " << key << ": no such file" << where << "; sends for app " << app.name
+        << " fail until it is there\n";
     return;
   }
   if (::access(path->c_str(), R_OK) != 0) {
-    err << "warning: " << key << ": not readable by this user; sends for app " << app.name
-        << " fail until it is\n";
+    err << "warning: " << key << ": the file" << where
+        << " is not readable by this user; sends for app " << app.name << " fail until it is\n";
     return;
   }
   if ((st.st_mode & S_IROTH) != 0) {
-    err << "warning: " << key << ": readable by every user (mode " << ((st.st_mode >> 6) & 7)
-        << ((st.st_mode >> 3) & 7) << (st.st_mode & 7)
-        << "); make it readable by root only (chmod 600)\n";
+    err << "warning: " << key << ": the file" << where << " is readable by every user (mode "
+        << ((st.st_mode >> 6) & 7) << ((st.st_mode >> 3) & 7) << (st.st_mode & 7)
+        << "); make it readable by its owner only (chmod 600)\n";
   }
 }
 
 }  // namespace
+
+void CheckCredentialFiles(const Config& config, std::ostream& err) {
+  const fs::path credentials_dir = CredentialsDirectory(config);
+  for (const auto& [name, app] : config.apps) CheckCredential(app, credentials_dir, err);
+}
 
 int RunCheckConfig(const CommandContext& ctx) {
   auto config = LoadConfig(ctx.config_path);
@@ -78,8 +80,7 @@ int RunCheckConfig(const CommandContext& ctx) {
             << ": not a folder that can be read here; the daemon starts and takes campaigns "
                "once it is\n";
   }
-  const fs::path credentials_dir = CredentialsDirectory();
-  for (const auto& [name, app] : config->apps) CheckCredential(app, credentials_dir, ctx.err);
+  CheckCredentialFiles(*config, ctx.err);
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "core/clock.h"
 
 namespace broadcastd {
@@ -28,6 +29,12 @@ int RunCheck(const CommandContext& ctx, const std::vector<std::filesystem::path>
 // --check-config: the config alone (what a service start depends on), and the
 // credential files its apps name (warnings). 0 when the config is valid, 1 otherwise.
 int RunCheckConfig(const CommandContext& ctx);
+
+// Warnings ("warning: apps.main.client_secret_file: …") for each app's credential
+// file that is missing, unreadable or readable by every user, looked up as the
+// daemon does (config/credential_file.h). Never names the file by the config's
+// value. Used by --check-config and --check.
+void CheckCredentialFiles(const Config& config, std::ostream& err);
 
 // --status [--json]. Read-only: works while the daemon runs. Exit codes as in
 // cli/command_line.h; so do the operator actions.

@@ -33,7 +33,7 @@ class CliBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Write("campaigns/ok.yaml", kCampaign);
-    dir_.Write("credentials/main.token", "a-token\n");
+    fs::permissions(dir_.Write("credentials/main.token", "a-token\n"), fs::perms(0600));
     WriteConfig("database: " + Db().string() + "\n");
   }
 
@@ -201,6 +201,32 @@ TEST_F(CliBinaryTest, CheckConfigPassesWithABadCampaignPresent) {
   EXPECT_EQ(Run({"--check-config"}).exit_code, 1);
 }
 
+// The credential files the daemon will read: missing, unreadable or readable by
+// every user is a warning (a start still goes on; the sends of that app fail).
+TEST_F(CliBinaryTest, ChecksWarnAboutCredentialFilesTheWayTheDaemonLooksThemUp) {
+  auto warnings = [&](const std::string& action, const std::vector<std::string>& env = {}) {
+    CommandResult r = Run({action}, env);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.output.find("warning: apps.main.token_file") == std::string::npos ? std::string()
+                                                                               : r.output;
+  };
+  // From a shell: the credentials folder beside the config, as the unit loads it.
+  EXPECT_EQ(warnings("--check-config"), "");
+  EXPECT_EQ(warnings("--check"), "");
+  fs::permissions(dir_ / "credentials/main.token", fs::perms(0644));
+  EXPECT_NE(warnings("--check-config").find("is readable by every user (mode 644)"),
+            std::string::npos);
+  EXPECT_NE(warnings("--check").find("is readable by every user"), std::string::npos);
+  fs::remove(dir_ / "credentials/main.token");
+  EXPECT_NE(warnings("--check-config").find("no such file in " + (dir_ / "credentials").string()),
+            std::string::npos);
+  // Under systemd: $CREDENTIALS_DIRECTORY, where LoadCredential=broadcastd:FOLDER
+  // names the file main.token broadcastd_main.token.
+  fs::permissions(dir_.Write("loaded/broadcastd_main.token", "a-token\n"), fs::perms(0400));
+  EXPECT_EQ(warnings("--check-config", {"CREDENTIALS_DIRECTORY=" + (dir_ / "loaded").string()}),
+            "");
+}
+
 // Under systemd the check's lines carry syslog priorities, so `journalctl -p err`
 // shows why a start failed; elsewhere they do not.
 TEST_F(CliBinaryTest, CheckConfigLinesCarryJournalPrioritiesUnderSystemd) {
@@ -215,6 +241,7 @@ TEST_F(CliBinaryTest, CheckConfigLinesCarryJournalPrioritiesUnderSystemd) {
     return ReadFile(log);
   };
   // A missing credential is a warning, the config's verdict information.
+  fs::remove(dir_ / "credentials/main.token");
   std::string good = run_into_journal("good.log");
   EXPECT_TRUE(good.starts_with("<6>" + Config().string() + ": ok")) << good;
   EXPECT_NE(good.find("\n<4>warning: apps.main.token_file"), std::string::npos) << good;
@@ -256,6 +283,11 @@ TEST_F(CliBinaryTest, SecretPastedAsTheCredentialFileNameIsNeverEchoed) {
   // key is wrong, never its value, in the log and in the database.
   const std::string short_secret = "hunter2Pasted";
   WriteConfig("database: " + Db().string() + "\n", "client_secret_file: " + short_secret);
+  CommandResult short_check = Run({"--check-config"});
+  EXPECT_NE(short_check.output.find("apps.main.client_secret_file: no such file"),
+            std::string::npos)
+      << short_check.output;
+  EXPECT_EQ(short_check.output.find(short_secret), std::string::npos) << short_check.output;
   const fs::path log = dir_ / "daemon.log";
   ChildProcess p({kBinary, "--config", Config().string()}, log,
                  {"CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()});
