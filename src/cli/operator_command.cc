@@ -1,6 +1,5 @@
 #include <signal.h>
 
-#include <charconv>
 #include <ostream>
 
 #include "cli/command_line.h"

@@ -37,7 +37,7 @@ class Store {
   // schema. kReadWriteExisting (operator commands) is kReadWrite that never creates
   // anything: a missing file is an error. kReadOnly never writes (it works while a daemon holds the
   // database and writes to it) and fails clearly if the file does not exist or is not at the
-  // current schema. Either mode refuses a database whose schema is newer than this code.
+  // current schema. Every mode refuses a database whose schema is newer than this code.
   static Result<Store> Open(const std::filesystem::path& path, Mode mode);
 
   Store(Store&&) noexcept;
