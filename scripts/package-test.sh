@@ -19,10 +19,13 @@ fail() {
   echo "package-test: FAILED: $*" >&2
   exit 1
 }
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' broadcastd 2>/dev/null)" = installed ]
+}
 
 [ "$(id -u)" -eq 0 ] || fail "run as root: it installs and purges the package"
 [ -f "$build/CMakeCache.txt" ] || fail "no build in $build: run the main build first"
-if dpkg-query -W -f='${Status}' broadcastd 2>/dev/null | grep -q "installed"; then
+if installed; then
   fail "broadcastd is installed already; this test would replace and then purge it"
 fi
 for path in /etc/broadcastd /var/lib/broadcastd /var/lib/private/broadcastd "$unit"; do
@@ -46,7 +49,7 @@ cleanup() {
   [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
   wait 2>/dev/null || true
-  if dpkg-query -W -f='${Status}' broadcastd 2>/dev/null | grep -q "installed"; then
+  if installed; then
     dpkg --purge broadcastd >/dev/null || true
   fi
   rm -rf "$scratch"
@@ -76,7 +79,8 @@ for dir in /etc/broadcastd/campaigns /etc/broadcastd/credentials; do
   [ -d "$dir" ] || fail "$dir is not installed"
 done
 [ "$(stat -c %a /etc/broadcastd/credentials)" = 700 ] || fail "/etc/broadcastd/credentials is not 700"
-dpkg-query -W -f='${Conffiles}\n' broadcastd | grep -q ' /etc/broadcastd/broadcastd.yaml ' ||
+conffiles=$(dpkg-query -W -f='${Conffiles}\n' broadcastd)
+grep -q ' /etc/broadcastd/broadcastd.yaml ' <<<"$conffiles" ||
   fail "/etc/broadcastd/broadcastd.yaml is not a conffile"
 grep -q "^ExecStart=/usr/bin/broadcastd --config /etc/broadcastd/broadcastd.yaml$" "$unit" ||
   fail "the unit's ExecStart does not name the installed paths"
@@ -88,7 +92,7 @@ bash -c 'source /usr/share/bash-completion/completions/broadcastd && complete -p
 echo "== systemd-analyze verify $unit"
 verify=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $verify"
 # verify also reports problems of other units it loads; ours must have none.
-if echo "$verify" | grep -i "broadcastd"; then fail "systemd-analyze verify reports the unit"; fi
+if grep -i "broadcastd" <<<"$verify"; then fail "systemd-analyze verify reports the unit"; fi
 echo "clean"
 
 echo "== systemd-analyze security --offline=true $unit"
@@ -108,11 +112,12 @@ for page in /usr/share/man/man8/broadcastd.8.gz /usr/share/man/man5/broadcastd.y
   warnings=$(zcat "$page" | groff -man -ww -z 2>&1)
   [ -z "$warnings" ] || fail "groff -man -ww -z $page: $warnings"
   shown=$(MANWIDTH=80 man -l "$page" 2>&1 | col -b)
-  echo "$shown" | grep -q "^NAME" || fail "man -l $page shows no NAME section"
-  echo "$page: $(echo "$shown" | sed -n '/^NAME/{n;p;q}' | sed 's/^ *//')"
+  grep -q "^NAME" <<<"$shown" || fail "man -l $page shows no NAME section"
+  echo "$page: $(sed -n '/^NAME/{n;p;q}' <<<"$shown" | sed 's/^ *//')"
 done
-MANWIDTH=80 man 8 broadcastd 2>/dev/null | col -b | grep -q "EXIT STATUS" ||
-  fail "man 8 broadcastd does not find the page"
+# Output captured first: grep -q closing a pipe early would fail it under pipefail.
+by_name=$(MANWIDTH=80 man 8 broadcastd 2>/dev/null | col -b) || true
+grep -q "EXIT STATUS" <<<"$by_name" || fail "man 8 broadcastd does not find the page"
 
 echo "== one send: the installed binary through the installed simulator"
 mkdir -p "$scratch/credentials" "$scratch/campaigns" "$scratch/state"
@@ -138,6 +143,9 @@ apps:
     client_secret_file: main.secret
 YAML
 cp /usr/share/doc/broadcastd/examples/campaigns/welcome-back.yaml "$scratch/campaigns/"
+# A bad campaign beside it: the unit's ExecStartPre (--check-config) still passes,
+# and the daemon rejects that file and sends the other.
+printf 'broadcasts: [{target: nobody}]\n' >"$scratch/campaigns/broken.yaml"
 CREDENTIALS_DIRECTORY="$scratch/credentials" /usr/bin/broadcastd --check-config \
   --config "$scratch/broadcastd.yaml" || fail "--check-config"
 CREDENTIALS_DIRECTORY="$scratch/credentials" /usr/bin/broadcastd \
@@ -154,6 +162,7 @@ wait "$daemon_pid" || fail "the daemon did not stop cleanly: $(cat "$scratch/dae
 daemon_pid=""
 cat "$scratch/daemon.log"
 [ -n "$sent" ] || fail "no broadcast.sent"
+grep -q "campaign.rejected file=broken.yaml" "$scratch/daemon.log" || fail "broken.yaml not rejected"
 broadcasts=$(grep -vc '/token"' "$scratch/sim.jsonl" || true)
 [ "$broadcasts" -eq 1 ] || fail "the simulator received $broadcasts broadcasts, expected 1"
 /usr/bin/broadcastd --status --config "$scratch/broadcastd.yaml" | tee "$scratch/status.txt"
@@ -168,7 +177,7 @@ for path in /usr/bin/broadcastd /usr/libexec/broadcastd "$unit" /etc/broadcastd 
   /usr/share/doc/broadcastd /usr/share/broadcastd /usr/share/man/man8/broadcastd.8.gz; do
   [ ! -e "$path" ] || fail "$path is left after dpkg --purge"
 done
-if dpkg-query -W -f='${Status}' broadcastd 2>/dev/null | grep -q "installed"; then
+if installed; then
   fail "broadcastd is still installed"
 fi
 echo "package-test: all checks passed ($(basename "$deb"), exposure $exposure)"
