@@ -5,14 +5,19 @@
 // pasted into the config that must never be echoed.
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "core/time_format.h"
 #include "e2e/child_process.h"
 #include "fakes/temp_dir.h"
 #include "store/store.h"
@@ -255,6 +260,67 @@ TEST_F(CliBinaryTest, CheckConfigLinesCarryJournalPrioritiesUnderSystemd) {
   CommandResult plain = Run({"--check-config"}, {"JOURNAL_STREAM=1:1"});
   EXPECT_EQ(plain.output.find("<3>"), std::string::npos) << plain.output;
   EXPECT_EQ(plain.output.find("<6>"), std::string::npos) << plain.output;
+}
+
+// The daemon tells systemd what it is doing (STATUS=), and again when that
+// changes: here an operator pauses the endpoint of its only job.
+TEST_F(CliBinaryTest, DaemonStatusLineFollowsTheQueue) {
+  const fs::path socket_path = dir_ / "notify.sock";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(socket_path.string().size(), sizeof addr.sun_path);
+  std::strcpy(addr.sun_path, socket_path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  // Every STATUS= the daemon sent, in order.
+  std::vector<std::string> statuses;
+  auto wait_status = [&](const std::string& wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& s : statuses) {
+        if (s == wanted) return true;
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      std::string message(buf, static_cast<size_t>(n));
+      for (size_t at = 0; at < message.size();) {
+        size_t end = message.find('\n', at);
+        if (end == std::string::npos) end = message.size();
+        std::string line = message.substr(at, end - at);
+        if (line.starts_with("STATUS=")) statuses.push_back(line.substr(7));
+        at = end + 1;
+      }
+    }
+    return false;
+  };
+
+  // One users broadcast an hour from now: queued, and its forecast is its send_at.
+  const TimePoint now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  const TimePoint send_at = std::chrono::floor<std::chrono::seconds>(now + 1h);
+  dir_.Write("campaigns/ok.yaml", "broadcasts:\n  - {target: users, send_at: \"" +
+                                      FormatRfc3339(send_at) +
+                                      "\", message: {type: txt, msg: later}}\n");
+  const std::string stamp = FormatRfc3339(send_at);
+  const std::string when =
+      stamp.substr(0, 10) == FormatRfc3339(now).substr(0, 10) ? stamp.substr(11) : stamp;
+  ChildProcess daemon({kBinary, "--config", Config().string()}, dir_ / "daemon.log",
+                      {"NOTIFY_SOCKET=" + socket_path.string(),
+                       "CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()});
+  ASSERT_TRUE(daemon.started());
+  EXPECT_TRUE(wait_status("1 queued; next main/users at " + when))
+      << ::testing::PrintToString(statuses) << ReadFile(dir_ / "daemon.log");
+
+  CommandResult pause = Run({"--pause", "main/users"});
+  EXPECT_EQ(pause.exit_code, 0) << pause.output;
+  EXPECT_TRUE(wait_status("1 queued; no send within 48 h; main/users paused"))
+      << ::testing::PrintToString(statuses) << ReadFile(dir_ / "daemon.log");
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(20s), 0);
+  ::close(fd);
 }
 
 std::string DatabaseBytes(const fs::path& db) {
