@@ -17,6 +17,9 @@ packages=(
   libcpp-httplib-dev libssl-dev
   clang-19 libclang-rt-19-dev
   faketime
+  # the package (scripts/package-test.sh): man pages, CPack's dependency list,
+  # systemd-analyze
+  scdoc groff-base man-db bsdextrautils dpkg-dev systemd
 )
 
 SUDO=""

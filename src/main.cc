@@ -1,114 +1,69 @@
 // broadcastd: sends scheduled Easemob broadcast campaigns within the API's limits.
-// This file only reads the flags and hands over to the daemon or a command.
+// This file only reads the flags (cli/command_line.h) and hands over to the
+// daemon or a command.
 
-#include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdlib>
-#include <functional>
 #include <iostream>
-#include <optional>
-#include <string>
-#include <vector>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/journal_stream.h"
 #include "daemon/event_loop.h"
 #include "daemon/logging.h"
 #include "easemob/curl_transport.h"
 
-namespace {
-
-constexpr const char* kDefaultConfig = "/etc/broadcastd/broadcastd.yaml";
-
-struct Flags {
-  std::string config = kDefaultConfig;
-  bool status = false;
-  bool json = false;
-  bool check = false;
-  bool verbose = false;
-  std::vector<std::string> files;
-  std::string cancel_campaign, cancel_job, pause, resume, resolve_sent, resolve_not_sent;
-  std::string reason;
-  std::optional<std::string> broadcast_id;
-};
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace broadcastd;
-  Flags f;
-  CLI::App app{"broadcastd: sends scheduled Easemob broadcast campaigns within the API's limits"};
-  app.set_version_flag("--version", std::string("broadcastd ") + BROADCASTD_VERSION);
-  app.add_option("-c,--config", f.config, "daemon config file")->capture_default_str();
-  app.add_flag("--status", f.status, "show apps, endpoints, campaigns and jobs, then exit");
-  app.add_flag("--json", f.json, "with --status: print JSON (format in README.md)");
-  app.add_flag("--check", f.check, "validate the config and campaigns (FILE... or all), then exit");
-  app.add_option("files", f.files, "campaign files for --check");
-  app.add_flag("-v,--verbose", f.verbose, "debug logging");
-  app.add_option("--cancel-campaign", f.cancel_campaign,
-                 "cancel every queued or unknown job of a campaign")
-      ->option_text("ID");
-  app.add_option("--cancel-job", f.cancel_job, "cancel one queued or unknown job")
-      ->option_text("JOB");
-  app.add_option("--pause", f.pause, "stop sending on an app's endpoint")
-      ->option_text("APP/TARGET");
-  app.add_option("--reason", f.reason, "with --pause: why (shown by --status)");
-  app.add_option("--resume", f.resume, "resume an app's endpoint")->option_text("APP/TARGET");
-  app.add_option("--resolve-sent", f.resolve_sent, "an unknown job was delivered")
-      ->option_text("JOB");
-  app.add_option("--broadcast-id", f.broadcast_id, "with --resolve-sent: its broadcast ID");
-  app.add_option("--resolve-not-sent", f.resolve_not_sent,
-                 "an unknown job was not delivered: queue it again")
-      ->option_text("JOB");
-  CLI11_PARSE(app, argc, argv);
+  Invocation inv;
+  if (auto exit_code = ParseCommandLine(argc, argv, inv, std::cout, std::cerr)) return *exit_code;
 
+  if (inv.command == Command::kDaemon) {
+    // Before any thread exists, so every thread inherits the mask and the
+    // daemon's signals arrive only through its signalfd. (Commands keep the
+    // default handlers: Ctrl-C stops a long --status.)
+    BlockDaemonSignals();
+    SetUpLogging(inv.verbose);
+    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+    DaemonOptions options;
+    options.config_path = inv.config;
+    options.credentials_dir = credentials ? credentials : "";
+    SystemClock clock;
+    CurlTransport transport;
+    return RunDaemon(options, clock, transport);
+  }
+
+  // Under systemd (ExecStartPre, systemd-run) each line carries its priority:
+  // errors show in `journalctl -p err`.
+  JournalPriorities out_priorities(std::cout, STDOUT_FILENO, "<6>");
+  JournalPriorities err_priorities(std::cerr, STDERR_FILENO, "<3>");
   SystemClock clock;
-  CommandContext ctx{f.config, clock, std::cout, std::cerr};
-
-  struct Action {
-    bool selected;
-    std::function<int()> run;
+  CommandContext ctx{inv.config, clock, std::cout, std::cerr};
+  auto op = [&](OperatorAction::Kind kind) {
+    return RunOperatorAction(ctx, OperatorAction{kind, inv.argument, inv.broadcast_id, inv.reason});
   };
-  auto op = [&](OperatorAction::Kind kind, const std::string& arg) {
-    return [&, kind, arg] {
-      return RunOperatorAction(ctx, OperatorAction{kind, arg, f.broadcast_id, f.reason});
-    };
-  };
-  const Action actions[] = {
-      {f.check,
-       [&] {
-         return RunCheck(ctx, {f.files.begin(), f.files.end()});
-       }},
-      {f.status, [&] { return RunStatus(ctx, f.json); }},
-      {!f.cancel_campaign.empty(), op(OperatorAction::kCancelCampaign, f.cancel_campaign)},
-      {!f.cancel_job.empty(), op(OperatorAction::kCancelJob, f.cancel_job)},
-      {!f.pause.empty(), op(OperatorAction::kPause, f.pause)},
-      {!f.resume.empty(), op(OperatorAction::kResume, f.resume)},
-      {!f.resolve_sent.empty(), op(OperatorAction::kResolveSent, f.resolve_sent)},
-      {!f.resolve_not_sent.empty(), op(OperatorAction::kResolveNotSent, f.resolve_not_sent)},
-  };
-  const Action* chosen = nullptr;
-  for (const Action& a : actions) {
-    if (!a.selected) continue;
-    if (chosen) {
-      std::cerr << "choose one of --check, --status and the operator actions\n";
-      return 2;
-    }
-    chosen = &a;
+  switch (inv.command) {
+    case Command::kCheck:
+      return RunCheck(ctx, inv.files);
+    case Command::kCheckConfig:
+      return RunCheckConfig(ctx);
+    case Command::kStatus:
+      return RunStatus(ctx, inv.json);
+    case Command::kCancelCampaign:
+      return op(OperatorAction::kCancelCampaign);
+    case Command::kCancelJob:
+      return op(OperatorAction::kCancelJob);
+    case Command::kPause:
+      return op(OperatorAction::kPause);
+    case Command::kResume:
+      return op(OperatorAction::kResume);
+    case Command::kResolveSent:
+      return op(OperatorAction::kResolveSent);
+    case Command::kResolveNotSent:
+      return op(OperatorAction::kResolveNotSent);
+    case Command::kDaemon:
+      break;
   }
-  if (!f.files.empty() && !f.check) {
-    std::cerr << "campaign files are only taken with --check\n";
-    return 2;
-  }
-  if (chosen) return chosen->run();
-
-  // Before any thread exists, so every thread inherits the mask and the
-  // daemon's signals arrive only through its signalfd. (Commands keep the
-  // default handlers: Ctrl-C stops a long --status.)
-  BlockDaemonSignals();
-  SetUpLogging(f.verbose);
-  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  DaemonOptions options;
-  options.config_path = f.config;
-  options.credentials_dir = credentials ? credentials : "";
-  CurlTransport transport;
-  return RunDaemon(options, clock, transport);
+  return kExitUsage;
 }

@@ -1,6 +1,10 @@
+#include <map>
+#include <optional>
 #include <ostream>
+#include <string>
 
 #include "campaign/loader.h"
+#include "cli/check_preview.h"
 #include "cli/commands.h"
 #include "config/config_loader.h"
 #include "ingest/campaign_folder.h"
@@ -12,30 +16,36 @@ namespace fs = std::filesystem;
 namespace {
 
 // Checks one file's content; with a config, its app too. Reports either way.
-bool CheckOne(const CommandContext& ctx, const std::string& shown, const std::string& bytes,
-              const Config* config) {
+// Returns the campaign's id when the file is valid. With `preview`, a valid
+// file's jobs are listed with their forecast send times.
+std::optional<std::string> CheckOne(const CommandContext& ctx, const std::string& shown,
+                                    const std::string& bytes, const Config* config,
+                                    const fs::path* preview = nullptr) {
   if (config) {
     auto campaign = CheckCampaignBytes(bytes, shown, *config);
     if (!campaign) {
       for (const auto& line : campaign.error()) ctx.err << line << "\n";
-      return false;
+      return std::nullopt;
     }
     ctx.out << shown << ": ok (campaign " << campaign->id << ", " << campaign->broadcasts.size()
             << " broadcasts)\n";
-    return true;
+    if (preview) ctx.out << CheckPreviewText(*config, *campaign, *preview, ctx.clock.Now());
+    return campaign->id;
   }
   // Without a config the app cannot be checked; the format still can.
   auto campaign = ParseCampaign(bytes, shown);
   if (!campaign) {
     for (const auto& d : campaign.error()) ctx.err << d.ToString() << "\n";
-    return false;
+    return std::nullopt;
   }
   ctx.out << shown << ": format ok (app not checked: no config)\n";
-  return true;
+  return campaign->id;
 }
 
 // Every campaign file in campaigns_dir, read as the daemon reads them (without
-// waiting for files to settle): a refused file is an error naming it and why.
+// waiting for files to settle): a refused file is an error naming it and why,
+// and so is a second file with an id another file already uses (the daemon
+// would reject one of them).
 bool CheckFolder(const CommandContext& ctx, const Config& config) {
   auto listing = CampaignFolder(config.campaigns_dir).ReadAll();
   if (!listing) {
@@ -47,8 +57,21 @@ bool CheckFolder(const CommandContext& ctx, const Config& config) {
     ctx.err << (config.campaigns_dir / file.name).string() << ": refused: " << file.reason << "\n";
     ok = false;
   }
+  std::map<std::string, std::string> file_by_id;
   for (const ReadyFile& file : listing->ready) {
-    ok = CheckOne(ctx, (config.campaigns_dir / file.name).string(), file.bytes, &config) && ok;
+    const std::string shown = (config.campaigns_dir / file.name).string();
+    std::optional<std::string> id = CheckOne(ctx, shown, file.bytes, &config);
+    if (!id) {
+      ok = false;
+      continue;
+    }
+    auto [it, fresh] = file_by_id.emplace(*id, shown);
+    if (!fresh) {
+      ctx.err << shown << ": id: \"" << *id << "\" is already used by " << it->second
+              << "; the daemon keeps it for the file that held it first and rejects the other "
+                 "[rule.id_unique]\n";
+      ok = false;
+    }
   }
   return ok;
 }
@@ -63,6 +86,7 @@ int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
     ++errors;
   } else {
     ctx.out << ctx.config_path.string() << ": ok (" << config->apps.size() << " apps)\n";
+    CheckCredentialFiles(*config, ctx.err);
   }
 
   if (files.empty()) {
@@ -78,7 +102,7 @@ int RunCheck(const CommandContext& ctx, const std::vector<fs::path>& files) {
       ++errors;
       continue;
     }
-    if (!CheckOne(ctx, path.string(), *bytes, config ? &*config : nullptr)) ++errors;
+    if (!CheckOne(ctx, path.string(), *bytes, config ? &*config : nullptr, &path)) ++errors;
   }
   return errors == 0 ? 0 : 1;
 }

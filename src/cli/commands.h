@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "core/clock.h"
 
 namespace broadcastd {
@@ -21,10 +22,22 @@ struct CommandContext {
 };
 
 // --check [FILE...]: the config, then the given campaign files (or every file in
-// campaigns_dir). Prints every error; 0 when all are valid, 1 otherwise.
+// campaigns_dir). Prints every error; 0 when all are valid, 1 otherwise. Each
+// valid FILE given is followed by its preview (cli/check_preview.h).
 int RunCheck(const CommandContext& ctx, const std::vector<std::filesystem::path>& files);
 
-// --status [--json]. Read-only: works while the daemon runs.
+// --check-config: the config alone (what a service start depends on), and the
+// credential files its apps name (warnings). 0 when the config is valid, 1 otherwise.
+int RunCheckConfig(const CommandContext& ctx);
+
+// Warnings ("warning: apps.main.client_secret_file: …") for each app's credential
+// file that is missing, unreadable or readable by every user, looked up as the
+// daemon does (config/credential_file.h). Never names the file by the config's
+// value. Used by --check-config and --check.
+void CheckCredentialFiles(const Config& config, std::ostream& err);
+
+// --status [--json]. Read-only: works while the daemon runs. Exit codes as in
+// cli/command_line.h; so do the operator actions.
 int RunStatus(const CommandContext& ctx, bool json);
 
 // Operator actions: each one transaction on the database, then the running
@@ -33,7 +46,7 @@ struct OperatorAction {
   enum Kind { kCancelCampaign, kCancelJob, kPause, kResume, kResolveSent, kResolveNotSent } kind;
   std::string argument;                     // campaign id, job id or APP/TARGET
   std::optional<std::string> broadcast_id;  // kResolveSent only
-  std::string reason;                       // kPause only
+  std::optional<std::string> reason;        // kPause only
 };
 int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action);
 

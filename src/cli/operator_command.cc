@@ -1,22 +1,17 @@
 #include <signal.h>
 
-#include <charconv>
 #include <ostream>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/database_access.h"
 #include "config/config_loader.h"
+#include "core/log_value.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
 
 namespace broadcastd {
 namespace {
-
-std::optional<int64_t> ParseJobId(const std::string& text) {
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
-  return id;
-}
 
 // "main/users" -> (main, users).
 std::optional<std::pair<std::string, BroadcastTarget>> ParseEndpoint(const std::string& text) {
@@ -39,12 +34,13 @@ Status Apply(Store& store, const OperatorAction& a, TimePoint now, std::ostream&
     case OperatorAction::kResume: {
       auto endpoint = ParseEndpoint(a.argument);
       if (!endpoint) {
-        return Fail("\"" + a.argument +
-                    "\" is not APP/TARGET (TARGET: users, online_users or chatrooms)");
+        return Fail(
+            ErrorKind::kInvalid,
+            LogValue(a.argument) + " is not APP/TARGET (TARGET: users, online_users or chatrooms)");
       }
       Status st = a.kind == OperatorAction::kPause
                       ? store.Pause(endpoint->first, endpoint->second,
-                                    a.reason.empty() ? "paused by operator" : a.reason, now)
+                                    a.reason.value_or("paused by operator"), now)
                       : store.Resume(endpoint->first, endpoint->second, now);
       if (st) {
         out << a.argument << (a.kind == OperatorAction::kPause ? ": paused\n" : ": resumed\n");
@@ -55,7 +51,7 @@ Status Apply(Store& store, const OperatorAction& a, TimePoint now, std::ostream&
     case OperatorAction::kResolveSent:
     case OperatorAction::kResolveNotSent: {
       auto id = ParseJobId(a.argument);
-      if (!id) return Fail("\"" + a.argument + "\" is not a job id");
+      if (!id) return Fail(ErrorKind::kInvalid, LogValue(a.argument) + " is not a job id");
       Status st = a.kind == OperatorAction::kCancelJob ? store.CancelJob(*id, now)
                   : a.kind == OperatorAction::kResolveSent
                       ? store.ResolveSent(*id, a.broadcast_id, now)
@@ -79,16 +75,31 @@ int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action) {
   auto config = LoadConfig(ctx.config_path);
   if (!config) {
     ctx.err << config.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
-  auto store = Store::Open(config->database, Store::Mode::kReadWrite);
+  if (action.kind == OperatorAction::kPause || action.kind == OperatorAction::kResume) {
+    // A typo must not pause (or resume) an endpoint no app has.
+    auto endpoint = ParseEndpoint(action.argument);
+    if (endpoint && !config->apps.contains(endpoint->first)) {
+      std::string apps;
+      for (const auto& [name, app] : config->apps) apps += (apps.empty() ? "" : ", ") + name;
+      ctx.err << LogValue(action.argument) << ": no app " << LogValue(endpoint->first) << " in "
+              << ctx.config_path.string() << " (apps: " << apps << ")\n";
+      return kExitUsage;
+    }
+  }
+  if (Status access = CheckDatabaseAccess(config->database, DatabaseUse::kWrite); !access) {
+    ctx.err << access.error().message << "\n";
+    return kExitUsage;
+  }
+  auto store = Store::Open(config->database, Store::Mode::kReadWriteExisting);
   if (!store) {
     ctx.err << store.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   if (Status st = Apply(*store, action, ctx.clock.Now(), ctx.out); !st) {
     ctx.err << st.error().message << "\n";
-    return 1;
+    return kExitProblems;
   }
   if (auto pid = LockHolderPid(config->database)) {
     // The daemon re-reads the queue on SIGUSR1; without it, it would notice on its

@@ -1,6 +1,8 @@
 #include <ostream>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/database_access.h"
 #include "cli/status_report.h"
 #include "config/config_loader.h"
 #include "store/store.h"
@@ -11,17 +13,21 @@ int RunStatus(const CommandContext& ctx, bool json) {
   auto config = LoadConfig(ctx.config_path);
   if (!config) {
     ctx.err << config.error().message << "\n";
-    return 2;
+    return kExitUsage;
+  }
+  if (Status access = CheckDatabaseAccess(config->database, DatabaseUse::kRead); !access) {
+    ctx.err << access.error().message << "\n";
+    return kExitUsage;
   }
   auto store = Store::Open(config->database, Store::Mode::kReadOnly);
   if (!store) {
     ctx.err << store.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   auto report = GatherStatus(*config, *store, ctx.clock.Read(), ctx.clock.BootId());
   if (!report) {
     ctx.err << report.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   if (json) {
     // A file name need not be UTF-8: such bytes become U+FFFD rather than an exception.
@@ -31,7 +37,7 @@ int RunStatus(const CommandContext& ctx, bool json) {
   } else {
     ctx.out << RenderStatusText(*report);
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace broadcastd

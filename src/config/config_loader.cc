@@ -52,15 +52,7 @@ class ConfigReader {
     if (auto path = OptionalString(Pointer("/database"))) {
       config.database = Resolve(*path);
     } else if (!root.contains("database")) {
-      const char* state = std::getenv("STATE_DIRECTORY");
-      std::string dir = state ? std::string(state) : "";
-      dir = dir.substr(0, dir.find(':'));  // systemd separates several directories with ':'
-      if (dir.empty()) {
-        Problem(Pointer(""), "database",
-                "not set, and $STATE_DIRECTORY (its default's folder) is not set either");
-      } else {
-        config.database = std::filesystem::path(dir) / "queue.db";
-      }
+      config.database = DefaultDatabasePath(std::getenv("STATE_DIRECTORY"));
     }
     if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
     ReadApps(config);
@@ -203,8 +195,8 @@ class ConfigReader {
         Problem(at, has_secret ? "give only one of client_secret_file and token_file"
                                : "needs client_secret_file or token_file");
       }
-      if (auto file = OptionalString(at / "client_secret_file")) app.client_secret_file = *file;
-      if (auto file = OptionalString(at / "token_file")) app.token_file = *file;
+      app.client_secret_file = CredentialFileName(at / "client_secret_file");
+      app.token_file = CredentialFileName(at / "token_file");
       ReadDailyBudget(at / "daily_budget", app);
       CheckVendorAppUnique(config, at, app);
       config.apps.emplace(name, std::move(app));
@@ -228,6 +220,23 @@ class ConfigReader {
                         ": the vendor counts one budget for it; keep one of them");
       }
     }
+  }
+
+  // The name of a credential file. A value that looks like the credential itself
+  // (a long token with no '/' and no '.', or a very long one) is refused, and no
+  // message repeats a credential key's value: it may be the secret.
+  std::optional<std::filesystem::path> CredentialFileName(const Pointer& at) {
+    std::optional<std::string> name = OptionalString(at);
+    if (!name) return std::nullopt;
+    const bool plain = name->find('/') == std::string::npos;
+    if (plain &&
+        ((name->find('.') == std::string::npos && name->size() >= 20) || name->size() > 80)) {
+      Problem(at,
+              "looks like a secret, not a file name: put the secret in a file (in "
+              "/etc/broadcastd/credentials, readable by root only) and name that file here");
+      return std::nullopt;
+    }
+    return std::filesystem::path(*name);
   }
 
   void ReadDailyBudget(const Pointer& at, AppConfig& app) {
@@ -318,6 +327,13 @@ Result<Config> FromDocument(std::expected<Document, Diagnostic> doc,
 }
 
 }  // namespace
+
+std::filesystem::path DefaultDatabasePath(const char* state_directory) {
+  std::string dir = state_directory ? std::string(state_directory) : "";
+  dir = dir.substr(0, dir.find(':'));  // systemd separates several directories with ':'
+  if (dir.empty()) return kServiceDatabasePath;
+  return std::filesystem::path(dir) / "queue.db";
+}
 
 Result<Config> LoadConfig(const std::filesystem::path& path) {
   return FromDocument(Document::Load(path), path);

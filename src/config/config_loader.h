@@ -12,10 +12,10 @@
 // daily_budget overrides are positive integers for known targets; `limits`
 // defaults to DefaultLimits per target (window count >= 1, seconds > 0,
 // daily >= 1); day_boundary is "HH:MM UTC" (default 00:00 UTC); database
-// defaults to $STATE_DIRECTORY/queue.db (the first directory when systemd
-// lists several) and is an error when neither is set; campaigns_dir is
-// required. Relative database and campaigns_dir paths are resolved against the
-// folder of the config file. Never throws.
+// defaults to DefaultDatabasePath(); campaigns_dir is required. The value of
+// client_secret_file or token_file is never repeated in a message, and one that
+// looks like a secret rather than a file name is refused. Relative database and campaigns_dir paths
+// are resolved against the folder of the config file. Never throws.
 
 #include <filesystem>
 #include <string_view>
@@ -26,6 +26,15 @@
 namespace broadcastd {
 
 Result<Config> LoadConfig(const std::filesystem::path& path);
+
+// The service's state folder (the unit's StateDirectory=broadcastd).
+inline constexpr const char* kServiceDatabasePath = "/var/lib/broadcastd/queue.db";
+
+// Where the database is when the config does not say: $STATE_DIRECTORY/queue.db
+// (the first directory when systemd lists several; `state_directory` is the
+// variable's value, null when unset), else kServiceDatabasePath, so that
+// `broadcastd --status` from an operator's shell finds the service's queue.
+std::filesystem::path DefaultDatabasePath(const char* state_directory);
 
 // `source` names the file in errors and anchors relative paths; it is not read.
 Result<Config> ParseConfig(std::string_view text, const std::filesystem::path& source);

@@ -20,6 +20,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "core/unique_fd.h"
+#include "daemon/service_status.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
 
@@ -114,6 +115,7 @@ class Daemon {
   UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, step_fd_, inotify_fd_;
   UniqueFd rescan_fd_;  // when a campaign file being written will have settled
   std::unique_ptr<InFlight> in_flight_;
+  ServiceStatus status_;
   bool stopping_ = false;
   bool reload_requested_ = false;
   bool rescan_requested_ = false;
@@ -388,6 +390,8 @@ int Daemon::Run() {
     const Instant reading = clock_.Read();
     ArmAt(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake(), reading);
     ArmAt(rescan_fd_.get(), in_flight_ ? std::nullopt : engine_->NextRescan(), reading);
+    const auto* sending = in_flight_ ? std::get_if<PendingSend>(&in_flight_->work) : nullptr;
+    status_.Update(*engine_, sending, reading.wall);
 
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},

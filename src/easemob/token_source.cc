@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "config/credential_file.h"
 #include "easemob/app_url.h"
-#include "easemob/credential_file.h"
 #include "easemob/vendor_body.h"
 
 namespace broadcastd {
@@ -54,8 +54,7 @@ Result<std::string> TokenSource::Token() {
         ReadCredentialFile(credentials_dir_, *app_.token_file, "app " + app_.name + ": token_file");
     if (!token) return token;
     if (!UsableInHeader(*token)) {
-      return Fail("app " + app_.name + ": token_file " + app_.token_file->string() +
-                  " holds characters not allowed in a token");
+      return Fail("app " + app_.name + ": token_file holds characters not allowed in a token");
     }
     token_ = std::move(*token);
     Remember(*token_);

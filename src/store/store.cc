@@ -117,7 +117,7 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
       return Store(path, mode, std::move(db));
     }
 
-    if (path.has_parent_path()) {
+    if (mode == Mode::kReadWrite && path.has_parent_path()) {
       std::error_code ec;
       std::filesystem::create_directories(path.parent_path(), ec);
       if (ec)
@@ -125,7 +125,8 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
     }
     std::unique_ptr<SQLite::Database> db;
     try {
-      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+      const int create = mode == Mode::kReadWrite ? SQLite::OPEN_CREATE : 0;
+      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | create,
                                               kBusyTimeoutMs, vfs);
     } catch (const std::exception& e) {
       return Fail(ErrorKind::kPermission,

@@ -32,13 +32,14 @@ namespace broadcastd {
 
 class Store {
  public:
-  enum class Mode { kReadWrite, kReadOnly };
+  enum class Mode { kReadWrite, kReadOnly, kReadWriteExisting };
 
   // kReadWrite creates the file and its folder if missing and migrates it to the current
-  // schema. kReadOnly never writes (it works while a daemon holds the database and writes
-  // to it) and fails clearly if the file does not exist or is not at the current schema.
-  // Either mode refuses a database whose schema is newer than this code.
-  // `vfs` names a registered SQLite VFS (tests inject faults through one); empty: the
+  // schema. kReadWriteExisting (operator commands) is kReadWrite that never creates
+  // anything: a missing file is an error. kReadOnly never writes (it works while a daemon
+  // holds the database and writes to it) and fails clearly if the file does not exist or is
+  // not at the current schema. Every mode refuses a database whose schema is newer than this
+  // code. `vfs` names a registered SQLite VFS (tests inject faults through one); empty: the
   // default.
   static Result<Store> Open(const std::filesystem::path& path, Mode mode,
                             const std::string& vfs = {});

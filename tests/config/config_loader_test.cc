@@ -155,10 +155,41 @@ TEST_F(ConfigLoaderTest, StateDirectoryListTakesTheFirst) {
   EXPECT_EQ(Ok(Edit(1, "")).database, "/var/lib/broadcastd/queue.db");
 }
 
-TEST_F(ConfigLoaderTest, DatabaseWithoutStateDirectoryIsAnError) {
-  EXPECT_EQ(OnlyProblem(Edit(1, "")),
-            "broadcastd.yaml: database: not set, and $STATE_DIRECTORY (its default's folder) is "
-            "not set either");
+// From an operator's shell (no $STATE_DIRECTORY) the default is the unit's state
+// folder, so `broadcastd --status` finds the running service's queue.
+TEST_F(ConfigLoaderTest, DatabaseWithoutStateDirectoryIsTheServiceStateFolder) {
+  EXPECT_EQ(Ok(Edit(1, "")).database, "/var/lib/broadcastd/queue.db");
+  ::setenv("STATE_DIRECTORY", "", 1);
+  EXPECT_EQ(Ok(Edit(1, "")).database, "/var/lib/broadcastd/queue.db");
+  EXPECT_EQ(DefaultDatabasePath(nullptr), "/var/lib/broadcastd/queue.db");
+  EXPECT_EQ(DefaultDatabasePath("/run/state"), "/run/state/queue.db");
+}
+
+// A secret pasted where its file's name belongs is refused, and the message
+// never repeats it.
+TEST_F(ConfigLoaderTest, CredentialValueThatLooksLikeASecretIsRefusedWithoutEchoingIt) {
+  const std::string secret = "YXA6Zk3mQ-pasted_Secret9";
+  Result<Config> config =
+      ParseConfig(Edit(9, "    client_secret_file: " + secret), "broadcastd.yaml");
+  ASSERT_FALSE(config.has_value());
+  EXPECT_NE(config.error().message.find("apps.main.client_secret_file: looks like a secret"),
+            std::string::npos)
+      << config.error().message;
+  EXPECT_EQ(config.error().message.find("pasted_Secret"), std::string::npos)
+      << config.error().message;
+  Result<Config> token =
+      ParseConfig(Edit(9, "    token_file: " + std::string(120, 'T')), "broadcastd.yaml");
+  ASSERT_FALSE(token.has_value());
+  EXPECT_EQ(token.error().message.find("TTTTTTTT"), std::string::npos) << token.error().message;
+  // Ordinary names pass.
+  EXPECT_EQ(Ok(Edit(9, "    client_secret_file: production-app.secret"))
+                .apps.at("main")
+                .client_secret_file,
+            std::filesystem::path("production-app.secret"));
+  EXPECT_EQ(Ok(Edit(9, "    client_secret_file: /etc/keys/some-rather-long-name-here"))
+                .apps.at("main")
+                .client_secret_file,
+            std::filesystem::path("/etc/keys/some-rather-long-name-here"));
 }
 
 TEST_F(ConfigLoaderTest, RelativePathsResolveAgainstTheConfigFolder) {

@@ -221,7 +221,7 @@ TEST_F(EngineFailureTest, MissingSecretFileIsNoTokenWithoutAnyRequest) {
   auto notices = engine->store().AppNotices().value();
   ASSERT_EQ(notices.size(), 1u);
   EXPECT_EQ(notices[0].app, "main");
-  EXPECT_NE(notices[0].message.find("absent.secret"), std::string::npos) << notices[0].message;
+  EXPECT_NE(notices[0].message.find("client_secret_file"), std::string::npos) << notices[0].message;
   const std::vector<JobRow> jobs = engine->store().Jobs().value();
   for (const JobRow& job : jobs) {
     EXPECT_EQ(job.state, JobState::kReady);

@@ -92,7 +92,8 @@ broadcasts:
   ASSERT_TRUE(WaitFor(
       [&] {
         auto why = Endpoint(Status(), "chatrooms")["no_token"];
-        return why.is_string() && why.get<std::string>().find("absent.secret") != std::string::npos;
+        return why.is_string() &&
+               why.get<std::string>().find("client_secret_file") != std::string::npos;
       },
       20s))
       << ReadFile(dir_ / "daemon.log");

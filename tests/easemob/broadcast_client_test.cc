@@ -124,7 +124,8 @@ TEST_F(BroadcastClientTest, TokenFailureIsAnErrorAndPostsNothing) {
   const size_t before = transport_.requests().size();
   auto none = missing.Token();
   ASSERT_FALSE(none.has_value());
-  EXPECT_NE(none.error().message.find("absent.secret"), std::string::npos) << none.error().message;
+  EXPECT_NE(none.error().message.find("client_secret_file"), std::string::npos)
+      << none.error().message;
   EXPECT_EQ(transport_.requests().size(), before);
 }
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "easemob/credential_file.h"
+#include "config/credential_file.h"
 #include "fakes/fake_clock.h"
 #include "fakes/scripted_transport.h"
 #include "fakes/temp_dir.h"
@@ -129,14 +129,18 @@ TEST_F(TokenSourceTest, BadAnswersAreErrors) {
   EXPECT_EQ(transport_.requests().size(), 5u);
 }
 
-TEST_F(TokenSourceTest, MissingSecretFileIsNamedAndNothingIsSent) {
-  app_.client_secret_file = "missing.secret";
+// The error names the key, never its value: the value may be the secret itself,
+// pasted where the file's name belongs.
+TEST_F(TokenSourceTest, MissingSecretFileIsNamedByItsKeyAndNothingIsSent) {
+  app_.client_secret_file = "YXA6pastedSecretValue_9Qz";
   TokenSource tokens(app_, dir_.path(), transport_, clock_);
   Result<std::string> token = tokens.Token();
   ASSERT_FALSE(token);
-  EXPECT_NE(token.error().message.find((dir_.path() / "missing.secret").string()),
-            std::string::npos)
+  EXPECT_NE(token.error().message.find("app main: client_secret_file"), std::string::npos)
       << token.error().message;
+  EXPECT_EQ(token.error().message.find("pastedSecretValue"), std::string::npos)
+      << token.error().message;
+  EXPECT_TRUE(token.error().Is(ErrorKind::kNotFound));
   EXPECT_TRUE(transport_.requests().empty());
 }
 
@@ -184,11 +188,27 @@ TEST(CredentialFileTest, RulesForFiles) {
   for (const char* name : {"empty", "inner", "big", "absent"}) {
     Result<std::string> read = ReadCredentialFile(dir.path(), name, "token_file");
     ASSERT_FALSE(read) << name;
-    EXPECT_NE(read.error().message.find("token_file " + (dir.path() / name).string()),
+    EXPECT_NE(read.error().message.find("token_file (under $CREDENTIALS_DIRECTORY)"),
               std::string::npos)
         << read.error().message;
     EXPECT_EQ(read.error().message.find("line1"), std::string::npos);
+    EXPECT_EQ(read.error().message.find(dir.path().string()), std::string::npos);
   }
+}
+
+// `LoadCredential=broadcastd:/etc/broadcastd/credentials` loads the folder's file
+// main.secret as broadcastd_main.secret: the config still names it main.secret.
+TEST(CredentialFileTest, FolderLoadedCredentialsAreFoundByTheirFileName) {
+  TempDir dir;
+  dir.Write("broadcastd_main.secret", "from-folder\n");
+  EXPECT_EQ(ReadCredentialFile(dir.path(), "main.secret", "client_secret_file").value_or(""),
+            "from-folder");
+  // A credential loaded under the plain name wins.
+  dir.Write("main.secret", "plain\n");
+  EXPECT_EQ(ReadCredentialFile(dir.path(), "main.secret", "client_secret_file").value_or(""),
+            "plain");
+  EXPECT_EQ(LocateCredentialFile(dir.path(), "other.secret", "x").value_or(""),
+            dir.path() / "other.secret");
 }
 
 }  // namespace

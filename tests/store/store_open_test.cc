@@ -262,5 +262,21 @@ TEST(StoreOpen, VerifyFilesNoticesAMovedDatabase) {
   EXPECT_THAT(st.error().message, ::testing::HasSubstr("moved, replaced or deleted"));
 }
 
+// Operator commands open an existing database only: a mistyped path creates
+// neither a file nor a folder.
+TEST(StoreOpen, ReadWriteExistingNeverCreates) {
+  TempDir dir;
+  const auto path = dir.path() / "missing" / "queue.db";
+  EXPECT_FALSE(Store::Open(path, Store::Mode::kReadWriteExisting).has_value());
+  EXPECT_FALSE(std::filesystem::exists(path.parent_path()));
+  std::filesystem::create_directories(path.parent_path());
+  EXPECT_FALSE(Store::Open(path, Store::Mode::kReadWriteExisting).has_value());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  ASSERT_TRUE(Store::Open(path, Store::Mode::kReadWrite).has_value());
+  auto existing = Store::Open(path, Store::Mode::kReadWriteExisting);
+  ASSERT_TRUE(existing.has_value()) << existing.error().message;
+  EXPECT_TRUE(existing->Pause("main", BroadcastTarget::kUsers, "test", kT0).has_value());
+}
+
 }  // namespace
 }  // namespace broadcastd::testing_store

@@ -1,0 +1,67 @@
+#pragma once
+// The command line: exactly one action (running the daemon when none is given),
+// each modifier only with the action it modifies, and every action argument
+// checked for shape before anything is opened. A mistyped command must never
+// fall through to running the daemon from an operator's shell.
+//
+// Exit codes (broadcastd(8)):
+//   0  done: the action succeeded, the files are valid, the daemon stopped cleanly
+//   1  problems found: --check/--check-config found an error, an operator action
+//      was refused (no such job or campaign, or not in a state that allows it),
+//      or the daemon could not start
+//   2  usage or environment error: flags, arguments, an unreadable or invalid
+//      config for a command, a missing or inaccessible database
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace broadcastd {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblems = 1;
+inline constexpr int kExitUsage = 2;
+
+inline constexpr const char* kDefaultConfigPath = "/etc/broadcastd/broadcastd.yaml";
+
+enum class Command {
+  kDaemon,
+  kCheck,
+  kCheckConfig,
+  kStatus,
+  kCancelCampaign,
+  kCancelJob,
+  kPause,
+  kResume,
+  kResolveSent,
+  kResolveNotSent,
+};
+
+struct Invocation {
+  Command command = Command::kDaemon;
+  std::filesystem::path config = kDefaultConfigPath;
+  bool verbose = false;                      // daemon only
+  bool json = false;                         // --status only
+  std::vector<std::filesystem::path> files;  // --check only
+  // The action's argument: a campaign id, a job id (digits) or APP/TARGET (shape
+  // checked; whether APP is in the config is checked once the config is read).
+  std::string argument;
+  std::optional<std::string> reason;        // --pause only
+  std::optional<std::string> broadcast_id;  // --resolve-sent only
+};
+
+// Parses argv. Returns the exit code when the program must stop right away:
+// kExitOk after printing --help or --version to `out`, kExitUsage after printing
+// what is wrong to `err`. Otherwise fills `inv` and returns nothing.
+std::optional<int> ParseCommandLine(int argc, const char* const* argv, Invocation& inv,
+                                    std::ostream& out, std::ostream& err);
+
+// The flag that selects `command` ("--status"; "" for the daemon).
+const char* CommandFlag(Command command);
+
+// "12" -> 12. Digits only (no sign, space or leading '+'), at least 1.
+std::optional<int64_t> ParseJobId(const std::string& text);
+
+}  // namespace broadcastd
