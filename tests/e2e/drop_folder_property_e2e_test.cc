@@ -54,13 +54,13 @@ class DropFolderPropertyTest : public DaemonE2ETest {
   void UseShortWindows() {
     sim_.reset();
     std::filesystem::remove(dir_ / "sim.port");
-    sim_.emplace(std::vector<std::string>{kSimulator, "--port", "0", "--port-file",
-                                          (dir_ / "sim.port").string(), "--org", "org", "--app",
-                                          "app", "--client-id", "cid", "--client-secret-file",
-                                          (dir_ / "credentials/main.secret").string(), "--log",
-                                          (dir_ / "sim.jsonl").string(), "--window",
-                                          "chatrooms=1/1"},
-                 dir_ / "sim.log");
+    sim_.emplace(
+        std::vector<std::string>{kSimulator, "--port", "0", "--port-file",
+                                 (dir_ / "sim.port").string(), "--org", "org", "--app", "app",
+                                 "--client-id", "cid", "--client-secret-file",
+                                 (dir_ / "credentials/main.secret").string(), "--log",
+                                 (dir_ / "sim.jsonl").string(), "--window", "chatrooms=1/1"},
+        dir_ / "sim.log");
     ASSERT_TRUE(sim_->started());
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_ / "sim.port").empty(); }, 10s));
     std::string port = ReadFile(dir_ / "sim.port");
@@ -113,8 +113,7 @@ TEST_F(DropFolderPropertyTest, RandomFileOperationsNeverSendTwiceAndLoseNothing)
   UseShortWindows();
   // A new seed each run (printed on failure); BROADCASTD_PROPERTY_SEED replays one.
   const char* fixed = std::getenv("BROADCASTD_PROPERTY_SEED");
-  const uint32_t seed =
-      fixed ? static_cast<uint32_t>(std::stoul(fixed)) : std::random_device{}();
+  const uint32_t seed = fixed ? static_cast<uint32_t>(std::stoul(fixed)) : std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
