@@ -26,6 +26,8 @@ struct Flags {
   std::string cancel_campaign, cancel_job, pause, resume, resolve_sent, resolve_not_sent;
   std::string reason;
   std::optional<std::string> broadcast_id;
+  broadcastd::StatusOptions listing;
+  std::string history;
 };
 
 }  // namespace
@@ -37,7 +39,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("broadcastd ") + BROADCASTD_VERSION);
   app.add_option("-c,--config", f.config, "daemon config file")->capture_default_str();
   app.add_flag("--status", f.status, "show apps, endpoints, campaigns and jobs, then exit");
-  app.add_flag("--json", f.json, "with --status: print JSON (format in README.md)");
+  app.add_flag("--json", f.json, "with --status or --history: print JSON (format in README.md)");
+  app.add_option("--state", f.listing.state, "with --status: list jobs in this state");
+  app.add_option("--campaign", f.listing.campaign, "with --status: list this campaign's jobs");
+  app.add_option("--app", f.listing.app, "with --status: list this app's jobs");
+  app.add_option("--target", f.listing.target, "with --status: list jobs for this target");
+  app.add_option("--limit", f.listing.limit, "with --status: list at most N jobs")
+      ->capture_default_str();
+  app.add_option("--after", f.listing.after, "with --status: the next page (next_cursor)")
+      ->option_text("CURSOR");
+  app.add_option("--history", f.history, "show every attempt and operator action on a job")
+      ->option_text("JOB");
   app.add_flag("--check", f.check, "validate the config and campaigns (FILE... or all), then exit");
   app.add_option("files", f.files, "campaign files for --check");
   app.add_flag("-v,--verbose", f.verbose, "debug logging");
@@ -75,7 +87,12 @@ int main(int argc, char** argv) {
        [&] {
          return RunCheck(ctx, {f.files.begin(), f.files.end()});
        }},
-      {f.status, [&] { return RunStatus(ctx, f.json); }},
+      {f.status,
+       [&] {
+         f.listing.json = f.json;
+         return RunStatus(ctx, f.listing);
+       }},
+      {!f.history.empty(), [&] { return RunHistory(ctx, f.history, f.json); }},
       {!f.cancel_campaign.empty(), op(OperatorAction::kCancelCampaign, f.cancel_campaign)},
       {!f.cancel_job.empty(), op(OperatorAction::kCancelJob, f.cancel_job)},
       {!f.pause.empty(), op(OperatorAction::kPause, f.pause)},

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <ostream>
 
 #include "cli/commands.h"
@@ -6,8 +7,49 @@
 #include "store/store.h"
 
 namespace broadcastd {
+namespace {
 
-int RunStatus(const CommandContext& ctx, bool json) {
+Result<StatusQuery> QueryOf(const StatusOptions& o) {
+  StatusQuery query;
+  query.limit = o.limit;
+  if (!o.state.empty()) {
+    query.state = ParseJobState(o.state);
+    if (!query.state) {
+      return Fail(ErrorKind::kInvalid,
+                  "--state: no such state '" + o.state +
+                      "' (scheduled, ready, sending, sent, failed, unknown, expired, cancelled)");
+    }
+  }
+  if (!o.target.empty()) {
+    query.target = ParseTarget(o.target);
+    if (!query.target) {
+      return Fail(ErrorKind::kInvalid,
+                  "--target: no such target '" + o.target + "' (users, online_users, chatrooms)");
+    }
+  }
+  if (!o.campaign.empty()) query.campaign_id = o.campaign;
+  if (!o.app.empty()) query.app = o.app;
+  if (!o.after.empty()) {
+    auto after = ParseCursor(o.after);
+    if (!after) return std::unexpected(after.error());
+    // A cursor from another listing would skip whole states: refuse it.
+    auto states = ListedStates(query);
+    if (std::find(states.begin(), states.end(), after->state) == states.end()) {
+      return Fail(ErrorKind::kInvalid, "--after: the cursor is not from this listing");
+    }
+    query.after = *after;
+  }
+  return query;
+}
+
+}  // namespace
+
+int RunStatus(const CommandContext& ctx, const StatusOptions& options) {
+  auto query = QueryOf(options);
+  if (!query) {
+    ctx.err << query.error().message << "\n";
+    return 2;
+  }
   auto config = LoadConfig(ctx.config_path);
   if (!config) {
     ctx.err << config.error().message << "\n";
@@ -18,12 +60,12 @@ int RunStatus(const CommandContext& ctx, bool json) {
     ctx.err << store.error().message << "\n";
     return 2;
   }
-  auto report = GatherStatus(*config, *store, ctx.clock.Now());
+  auto report = GatherStatus(*config, *store, ctx.clock.Now(), *query);
   if (!report) {
     ctx.err << report.error().message << "\n";
     return 2;
   }
-  if (json) {
+  if (options.json) {
     ctx.out << RenderStatusJson(*report).dump(2) << "\n";
   } else {
     ctx.out << RenderStatusText(*report);

@@ -1,6 +1,7 @@
 #include "cli/status_report.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "core/time_format.h"
@@ -8,38 +9,126 @@
 #include "store/daemon_lock.h"
 
 namespace broadcastd {
+namespace {
 
-Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint now) {
+constexpr JobState kAllJobStates[] = {JobState::kScheduled, JobState::kReady,    JobState::kSending,
+                                      JobState::kSent,      JobState::kFailed,   JobState::kUnknown,
+                                      JobState::kExpired,   JobState::kCancelled};
+
+// Ends the store's read transaction however GatherStatus returns.
+class SnapshotScope {
+ public:
+  explicit SnapshotScope(Store& store) : store_(store) {}
+  ~SnapshotScope() { store_.EndSnapshot(); }
+  SnapshotScope(const SnapshotScope&) = delete;
+  SnapshotScope& operator=(const SnapshotScope&) = delete;
+
+ private:
+  Store& store_;
+};
+
+std::optional<int64_t> ParseInt(std::string_view text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Forecasts the listed queued jobs of one endpoint from the head of its queue.
+Status ForecastEndpoint(const Scheduler& limits, Store& store, const EndpointKey& key,
+                        TimePoint now, std::vector<StatusReport::JobLine*>& lines) {
+  TimePoint through = TimePoint::min();
+  for (const auto* line : lines) through = std::max(through, line->row.due);
+  auto head = store.QueuedHead(key.app, key.target, through, kForecastHeadCap);
+  if (!head) return std::unexpected(head.error());
+
+  Scheduler sim = limits;
+  for (const JobRow& row : head->jobs) sim.Upsert(ToQueuedJob(row));
+  auto forecast = sim.Forecast(now, kForecastHorizon);
+  for (auto* line : lines) {
+    auto it = forecast.find(line->row.id);
+    bool exact = it != forecast.end() && (!head->cut || it->second.at < *head->cut ||
+                                          it->second.kind == Scheduler::ForecastEntry::kPaused);
+    if (exact) {
+      line->forecast = it->second;
+    } else {
+      // Deeper than the simulated head: it cannot go before the first job left out.
+      line->forecast = Scheduler::ForecastEntry{Scheduler::ForecastEntry::kBeyondHorizon,
+                                                head->cut.value_or(now + kForecastHorizon)};
+    }
+  }
+  return {};
+}
+
+std::string Who(const JobRow& job) {
+  return job.campaign_id + "/" + job.broadcast +
+         (job.occurrence == "once" ? "" : "@" + job.occurrence);
+}
+
+}  // namespace
+
+std::vector<JobState> ListedStates(const StatusQuery& query) {
+  if (query.state) return {*query.state};
+  return {JobState::kUnknown, JobState::kSending, JobState::kReady, JobState::kScheduled};
+}
+
+std::string EncodeCursor(const Store::ListingKey& key) {
+  return std::string(JobStateName(key.state)) + "." + std::to_string(ToMillis(key.due)) + "." +
+         std::to_string(key.id);
+}
+
+Result<Store::ListingKey> ParseCursor(std::string_view text) {
+  auto bad = [&] {
+    return Fail(ErrorKind::kInvalid,
+                "not a cursor: '" + std::string(text) + "' (use next_cursor from --json)");
+  };
+  size_t first = text.find('.');
+  size_t second = first == std::string_view::npos ? first : text.find('.', first + 1);
+  if (second == std::string_view::npos) return bad();
+  auto state = ParseJobState(text.substr(0, first));
+  auto due = ParseInt(text.substr(first + 1, second - first - 1));
+  auto id = ParseInt(text.substr(second + 1));
+  if (!state || !due || !id) return bad();
+  return Store::ListingKey{*state, FromMillis(*due), *id};
+}
+
+Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint now,
+                                  const StatusQuery& query) {
   StatusReport report;
   report.now = now;
   report.database = config.database.string();
   report.daemon_pid = LockHolderPid(config.database);
   report.forecast_horizon = kForecastHorizon;
+  report.query = query;
 
-  auto scheduler = LoadSchedulerState(config, store, now);
-  if (!scheduler) return std::unexpected(scheduler.error());
-  auto forecast = scheduler->Forecast(now, kForecastHorizon);
+  if (auto begun = store.BeginSnapshot(); !begun) return std::unexpected(begun.error());
+  SnapshotScope snapshot(store);
 
+  auto limits = LoadSchedulerLimits(config, store, now);
+  if (!limits) return std::unexpected(limits.error());
   auto pauses = store.Pauses();
   if (!pauses) return std::unexpected(pauses.error());
-  auto jobs = store.Jobs();
-  if (!jobs) return std::unexpected(jobs.error());
+  auto counts = store.CountJobs();
+  if (!counts) return std::unexpected(counts.error());
   auto campaigns = store.Campaigns();
   if (!campaigns) return std::unexpected(campaigns.error());
 
-  std::map<std::pair<std::string, BroadcastTarget>, size_t> queued_by_endpoint;
-  for (const JobRow& job : *jobs) {
-    if (job.state == JobState::kScheduled || job.state == JobState::kReady) {
-      ++queued_by_endpoint[{job.app, job.target}];
-    }
+  for (JobState state : kAllJobStates) report.jobs_by_state[std::string(JobStateName(state))] = 0;
+  std::map<EndpointKey, std::map<std::string, int64_t>> by_endpoint;
+  for (const Store::JobCount& c : *counts) {
+    const std::string state(JobStateName(c.state));
+    report.jobs_by_state[state] += c.count;
+    by_endpoint[EndpointKey{c.app, c.target}][state] += c.count;
   }
+  report.unknown_jobs = report.jobs_by_state["unknown"];
 
   for (const auto& [name, app] : config.apps) {
     for (BroadcastTarget target : kAllTargets) {
       StatusReport::Endpoint e;
       e.app = name;
       e.target = target;
-      auto view = scheduler->limiter().View(EndpointKey{name, target}, now);
+      const EndpointKey key{name, target};
+      auto view = limits->limiter().View(key, now);
       e.used_today = view.used_today;
       e.daily = view.daily;
       e.next_allowed = view.next_allowed;
@@ -49,54 +138,68 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
           e.pause_reason = p.reason;
         }
       }
-      e.queued = queued_by_endpoint[{name, target}];
+      e.jobs_by_state = by_endpoint[key];
+      e.queued = e.jobs_by_state["scheduled"] + e.jobs_by_state["ready"];
+      std::erase_if(e.jobs_by_state, [](const auto& kv) { return kv.second == 0; });
       report.endpoints.push_back(std::move(e));
     }
   }
 
-  std::map<int64_t, size_t> campaign_index;  // campaign row id -> index in report.campaigns
-  for (const CampaignRow& row : *campaigns) {
-    campaign_index[row.id] = report.campaigns.size();
-    report.campaigns.push_back(StatusReport::CampaignLine{row, {}, std::nullopt, 0});
+  report.campaigns = std::move(*campaigns);
+  for (const CampaignRow& c : report.campaigns) {
+    // Any status but ok and removed is a problem: new statuses show up without a change here.
+    if (c.status != CampaignStatus::kOk && c.status != CampaignStatus::kRemoved) {
+      report.campaign_problems.push_back(c);
+      report.warnings.push_back("campaign " + c.file + " is " +
+                                std::string(CampaignStatusName(c.status)) + ": " + c.last_error);
+    }
   }
 
-  for (const JobRow& job : *jobs) {
-    StatusReport::JobLine line{job, std::nullopt};
-    if (auto it = forecast.find(job.id); it != forecast.end()) line.forecast = it->second;
-    auto ci = campaign_index.find(job.campaign_ref);
-    StatusReport::CampaignLine* campaign =
-        ci == campaign_index.end() ? nullptr : &report.campaigns[ci->second];
-    if (campaign) ++campaign->jobs_by_state[std::string(JobStateName(job.state))];
-    if (line.forecast) {
-      const auto& f = *line.forecast;
-      const std::string who = job.campaign_id + "/" + job.broadcast +
-                              (job.occurrence == "once" ? "" : "@" + job.occurrence);
-      if (f.kind == Scheduler::ForecastEntry::kSend && campaign) {
-        campaign->last_forecast = std::max(campaign->last_forecast.value_or(f.at), f.at);
-      } else if (f.kind == Scheduler::ForecastEntry::kExpires) {
-        if (campaign) ++campaign->will_expire;
-        report.warnings.push_back("job " + std::to_string(job.id) + " (" + who + ", " +
-                                  std::string(TargetName(job.target)) + ") will expire unsent at " +
-                                  FormatRfc3339(f.at) +
-                                  ": the endpoint's windows and daily budget do not reach it");
-      } else if (f.kind == Scheduler::ForecastEntry::kPaused) {
-        report.warnings.push_back("job " + std::to_string(job.id) + " (" + who +
-                                  ") waits: endpoint " + job.app + "/" +
-                                  std::string(TargetName(job.target)) + " is paused");
-      }
-    }
-    if (job.state == JobState::kUnknown) {
-      report.warnings.push_back("job " + std::to_string(job.id) + " (" + job.campaign_id + "/" +
-                                job.broadcast +
-                                ") is unknown: the request may have reached the server; resolve "
-                                "it with --resolve-sent or --resolve-not-sent");
-    }
-    report.jobs.push_back(std::move(line));
+  Store::JobListing listing{.states = ListedStates(query),
+                            .campaign_id = query.campaign_id,
+                            .app = query.app,
+                            .target = query.target,
+                            .after = query.after,
+                            .limit = query.limit};
+  auto jobs = store.ListJobs(listing);
+  if (!jobs) return std::unexpected(jobs.error());
+  if (query.limit > 0 && jobs->size() == query.limit) {
+    const JobRow& last = jobs->back();
+    report.next_cursor = EncodeCursor(Store::ListingKey{last.state, last.due, last.id});
   }
-  for (const auto& c : report.campaigns) {
-    if (c.row.status == CampaignStatus::kRejected) {
-      report.warnings.push_back("campaign " + c.row.file + " is rejected: " + c.row.last_error);
+  for (JobRow& row : *jobs) report.jobs.push_back(StatusReport::JobLine{std::move(row), {}});
+
+  std::map<EndpointKey, std::vector<StatusReport::JobLine*>> queued;
+  for (auto& line : report.jobs) {
+    if (IsQueued(line.row.state)) {
+      queued[EndpointKey{line.row.app, line.row.target}].push_back(&line);
     }
+  }
+  for (auto& [key, lines] : queued) {
+    if (auto done = ForecastEndpoint(*limits, store, key, now, lines); !done) {
+      return std::unexpected(done.error());
+    }
+  }
+
+  for (const auto& line : report.jobs) {
+    const JobRow& job = line.row;
+    if (line.forecast && line.forecast->kind == Scheduler::ForecastEntry::kExpires) {
+      report.warnings.push_back("job " + std::to_string(job.id) + " (" + Who(job) + ", " +
+                                std::string(TargetName(job.target)) + ") will expire unsent at " +
+                                FormatDisplayTime(line.forecast->at) +
+                                ": the endpoint's windows and daily budget do not reach it");
+    } else if (line.forecast && line.forecast->kind == Scheduler::ForecastEntry::kPaused) {
+      report.warnings.push_back("job " + std::to_string(job.id) + " (" + Who(job) +
+                                ") waits: endpoint " + job.app + "/" +
+                                std::string(TargetName(job.target)) + " is paused");
+    }
+  }
+  if (report.unknown_jobs > 0) {
+    report.warnings.push_back(
+        std::to_string(report.unknown_jobs) +
+        " job(s) are unknown: the request may have reached the server; check, then resolve "
+        "each with --resolve-sent JOB or --resolve-not-sent JOB (list them with --state "
+        "unknown)");
   }
   return report;
 }

@@ -30,7 +30,7 @@ QueuedJob ToQueuedJob(const JobRow& row) {
   return job;
 }
 
-Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoint now) {
+Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, TimePoint now) {
   Scheduler scheduler(LimiterOptionsFor(config));
   for (const auto& [name, app] : config.apps) {
     for (BroadcastTarget target : kAllTargets) {
@@ -52,10 +52,16 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoi
   auto pauses = store.Pauses();
   if (!pauses) return std::unexpected(pauses.error());
   for (const PauseRow& p : *pauses) scheduler.SetPaused(EndpointKey{p.app, p.target}, true);
+  return scheduler;
+}
+
+Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoint now) {
+  auto scheduler = LoadSchedulerLimits(config, store, now);
+  if (!scheduler) return std::unexpected(scheduler.error());
 
   auto jobs = store.QueuedJobs();
   if (!jobs) return std::unexpected(jobs.error());
-  for (const JobRow& row : *jobs) scheduler.Upsert(ToQueuedJob(row));
+  for (const JobRow& row : *jobs) scheduler->Upsert(ToQueuedJob(row));
   return scheduler;
 }
 

@@ -19,6 +19,12 @@ Duration AuditLookback(const Config& config);
 
 LimiterOptions LimiterOptionsFor(const Config& config);
 
+// The limits, the windows and budgets replayed from the audit, and the pauses: every
+// thing but the queued jobs (--status adds only the head of each queue it forecasts).
+// REQUIRES: `store` is open (read-only is enough).
+Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, TimePoint now);
+
+// LoadSchedulerLimits and every queued job.
 // REQUIRES: `store` is open (read-only is enough).
 Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, TimePoint now);
 

@@ -38,7 +38,7 @@ class StatusTest : public ::testing::Test {
 
   TempDir dir_;
   Config config_;
-  const TimePoint now_ = T("2027-03-01T20:00:00Z");
+  const TimePoint now_ = T("2027-03-01T20:00:00.000Z");
 };
 
 // Five all-users broadcasts due today with three left in the budget: the
@@ -72,9 +72,9 @@ TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
   EXPECT_EQ(expiry_warnings, 2);
 
   nlohmann::json doc = RenderStatusJson(r);
-  EXPECT_EQ(doc["format"], 1);
+  EXPECT_EQ(doc["format"], 2);
   EXPECT_EQ(doc["jobs"][0]["forecast"]["kind"], "send");
-  EXPECT_EQ(doc["jobs"][0]["forecast"]["at"], "2027-03-01T20:00:00Z");
+  EXPECT_EQ(doc["jobs"][0]["forecast"]["at"], "2027-03-01T20:00:00.000Z");
   EXPECT_EQ(doc["jobs"][4]["forecast"]["kind"], "expires");
   EXPECT_EQ(doc["jobs"][0]["state"], "ready");
   EXPECT_TRUE(doc["jobs"][0]["broadcast_id"].is_null());
@@ -93,7 +93,7 @@ TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
   EXPECT_EQ(doc["endpoints"][0]["queued"], 5);
 
   std::string text = RenderStatusText(r);
-  EXPECT_NE(text.find("EXPIRES 2027-03-01T23:59:00Z"), std::string::npos) << text;
+  EXPECT_NE(text.find("EXPIRES 2027-03-01T23:59:00.000Z"), std::string::npos) << text;
   EXPECT_NE(text.find("bad.yaml"), std::string::npos);
 }
 
