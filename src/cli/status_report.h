@@ -29,11 +29,11 @@ namespace broadcastd {
 // Which jobs to list. With no state, the jobs an operator looks at first: unknown (they
 // need a decision), sending, then ready and scheduled by due time (the next to go out).
 struct StatusQuery {
-  std::optional<JobState> state;
-  std::optional<std::string> campaign_id;
-  std::optional<std::string> app;
-  std::optional<BroadcastTarget> target;
-  std::optional<Store::ListingKey> after;  // the previous page's next_cursor
+  std::optional<JobState> state = {};
+  std::optional<std::string> campaign_id = {};
+  std::optional<std::string> app = {};
+  std::optional<BroadcastTarget> target = {};
+  std::optional<Store::ListingKey> after = {};  // the previous page's next_cursor
   size_t limit = 20;
 };
 
