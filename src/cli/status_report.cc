@@ -204,4 +204,31 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
   return report;
 }
 
+Result<std::vector<EndpointForecast>> ForecastSends(const Config& config, Store& store,
+                                                    TimePoint now, Duration horizon) {
+  if (auto begun = store.BeginSnapshot(); !begun) return std::unexpected(begun.error());
+  SnapshotScope snapshot(store);
+  auto limits = LoadSchedulerLimits(config, store, now);
+  if (!limits) return std::unexpected(limits.error());
+  std::vector<EndpointForecast> result;
+  for (const auto& [name, app] : config.apps) {
+    for (BroadcastTarget target : kAllTargets) {
+      EndpointForecast f{EndpointKey{name, target}, {}, std::nullopt};
+      auto head = store.QueuedHead(name, target, now + horizon, kForecastHeadCap);
+      if (!head) return std::unexpected(head.error());
+      Scheduler sim = *limits;
+      for (const JobRow& row : head->jobs) sim.Upsert(ToQueuedJob(row));
+      for (const auto& [id, entry] : sim.Forecast(now, horizon)) {
+        if (entry.kind != Scheduler::ForecastEntry::kSend) continue;
+        if (head->cut && entry.at >= *head->cut) continue;
+        f.sends.push_back(entry.at);
+      }
+      std::sort(f.sends.begin(), f.sends.end());
+      if (head->cut && head->jobs.size() >= kForecastHeadCap) f.exact_until = head->cut;
+      result.push_back(std::move(f));
+    }
+  }
+  return result;
+}
+
 }  // namespace broadcastd

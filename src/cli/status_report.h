@@ -87,6 +87,18 @@ inline constexpr size_t kForecastHeadCap = 5000;
 Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint now,
                                   const StatusQuery& query = {});
 
+// The forecast send times within `horizon` of `now` of every endpoint, from the head of
+// each queue (at most kForecastHeadCap jobs: with more, the sends after the first job
+// left out fell due are not shown, and `exact_until` says so).
+struct EndpointForecast {
+  EndpointKey endpoint;
+  std::vector<TimePoint> sends;
+  std::optional<TimePoint> exact_until;
+};
+// REQUIRES: `store` open (read-only is enough) with no transaction open.
+Result<std::vector<EndpointForecast>> ForecastSends(const Config& config, Store& store,
+                                                    TimePoint now, Duration horizon);
+
 std::string RenderStatusText(const StatusReport& report);
 nlohmann::json RenderStatusJson(const StatusReport& report);
 

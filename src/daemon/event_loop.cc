@@ -18,6 +18,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "core/unique_fd.h"
+#include "daemon/http_listener.h"
 #include "easemob/curl_transport.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
@@ -99,6 +100,7 @@ class Daemon {
   bool reload_requested_ = false;
   bool rescan_requested_ = false;
   bool queue_changed_ = false;
+  std::unique_ptr<HttpListener> http_;  // last: stops first
 };
 
 Status Daemon::Setup() {
@@ -117,6 +119,9 @@ Status Daemon::Setup() {
   auto engine = Engine::Create(*config, CredentialsDir(), transport_, clock_);
   if (!engine) return std::unexpected(engine.error());
   engine_ = std::move(*engine);
+  auto http = HttpListener::Start(*config, clock_);
+  if (!http) return std::unexpected(http.error());
+  http_ = std::move(*http);
 
   sigset_t set = DaemonSignals();
   signal_fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
