@@ -112,6 +112,12 @@ TEST_F(HttpListenerTest, MetricsAreValidPrometheusTextWithTheQueuesFigures) {
                       std::to_string(ToMillis(now_ + 1s) / 1000)),
             std::string::npos);
 
+  // Kept beside the page's screenshot as a CI artifact.
+  const std::filesystem::path artifacts =
+      std::filesystem::path(BROADCASTD_BINARY_DIR) / "artifacts";
+  std::filesystem::create_directories(artifacts);
+  std::ofstream(artifacts / "metrics.txt") << text;
+
   if (!HaveTool("promtool")) GTEST_SKIP() << "promtool (Debian package prometheus) not installed";
   const auto file = dir_.Write("metrics.txt", text);
   const std::string command = "promtool check metrics < " + file.string() + " > " +
