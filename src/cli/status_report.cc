@@ -46,10 +46,10 @@ Status ForecastEndpoint(const Scheduler& limits, Store& store, const EndpointKey
   for (const JobRow& row : head->jobs) sim.Upsert(ToQueuedJob(row));
   auto forecast = sim.Forecast(now, kForecastHorizon);
   for (auto* line : lines) {
-    auto it = forecast.find(line->row.id);
-    bool exact = it != forecast.end() && (!head->cut || it->second.at < *head->cut ||
-                                          it->second.kind == Scheduler::ForecastEntry::kPaused);
-    if (exact) {
+    // A job left out of the head falls due at or after every job in it, so at equal
+    // priority it waits behind them all: the head's forecast stands. (A job deeper in
+    // the queue with a higher priority could still take a slot first.)
+    if (auto it = forecast.find(line->row.id); it != forecast.end()) {
       line->forecast = it->second;
     } else {
       // Deeper than the simulated head: it cannot go before the first job left out.
@@ -220,7 +220,6 @@ Result<std::vector<EndpointForecast>> ForecastSends(const Config& config, Store&
       for (const JobRow& row : head->jobs) sim.Upsert(ToQueuedJob(row));
       for (const auto& [id, entry] : sim.Forecast(now, horizon)) {
         if (entry.kind != Scheduler::ForecastEntry::kSend) continue;
-        if (head->cut && entry.at >= *head->cut) continue;
         f.sends.push_back(entry.at);
       }
       std::sort(f.sends.begin(), f.sends.end());

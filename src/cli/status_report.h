@@ -78,9 +78,10 @@ struct StatusReport {
 
 // Forecasts at most this far ahead; later jobs are shown as beyond the horizon.
 inline constexpr Duration kForecastHorizon = std::chrono::hours(24 * 14);
-// At most this many jobs of one endpoint's queue are simulated for the forecast; a
-// listed job deeper in its queue is shown as "not before" the due of the first job left
-// out (no job left out can go before then, so earlier sends are exact).
+// At most this many jobs of one endpoint's queue (by due time) are simulated for the
+// forecast. Jobs left out fall due no earlier than any simulated one, so at equal priority
+// they wait behind them and the forecast of the head is exact; a listed job deeper in its
+// queue is shown as beyond_horizon "not before" the due of the first job left out.
 inline constexpr size_t kForecastHeadCap = 5000;
 
 // REQUIRES: `store` open (read-only is enough) with no transaction open.
@@ -88,8 +89,8 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, TimePoint 
                                   const StatusQuery& query = {});
 
 // The forecast send times within `horizon` of `now` of every endpoint, from the head of
-// each queue (at most kForecastHeadCap jobs: with more, the sends after the first job
-// left out fell due are not shown, and `exact_until` says so).
+// each queue (at most kForecastHeadCap jobs: with more, the sends of the jobs left out are
+// not shown, and `exact_until` is the due of the first of them).
 struct EndpointForecast {
   EndpointKey endpoint;
   std::vector<TimePoint> sends;

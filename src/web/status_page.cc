@@ -88,8 +88,8 @@ void Timeline(std::string& out, const StatusReport& r,
   for (const auto& f : forecast) {
     if (f.exact_until) {
       out += "<p class=\"muted\">" + EndpointName(f.endpoint.app, f.endpoint.target) +
-             ": more queued jobs than the forecast simulates; sends after " + Time(*f.exact_until) +
-             " are not shown.</p>\n";
+             ": more queued jobs than the forecast simulates; the sends of jobs due from " +
+             Time(*f.exact_until) + " on are not shown.</p>\n";
     }
   }
 }
