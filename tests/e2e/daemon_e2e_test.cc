@@ -38,7 +38,7 @@ broadcasts:
   ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 5; }, 10s)) << Status().dump(1);
   std::set<std::string> ids_sent, ids_stored;
   for (const auto& b : sent) ids_sent.insert(b["id"].get<std::string>());
-  const nlohmann::json status = Status();
+  const nlohmann::json status = Status({"--state", "sent"});
   for (const auto& job : status["jobs"]) ids_stored.insert(job["broadcast_id"].get<std::string>());
   EXPECT_EQ(ids_sent, ids_stored);  // exact digits, above 2^53
 

@@ -81,10 +81,12 @@ class DaemonE2ETest : public ::testing::Test {
   }
 
   // --status --json; an empty object while the daemon has not created the database yet.
-  nlohmann::json Status() {
-    auto r =
-        RunCommand({kBinary, "--status", "--json", "--config", (dir_ / "broadcastd.yaml").string()},
-                   dir_.path());
+  // `--status --json` with `extra` flags (a filter of the job listing).
+  nlohmann::json Status(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {kBinary, "--status", "--json", "--config",
+                                     (dir_ / "broadcastd.yaml").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = RunCommand(args, dir_.path());
     if (r.exit_code != 0) return nlohmann::json::object();
     auto j = nlohmann::json::parse(r.output, nullptr, false);
     return j.is_discarded() ? nlohmann::json::object() : j;
@@ -92,9 +94,10 @@ class DaemonE2ETest : public ::testing::Test {
 
   std::map<std::string, int> JobStates() {
     std::map<std::string, int> n;
-    for (const auto& job : Status().value("jobs", nlohmann::json::array())) {
-      ++n[job["state"].get<std::string>()];
-    }
+    const nlohmann::json status = Status();
+    if (!status.contains("jobs_by_state")) return n;
+    const nlohmann::json& counts = status["jobs_by_state"];
+    for (auto it = counts.begin(); it != counts.end(); ++it) n[it.key()] = it.value().get<int>();
     return n;
   }
 
