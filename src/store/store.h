@@ -196,8 +196,8 @@ class Store {
   // body (JobRow::body comes back empty), and each is bounded by an index.
 
   // One read transaction around several reads, so they see one snapshot even while the
-  // daemon commits. REQUIRES: no transaction open on this Store; every BeginSnapshot is
-  // followed by EndSnapshot (also after a failed read).
+  // daemon commits. REQUIRES: no transaction open on this Store; every BeginSnapshot that
+  // succeeded is followed by EndSnapshot (also after a failed read).
   Status BeginSnapshot();
   void EndSnapshot();
 

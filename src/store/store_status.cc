@@ -25,8 +25,13 @@ std::string TargetText(BroadcastTarget target) { return std::string(TargetName(t
 Status Store::BeginSnapshot() {
   return Read("begin a read snapshot", [&]() -> Status {
     db_->exec("BEGIN DEFERRED");
-    // A deferred transaction takes its snapshot at the first read: take it now.
-    db_->execAndGet("SELECT count(*) FROM sqlite_master");
+    try {
+      // A deferred transaction takes its snapshot at the first read: take it now.
+      db_->execAndGet("SELECT count(*) FROM sqlite_master");
+    } catch (const std::exception&) {
+      db_->exec("ROLLBACK");  // the caller will not call EndSnapshot
+      throw;
+    }
     return {};
   });
 }
