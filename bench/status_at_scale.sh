@@ -26,7 +26,8 @@ YAML
 
 # The schema exactly as the daemon creates it: every migration's SQL from schema.cc.
 awk '/R"sql\(/{f=1; next} /\)sql";/{f=0} f' "$here/src/store/schema.cc" > "$work/schema.sql"
-version="$(grep -cE '^\s+\{[0-9]+, kSchema[0-9]+\},' "$here/src/store/schema.cc")"
+version="$(grep -oE '^\s+\{[0-9]+, (kSchema[0-9]+|"")\},' "$here/src/store/schema.cc" | tail -1 |
+  grep -oE '[0-9]+' | head -1)"
 now_ms="$(($(date +%s) * 1000))"
 
 start=$(date +%s.%N)

@@ -97,10 +97,10 @@ constexpr std::string_view kSchema2 = R"sql(
 ALTER TABLE attempts ADD COLUMN retry_after_ms INTEGER;
 )sql";
 
-// The reads of --status, --history and the metrics at a million jobs: per endpoint and
-// state by due (queue heads, the oldest ready job), the attempt counters, and the job
+// Version 6. The reads of --status, --history and the metrics at a million jobs: per
+// endpoint and state by due (queue heads, the oldest ready job), the attempt counters, and the job
 // counts kept by triggers (counting a million rows takes longer than --status may).
-constexpr std::string_view kSchema3 = R"sql(
+constexpr std::string_view kSchema6 = R"sql(
 CREATE INDEX jobs_endpoint_state_due ON jobs(app, target, state, due);
 CREATE INDEX attempts_endpoint_outcome ON attempts(app, target, outcome);
 CREATE INDEX attempts_outcome_ended ON attempts(outcome, ended_at);
@@ -133,10 +133,13 @@ BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
-    {3, kSchema3},
+    {3, ""},
+    {4, ""},
+    {5, ""},
+    {6, kSchema6},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }

@@ -1,5 +1,5 @@
 // Store: the lean reads of --status, --history and the metrics. None selects a message
-// body; each is an index range or an index-only scan (schema version 3), so they stay
+// body; each is an index range or an index-only scan (schema version 6), so they stay
 // fast and small at a million jobs.
 
 #include <limits>
