@@ -1,5 +1,6 @@
 // --history JOB: what happened to one job, from the audit the store keeps: every request
-// (attempt) with its answer, and every operator action on the job.
+// (attempt) with its answer, and every operator action on the job, on its campaign
+// (cancel_campaign) and on its endpoint (pause, resume) since the job was created.
 
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -31,12 +32,34 @@ std::string AttemptError(const AttemptRow& a) {
   return text;
 }
 
+// Where an operator action applied: the job itself, its whole campaign, or its endpoint.
+// Campaign-wide and endpoint-wide actions name what they applied to at the start of their
+// detail ("campaign ID: …", "APP TARGET[: reason]"), as the store writes them.
+std::optional<std::string> ScopeOf(const OperatorActionRow& o, const JobRow& job) {
+  if (o.job_id) return o.job_id == job.id ? std::optional<std::string>("job") : std::nullopt;
+  if (o.at < job.created_at) return std::nullopt;
+  if (o.action == "cancel_campaign" && o.detail.starts_with("campaign " + job.campaign_id + ":")) {
+    return "campaign";
+  }
+  const std::string endpoint = job.app + " " + std::string(TargetName(job.target));
+  if ((o.action == "pause" || o.action == "resume") && o.detail.starts_with(endpoint) &&
+      (o.detail.size() == endpoint.size() || o.detail[endpoint.size()] == ':')) {
+    return "endpoint";
+  }
+  return std::nullopt;
+}
+
+struct ActionLine {
+  OperatorActionRow row;
+  std::string scope;
+};
+
 std::string OutcomeText(const AttemptRow& a) {
   return a.outcome ? std::string(OutcomeName(*a.outcome)) : "in_flight";
 }
 
 nlohmann::json HistoryJson(const JobRow& job, const std::vector<AttemptRow>& attempts,
-                           const std::vector<OperatorActionRow>& actions) {
+                           const std::vector<ActionLine>& actions) {
   nlohmann::json doc;
   doc["format"] = 1;
   doc["job"] = {{"id", job.id},
@@ -73,17 +96,18 @@ nlohmann::json HistoryJson(const JobRow& job, const std::vector<AttemptRow>& att
                         : nlohmann::json(nullptr)}});
   }
   doc["operator_actions"] = nlohmann::json::array();
-  for (const OperatorActionRow& o : actions) {
+  for (const auto& [o, scope] : actions) {
     doc["operator_actions"].push_back({{"id", o.id},
                                        {"at", FormatDisplayTime(o.at)},
                                        {"action", o.action},
+                                       {"scope", scope},
                                        {"detail", JsonText(o.detail)}});
   }
   return doc;
 }
 
 std::string HistoryText(const JobRow& job, const std::vector<AttemptRow>& attempts,
-                        const std::vector<OperatorActionRow>& actions) {
+                        const std::vector<ActionLine>& actions) {
   std::ostringstream out;
   out << "job " << job.id << "  " << job.campaign_id << "/" << job.broadcast
       << (job.occurrence == "once" ? "" : "@" + job.occurrence) << "  " << job.app << "/"
@@ -106,13 +130,13 @@ std::string HistoryText(const JobRow& job, const std::vector<AttemptRow>& attemp
   }
   out << "\nOPERATOR ACTIONS\n";
   rows.clear();
-  for (const OperatorActionRow& o : actions) {
-    rows.push_back({FormatDisplayTime(o.at), o.action, o.detail});
+  for (const auto& [o, scope] : actions) {
+    rows.push_back({FormatDisplayTime(o.at), o.action, scope, o.detail});
   }
   if (rows.empty()) {
     out << "  none\n";
   } else {
-    PrintTable(out, {"AT", "ACTION", "DETAIL"}, rows);
+    PrintTable(out, {"AT", "ACTION", "ON", "DETAIL"}, rows);
   }
   return out.str();
 }
@@ -142,7 +166,7 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
   }
   auto job = store->Job(id);
   auto attempts = store->AttemptsOf(id);
-  auto actions = store->OperatorActions(id);
+  auto actions = store->OperatorActions();
   store->EndSnapshot();
   for (const Error* e : {job ? nullptr : &job.error(), attempts ? nullptr : &attempts.error(),
                          actions ? nullptr : &actions.error()}) {
@@ -155,10 +179,14 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
     ctx.err << "no job " << id << "\n";
     return 1;
   }
+  std::vector<ActionLine> lines;
+  for (const OperatorActionRow& o : *actions) {
+    if (auto scope = ScopeOf(o, **job)) lines.push_back(ActionLine{o, *scope});
+  }
   if (json) {
-    ctx.out << HistoryJson(**job, *attempts, *actions).dump(2) << "\n";
+    ctx.out << HistoryJson(**job, *attempts, lines).dump(2) << "\n";
   } else {
-    ctx.out << HistoryText(**job, *attempts, *actions);
+    ctx.out << HistoryText(**job, *attempts, lines);
   }
   return 0;
 }

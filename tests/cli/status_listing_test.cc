@@ -241,7 +241,12 @@ TEST_F(StatusListingTest, TheForecastOfADeepJobIsBoundedByTheFirstJobLeftOut) {
 
 TEST_F(StatusListingTest, HistoryShowsEveryAttemptAndOperatorAction) {
   AddCampaign("a", 1, BroadcastTarget::kUsers);
+  AddCampaign("other", 1, BroadcastTarget::kChatrooms);
   int64_t id = IdsOf("a")[0];
+  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kUsers, "maintenance", now_));
+  ASSERT_TRUE(rw_->Resume("main", BroadcastTarget::kUsers, now_));
+  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kChatrooms, "not this one", now_));
+  ASSERT_TRUE(rw_->CancelCampaign("other", now_));
   MakeUnknown(id);
   ASSERT_TRUE(rw_->ResolveNotSent(id, now_ + 1min).has_value());
   auto attempt = rw_->ClaimForSending(id, now_ + 2min);
@@ -271,8 +276,14 @@ TEST_F(StatusListingTest, HistoryShowsEveryAttemptAndOperatorAction) {
   EXPECT_EQ(doc["attempts"][1]["http_status"], 200);
   EXPECT_EQ(doc["attempts"][1]["ended_at"], "2027-03-01T08:02:00.250Z");
   EXPECT_EQ(doc["attempts"][1]["broadcast_id"], "1234567890123456789");
-  ASSERT_EQ(doc["operator_actions"].size(), 1u);
-  EXPECT_EQ(doc["operator_actions"][0]["action"], "resolve_not_sent");
+  // Its endpoint's pause and resume, and its own resolution; not the other endpoint's
+  // pause nor the other campaign's cancellation.
+  ASSERT_EQ(doc["operator_actions"].size(), 3u) << doc["operator_actions"].dump(1);
+  EXPECT_EQ(doc["operator_actions"][0]["action"], "pause");
+  EXPECT_EQ(doc["operator_actions"][0]["scope"], "endpoint");
+  EXPECT_EQ(doc["operator_actions"][1]["action"], "resume");
+  EXPECT_EQ(doc["operator_actions"][2]["action"], "resolve_not_sent");
+  EXPECT_EQ(doc["operator_actions"][2]["scope"], "job");
   EXPECT_EQ(doc["job"]["state"], "sent");
 
   out.str("");
