@@ -15,6 +15,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   libsystemd-dev
   libcpp-httplib-dev libssl-dev
+  prometheus chromium
   clang-19 libclang-rt-19-dev
   faketime
   # the package (scripts/package-test.sh): man pages, CPack's dependency list,

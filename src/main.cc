@@ -48,8 +48,19 @@ int main(int argc, char** argv) {
       return RunCheck(ctx, inv.files);
     case Command::kCheckConfig:
       return RunCheckConfig(ctx);
-    case Command::kStatus:
-      return RunStatus(ctx, inv.json);
+    case Command::kStatus: {
+      StatusOptions options;
+      options.json = inv.json;
+      options.state = inv.state;
+      options.campaign = inv.campaign;
+      options.app = inv.app;
+      options.target = inv.target;
+      options.after = inv.after;
+      options.limit = inv.limit;
+      return RunStatus(ctx, options);
+    }
+    case Command::kHistory:
+      return RunHistory(ctx, inv.argument, inv.json);
     case Command::kCancelCampaign:
       return op(OperatorAction::kCancelCampaign);
     case Command::kCancelJob:

@@ -21,6 +21,7 @@ constexpr ActionFlag kActions[] = {
     {Command::kCheck, "--check"},
     {Command::kCheckConfig, "--check-config"},
     {Command::kStatus, "--status"},
+    {Command::kHistory, "--history"},
     {Command::kCancelCampaign, "--cancel-campaign"},
     {Command::kCancelJob, "--cancel-job"},
     {Command::kPause, "--pause"},
@@ -29,17 +30,24 @@ constexpr ActionFlag kActions[] = {
     {Command::kResolveNotSent, "--resolve-not-sent"},
 };
 
-// A modifier and the one action it belongs to.
+// A modifier and the action it belongs to (--json: two of them).
 struct Modifier {
   const char* flag;
   Command action;
+  Command also;
 };
 
 constexpr Modifier kModifiers[] = {
-    {"--json", Command::kStatus},
-    {"--reason", Command::kPause},
-    {"--broadcast-id", Command::kResolveSent},
-    {"--verbose", Command::kDaemon},
+    {"--json", Command::kStatus, Command::kHistory},
+    {"--state", Command::kStatus, Command::kStatus},
+    {"--campaign", Command::kStatus, Command::kStatus},
+    {"--app", Command::kStatus, Command::kStatus},
+    {"--target", Command::kStatus, Command::kStatus},
+    {"--limit", Command::kStatus, Command::kStatus},
+    {"--after", Command::kStatus, Command::kStatus},
+    {"--reason", Command::kPause, Command::kPause},
+    {"--broadcast-id", Command::kResolveSent, Command::kResolveSent},
+    {"--verbose", Command::kDaemon, Command::kDaemon},
 };
 
 bool HasControl(std::string_view text) {
@@ -69,6 +77,7 @@ std::string ArgumentProblem(const Invocation& inv) {
       }
       return "";
     case Command::kCancelJob:
+    case Command::kHistory:
     case Command::kResolveSent:
     case Command::kResolveNotSent:
       if (!ParseJobId(arg)) {
@@ -126,7 +135,18 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Invocatio
       ->description(
           "validate the config only (for ExecStartPre: a bad campaign never stops a start)");
   app.add_flag("--status")->description("show apps, endpoints, campaigns and jobs, then exit");
-  app.add_flag("--json")->description("with --status: print JSON (format in README.md)");
+  app.add_flag("--json")->description(
+      "with --status or --history: print JSON (format in README.md)");
+  app.add_option("--state", inv.state, "with --status: list jobs in this state");
+  app.add_option("--campaign", inv.campaign, "with --status: list this campaign's jobs")
+      ->option_text("ID");
+  app.add_option("--app", inv.app, "with --status: list this app's jobs")->option_text("APP");
+  app.add_option("--target", inv.target, "with --status: list jobs for this target");
+  app.add_option("--limit", inv.limit, "with --status: list at most N jobs")->capture_default_str();
+  app.add_option("--after", inv.after, "with --status: the next page (JSON next_cursor)")
+      ->option_text("CURSOR");
+  app.add_option("--history", argument, "every attempt and operator action on one job")
+      ->option_text("JOB");
   app.add_option("files", files, "campaign files, with --check")->option_text("FILE...");
   app.add_flag("-v,--verbose")->description("when running the daemon: debug logging");
   app.add_option("--cancel-campaign", argument, "cancel every queued or unknown job of a campaign")
@@ -175,7 +195,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Invocatio
   inv.command = chosen.empty() ? Command::kDaemon : chosen.front()->command;
 
   for (const Modifier& m : kModifiers) {
-    if (app.count(m.flag) == 0 || m.action == inv.command) continue;
+    if (app.count(m.flag) == 0 || m.action == inv.command || m.also == inv.command) continue;
     if (m.action == Command::kDaemon) {
       return usage(std::string(m.flag) + " only applies when running the daemon, not with " +
                    CommandFlag(inv.command));

@@ -31,6 +31,7 @@ enum class Command {
   kCheck,
   kCheckConfig,
   kStatus,
+  kHistory,
   kCancelCampaign,
   kCancelJob,
   kPause,
@@ -42,8 +43,11 @@ enum class Command {
 struct Invocation {
   Command command = Command::kDaemon;
   std::filesystem::path config = kDefaultConfigPath;
-  bool verbose = false;                      // daemon only
-  bool json = false;                         // --status only
+  bool verbose = false;  // daemon only
+  bool json = false;     // --status and --history only
+  // --status only: the job listing's filters (empty: not given), its size and page.
+  std::string state, campaign, app, target, after;
+  size_t limit = 20;
   std::vector<std::filesystem::path> files;  // --check only
   // The action's argument: a campaign id, a job id (digits) or APP/TARGET (shape
   // checked; whether APP is in the config is checked once the config is read).

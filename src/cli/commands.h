@@ -36,9 +36,19 @@ int RunCheckConfig(const CommandContext& ctx);
 // value. Used by --check-config and --check.
 void CheckCredentialFiles(const Config& config, std::ostream& err);
 
-// --status [--json]. Read-only: works while the daemon runs. Exit codes as in
-// cli/command_line.h; so do the operator actions.
-int RunStatus(const CommandContext& ctx, bool json);
+// --status [--json] [--state S] [--campaign ID] [--app APP] [--target T] [--limit N]
+// [--after CURSOR]: the summary and one page of jobs. Read-only: works while the daemon
+// runs. Empty strings are filters not given.
+struct StatusOptions {
+  bool json = false;
+  std::string state, campaign, app, target, after;
+  size_t limit = 20;
+};
+int RunStatus(const CommandContext& ctx, const StatusOptions& options);
+
+// --history JOB [--json]: every attempt of the job and every operator action on it.
+// 0, or 1 when there is no such job.
+int RunHistory(const CommandContext& ctx, const std::string& job, bool json);
 
 // Operator actions: each one transaction on the database, then the running
 // daemon (if any) is told to re-read the queue (SIGUSR1).

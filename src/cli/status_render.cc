@@ -2,37 +2,14 @@
 #include <sstream>
 
 #include "cli/status_report.h"
+#include "cli/text_table.h"
 #include "core/log_value.h"
 #include "core/time_format.h"
 
 namespace broadcastd {
 namespace {
 
-using Row = std::vector<std::string>;
-
-// Left-aligned columns separated by two spaces; the last column is not padded.
-void PrintTable(std::ostringstream& out, const Row& header, const std::vector<Row>& rows) {
-  std::vector<size_t> width(header.size(), 0);
-  auto measure = [&](const Row& r) {
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
-      width[i] = std::max(width[i], r[i].size());
-    }
-  };
-  measure(header);
-  for (const Row& r : rows) measure(r);
-  auto print = [&](const Row& r) {
-    out << "  ";
-    for (size_t i = 0; i < r.size(); ++i) {
-      out << r[i];
-      if (i + 1 < r.size()) out << std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out << '\n';
-  };
-  print(header);
-  for (const Row& r : rows) print(r);
-}
-
-std::string Time(std::optional<TimePoint> t) { return t ? FormatRfc3339(*t) : "-"; }
+using Row = TextRow;
 
 const char* ForecastKindName(Scheduler::ForecastEntry::Kind kind) {
   switch (kind) {
@@ -52,11 +29,11 @@ std::string ForecastText(const StatusReport::JobLine& job) {
   if (!job.forecast) return "-";
   switch (job.forecast->kind) {
     case Scheduler::ForecastEntry::kSend:
-      return FormatRfc3339(job.forecast->at);
+      return FormatDisplayTime(job.forecast->at);
     case Scheduler::ForecastEntry::kExpires:
-      return "EXPIRES " + FormatRfc3339(job.forecast->at);
+      return "EXPIRES " + FormatDisplayTime(job.forecast->at);
     case Scheduler::ForecastEntry::kBeyondHorizon:
-      return "after " + FormatRfc3339(job.forecast->at);
+      return "after " + FormatDisplayTime(job.forecast->at);
     case Scheduler::ForecastEntry::kPaused:
       return "paused";
   }
@@ -73,7 +50,7 @@ std::string OneLine(std::string text, size_t max = 80) {
 }
 
 nlohmann::json OptionalTime(std::optional<TimePoint> t) {
-  return t ? nlohmann::json(FormatRfc3339(*t)) : nlohmann::json(nullptr);
+  return t ? nlohmann::json(FormatDisplayTime(*t)) : nlohmann::json(nullptr);
 }
 
 nlohmann::json OptionalText(const std::string& s) {
@@ -84,53 +61,63 @@ nlohmann::json OptionalText(const std::string& s) {
 
 std::string RenderStatusText(const StatusReport& r) {
   std::ostringstream out;
-  out << "broadcastd status at " << FormatRfc3339(r.now) << "\n";
+  out << "broadcastd status at " << FormatDisplayTime(r.now) << "\n";
   out << "database " << r.database << ", daemon "
       << (r.daemon_pid ? "running (pid " + std::to_string(*r.daemon_pid) + ")" : "not running")
-      << "\n\nENDPOINTS\n";
+      << "\n\nQUEUE\n  ";
+  bool first = true;
+  for (const auto& [state, n] : r.jobs_by_state) {
+    out << (first ? "" : "  ") << state << "=" << n;
+    first = false;
+  }
+  out << "\n\nENDPOINTS\n";
   std::vector<Row> rows;
   for (const auto& e : r.endpoints) {
     rows.push_back({e.app, std::string(TargetName(e.target)),
                     std::to_string(e.used_today) + "/" + std::to_string(e.daily),
                     std::to_string(std::max(0, e.daily - e.used_today)), std::to_string(e.queued),
-                    e.next_allowed <= r.now ? "now" : FormatRfc3339(e.next_allowed),
+                    e.next_allowed <= r.now ? "now" : FormatDisplayTime(e.next_allowed),
                     e.paused              ? "PAUSED " + e.pause_reason
                     : !e.no_token.empty() ? "NO TOKEN " + OneLine(e.no_token, 60)
                                           : "active"});
   }
   PrintTable(out, {"APP", "TARGET", "TODAY", "LEFT", "QUEUED", "NEXT SEND ALLOWED", "STATE"}, rows);
 
-  out << "\nCAMPAIGNS\n";
-  rows.clear();
-  for (const auto& c : r.campaigns) {
-    std::string jobs;
-    for (const auto& [state, n] : c.jobs_by_state) {
-      jobs += (jobs.empty() ? "" : " ") + state + "=" + std::to_string(n);
+  size_t ok = 0;
+  for (const auto& c : r.campaigns) ok += c.status == CampaignStatus::kOk;
+  out << "\nCAMPAIGNS  " << r.campaigns.size() << " files, " << ok << " ok, "
+      << r.campaign_problems.size() << " with problems\n";
+  if (!r.campaign_problems.empty()) {
+    rows.clear();
+    for (const auto& c : r.campaign_problems) {
+      rows.push_back({OneLine(c.file, 200), c.campaign_id.empty() ? "-" : c.campaign_id,
+                      std::string(CampaignStatusName(c.status)), OneLine(c.last_error)});
     }
-    rows.push_back(
-        {OneLine(c.row.file, 200), c.row.campaign_id.empty() ? "-" : c.row.campaign_id,
-         std::string(CampaignStatusName(c.row.status)), jobs.empty() ? "-" : jobs,
-         Time(c.last_forecast),
-         c.row.status == CampaignStatus::kRejected || c.row.status == CampaignStatus::kRefused
-             ? OneLine(c.row.last_error)
-             : ""});
+    PrintTable(out, {"FILE", "ID", "STATUS", "ERROR"}, rows);
   }
-  PrintTable(out, {"FILE", "ID", "STATUS", "JOBS", "LAST FORECAST", "ERROR"}, rows);
 
-  out << "\nJOBS\n";
+  out << "\nJOBS";
+  if (r.query.state) out << "  state=" << JobStateName(*r.query.state);
+  if (r.query.campaign_id) out << "  campaign=" << *r.query.campaign_id;
+  if (r.query.app) out << "  app=" << *r.query.app;
+  if (r.query.target) out << "  target=" << TargetName(*r.query.target);
+  out << (r.query.state ? "" : "  (unknown first, then the next to go out)") << "\n";
   rows.clear();
   for (const auto& j : r.jobs) {
     const JobRow& row = j.row;
     rows.push_back({std::to_string(row.id), row.campaign_id, row.broadcast, row.occurrence,
                     row.app + "/" + std::string(TargetName(row.target)),
-                    std::string(JobStateName(row.state)), FormatRfc3339(row.due), ForecastText(j),
-                    std::to_string(row.attempts), row.broadcast_id.value_or("-"),
+                    std::string(JobStateName(row.state)), FormatDisplayTime(row.due),
+                    ForecastText(j), std::to_string(row.attempts), row.broadcast_id.value_or("-"),
                     OneLine(row.last_error, 60)});
   }
   PrintTable(out,
              {"ID", "CAMPAIGN", "BROADCAST", "OCCURRENCE", "ENDPOINT", "STATE", "DUE", "FORECAST",
               "ATTEMPTS", "BROADCAST ID", "LAST ERROR"},
              rows);
+  if (r.next_cursor) {
+    out << "  ... more: add --limit N, or page with --json and --after " << *r.next_cursor << "\n";
+  }
 
   if (!r.warnings.empty()) {
     out << "\nWARNINGS\n";
@@ -141,8 +128,8 @@ std::string RenderStatusText(const StatusReport& r) {
 
 nlohmann::json RenderStatusJson(const StatusReport& r) {
   nlohmann::json doc;
-  doc["format"] = 1;
-  doc["now"] = FormatRfc3339(r.now);
+  doc["format"] = 2;
+  doc["now"] = FormatDisplayTime(r.now);
   doc["database"] = r.database;
   doc["daemon"] = {{"running", r.daemon_pid.has_value()},
                    {"pid", r.daemon_pid ? nlohmann::json(*r.daemon_pid) : nlohmann::json(nullptr)}};
@@ -157,21 +144,37 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
          {"daily", e.daily},
          {"left_today", std::max(0, e.daily - e.used_today)},
          {"queued", e.queued},
-         {"next_send_allowed", FormatRfc3339(std::max(e.next_allowed, r.now))},
+         {"jobs", e.jobs_by_state},
+         {"next_send_allowed", FormatDisplayTime(std::max(e.next_allowed, r.now))},
          {"paused", e.paused},
          {"pause_reason", OptionalText(e.pause_reason)},
          {"no_token", OptionalText(e.no_token)}});
   }
+  doc["jobs_by_state"] = r.jobs_by_state;
+  doc["unknown_jobs"] = r.unknown_jobs;
   doc["campaigns"] = nlohmann::json::array();
   for (const auto& c : r.campaigns) {
-    doc["campaigns"].push_back({{"file", c.row.file},
-                                {"id", OptionalText(c.row.campaign_id)},
-                                {"status", CampaignStatusName(c.row.status)},
-                                {"error", OptionalText(c.row.last_error)},
-                                {"jobs", c.jobs_by_state},
-                                {"last_forecast", OptionalTime(c.last_forecast)},
-                                {"will_expire", c.will_expire}});
+    doc["campaigns"].push_back({{"file", c.file},
+                                {"id", OptionalText(c.campaign_id)},
+                                {"status", CampaignStatusName(c.status)},
+                                {"error", OptionalText(c.last_error)},
+                                {"updated_at", FormatDisplayTime(c.updated_at)}});
   }
+  doc["campaign_problems"] = nlohmann::json::array();
+  for (const auto& c : r.campaign_problems) {
+    doc["campaign_problems"].push_back({{"file", c.file},
+                                        {"status", CampaignStatusName(c.status)},
+                                        {"error", OptionalText(c.last_error)}});
+  }
+  nlohmann::json query = nlohmann::json::object();
+  if (r.query.state) query["state"] = JobStateName(*r.query.state);
+  if (r.query.campaign_id) query["campaign"] = *r.query.campaign_id;
+  if (r.query.app) query["app"] = *r.query.app;
+  if (r.query.target) query["target"] = TargetName(*r.query.target);
+  if (r.query.after) query["after"] = EncodeCursor(*r.query.after);
+  query["limit"] = r.query.limit;
+  doc["query"] = query;
+  doc["next_cursor"] = r.next_cursor ? nlohmann::json(*r.next_cursor) : nlohmann::json(nullptr);
   doc["jobs"] = nlohmann::json::array();
   for (const auto& j : r.jobs) {
     const JobRow& row = j.row;
@@ -180,7 +183,7 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
       forecast = {{"kind", ForecastKindName(j.forecast->kind)},
                   {"at", j.forecast->kind == Scheduler::ForecastEntry::kPaused
                              ? nlohmann::json(nullptr)
-                             : nlohmann::json(FormatRfc3339(j.forecast->at))}};
+                             : nlohmann::json(FormatDisplayTime(j.forecast->at))}};
     }
     doc["jobs"].push_back({{"id", row.id},
                            {"campaign", row.campaign_id},
@@ -190,7 +193,7 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
                            {"target", TargetName(row.target)},
                            {"state", JobStateName(row.state)},
                            {"priority", row.priority},
-                           {"due", FormatRfc3339(row.due)},
+                           {"due", FormatDisplayTime(row.due)},
                            {"expires", OptionalTime(row.expires)},
                            {"not_before", OptionalTime(row.not_before)},
                            {"forecast", forecast},

@@ -1,12 +1,21 @@
 #pragma once
-// What `broadcastd --status` shows: every app endpoint (budget used and left,
-// when the next window opens), every campaign and every job with its forecast
-// send time. Gathered read-only from the store, so it works while the daemon
-// runs; rendered as text for people or as JSON (schema in README.md) for scripts.
+// What `broadcastd --status` shows: a summary first (every app endpoint with its budget
+// used and left and when it may send next, the queue counted by state, the campaigns
+// with problems, what needs an operator), then one page of jobs with their forecast send
+// times. Gathered read-only from the store in one read transaction, so it works while
+// the daemon runs and never disagrees with itself; rendered as text for people or as
+// JSON (schema in README.md) for scripts.
+//
+// Cost at a million queued jobs: the counts are index-only scans, the listing is an
+// index range of `limit` rows, and the forecast simulates, per endpoint of a listed
+// job, only the head of that endpoint's queue up to the listed job (at most
+// kForecastHeadCap jobs); message bodies are never read.
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -17,6 +26,24 @@
 
 namespace broadcastd {
 
+// Which jobs to list. With no state, the jobs an operator looks at first: unknown (they
+// need a decision), sending, then ready and scheduled by due time (the next to go out).
+struct StatusQuery {
+  std::optional<JobState> state = {};
+  std::optional<std::string> campaign_id = {};
+  std::optional<std::string> app = {};
+  std::optional<BroadcastTarget> target = {};
+  std::optional<Store::ListingKey> after = {};  // the previous page's next_cursor
+  size_t limit = 20;
+};
+
+// The listing order StatusQuery stands for.
+std::vector<JobState> ListedStates(const StatusQuery& query);
+
+// Cursors are opaque to users: "STATE.DUE_MS.ID" of the last job listed.
+std::string EncodeCursor(const Store::ListingKey& key);
+Result<Store::ListingKey> ParseCursor(std::string_view text);
+
 struct StatusReport {
   struct Endpoint {
     std::string app;
@@ -26,17 +53,12 @@ struct StatusReport {
     TimePoint next_allowed;
     bool paused = false;
     std::string pause_reason;
-    size_t queued = 0;
+    std::map<std::string, int64_t> jobs_by_state;  // states with jobs only
+    int64_t queued = 0;                            // scheduled + ready
     std::string no_token;  // why the daemon has no token for the app ("" when it has)
   };
-  struct CampaignLine {
-    CampaignRow row;
-    std::map<std::string, int> jobs_by_state;
-    std::optional<TimePoint> last_forecast;  // when its last queued job is forecast to go out
-    int will_expire = 0;                     // queued jobs forecast to expire unsent
-  };
   struct JobLine {
-    JobRow row;
+    JobRow row;                                        // without its body
     std::optional<Scheduler::ForecastEntry> forecast;  // queued jobs only
   };
 
@@ -45,19 +67,42 @@ struct StatusReport {
   std::optional<int> daemon_pid;
   Duration forecast_horizon{0};
   std::vector<Endpoint> endpoints;
-  std::vector<CampaignLine> campaigns;
+  std::map<std::string, int64_t> jobs_by_state;  // every job, every state (zeros included)
+  std::vector<CampaignRow> campaigns;            // every campaign file, by file name
+  std::vector<CampaignRow> campaign_problems;    // files whose status is neither ok nor removed
+  int64_t unknown_jobs = 0;                      // need an operator's decision
+  StatusQuery query;
   std::vector<JobLine> jobs;
+  std::optional<std::string> next_cursor;  // set when the page is full
   std::vector<std::string> warnings;
 };
 
 // Forecasts at most this far ahead; later jobs are shown as beyond the horizon.
 inline constexpr Duration kForecastHorizon = std::chrono::hours(24 * 14);
+// At most this many jobs of one endpoint's queue (by due time) are simulated for the
+// forecast. Jobs left out fall due no earlier than any simulated one, so at equal priority
+// they wait behind them and the forecast of the head is exact; a listed job deeper in its
+// queue is shown as beyond_horizon "not before" the due of the first job left out.
+inline constexpr size_t kForecastHeadCap = 5000;
 
-// REQUIRES: `store` open (read-only is enough). `now` reads both clocks and `boot_id`
-// names the boot of its monotonic part (Clock::BootId), so that --status rebuilds the
-// windows as the daemon does.
+// REQUIRES: `store` open (read-only is enough) with no transaction open. `now` reads
+// both clocks and `boot_id` names the boot of its monotonic part (Clock::BootId), so
+// that --status rebuilds the windows as the daemon does.
 Result<StatusReport> GatherStatus(const Config& config, Store& store, const Instant& now,
-                                  const std::string& boot_id = {});
+                                  const StatusQuery& query = {}, const std::string& boot_id = {});
+
+// The forecast send times within `horizon` of `now` of every endpoint, from the head of
+// each queue (at most kForecastHeadCap jobs: with more, the sends of the jobs left out are
+// not shown, and `exact_until` is the due of the first of them).
+struct EndpointForecast {
+  EndpointKey endpoint;
+  std::vector<TimePoint> sends;
+  std::optional<TimePoint> exact_until;
+};
+// REQUIRES: `store` open (read-only is enough) with no transaction open.
+Result<std::vector<EndpointForecast>> ForecastSends(const Config& config, Store& store,
+                                                    const Instant& now, Duration horizon,
+                                                    const std::string& boot_id = {});
 
 std::string RenderStatusText(const StatusReport& report);
 nlohmann::json RenderStatusJson(const StatusReport& report);

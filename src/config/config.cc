@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 namespace broadcastd {
 
 EndpointLimits Config::LimitsFor(const std::string& app, BroadcastTarget target) const {
@@ -11,6 +14,50 @@ EndpointLimits Config::LimitsFor(const std::string& app, BroadcastTarget target)
     }
   }
   return result;
+}
+
+}  // namespace broadcastd
+
+namespace broadcastd {
+
+Result<ListenAddress> ParseListenAddress(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return Fail(ErrorKind::kInvalid, "\"" + text + "\": " + why + " (want HOST:PORT)");
+  };
+  ListenAddress address;
+  std::string port;
+  if (text.starts_with('[')) {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return bad("an IPv6 host needs [HOST]:PORT");
+    }
+    address.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return bad("no port");
+    address.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (address.host.find(':') != std::string::npos) return bad("an IPv6 host needs brackets");
+  }
+  if (address.host.empty()) return bad("no host");
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    return bad("the port must be a number from 0 (any free port) to 65535");
+  }
+  address.port = std::stoi(port);
+  in_addr v4{};
+  in6_addr v6{};
+  if (address.host == "localhost") {
+    address.loopback = true;
+  } else if (::inet_pton(AF_INET, address.host.c_str(), &v4) == 1) {
+    address.loopback = (ntohl(v4.s_addr) >> 24) == 127;
+  } else if (::inet_pton(AF_INET6, address.host.c_str(), &v6) == 1) {
+    address.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+  } else {
+    return bad("the host must be an IP address or localhost");
+  }
+  return address;
 }
 
 }  // namespace broadcastd

@@ -36,9 +36,22 @@ struct Config {
   // Added to every rate window so that clock and latency differences with the
   // server never turn an exact-to-the-millisecond send into a 429.
   Duration safety_margin{500};
+  // "HOST:PORT" of the read-only HTTP listener (metrics at /metrics, the status page at
+  // /); none when unset. A loopback host unless http_listen_public is true.
+  std::optional<std::string> http_listen;
+  bool http_listen_public = false;
 
   // The limits of one app's endpoint, with its daily_budget override applied.
   EndpointLimits LimitsFor(const std::string& app, BroadcastTarget target) const;
 };
+
+// http_listen split: "127.0.0.1:9464", "[::1]:9464", "localhost:9464". Fails for a
+// missing or bad port, or a host that is empty.
+struct ListenAddress {
+  std::string host;       // without brackets
+  int port = 0;           // 0: any free port
+  bool loopback = false;  // 127.0.0.0/8, ::1 or localhost
+};
+Result<ListenAddress> ParseListenAddress(const std::string& text);
 
 }  // namespace broadcastd

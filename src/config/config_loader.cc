@@ -46,8 +46,8 @@ class ConfigReader {
     Config config;
     config.source = source_;
     const Json& root = doc_.json();
-    CheckKeys(Pointer(""),
-              {"database", "campaigns_dir", "apps", "limits", "day_boundary", "safety_margin_ms"});
+    CheckKeys(Pointer(""), {"database", "campaigns_dir", "apps", "limits", "day_boundary",
+                            "safety_margin_ms", "http_listen", "http_listen_public"});
 
     if (auto path = OptionalString(Pointer("/database"))) {
       config.database = Resolve(*path);
@@ -68,6 +68,7 @@ class ConfigReader {
         config.safety_margin = Duration(margin->get<int64_t>());
       }
     }
+    ReadHttpListen(config);
     if (!problems_.empty()) {
       // In file order, as an operator fixes them.
       std::stable_sort(problems_.begin(), problems_.end(),
@@ -85,6 +86,29 @@ class ConfigReader {
   }
 
  private:
+  void ReadHttpListen(Config& config) {
+    if (const Json* open = Node(Pointer("/http_listen_public"))) {
+      if (!open->is_boolean()) {
+        Problem(Pointer("/http_listen_public"), "must be true or false");
+      } else {
+        config.http_listen_public = open->get<bool>();
+      }
+    }
+    auto listen = OptionalString(Pointer("/http_listen"));
+    if (!listen) return;
+    auto address = ParseListenAddress(*listen);
+    if (!address) {
+      Problem(Pointer("/http_listen"), address.error().message);
+    } else if (!address->loopback && !config.http_listen_public) {
+      Problem(Pointer("/http_listen"),
+              "\"" + address->host +
+                  "\" is not a loopback address; the listener serves the queue's contents "
+                  "without authentication: set http_listen_public: true to allow it");
+    } else {
+      config.http_listen = *listen;
+    }
+  }
+
   // A problem with the node at `at`, reported at its key (or at the key of the
   // mapping that lacks it, for a missing key), naming `path`.
   void Problem(const Pointer& at, const std::string& path, const std::string& why) {

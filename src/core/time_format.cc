@@ -112,4 +112,16 @@ std::string FormatRfc3339(TimePoint t) {
   return buf;
 }
 
+std::string FormatDisplayTime(TimePoint t) {
+  auto day = date::floor<date::days>(t);
+  date::year_month_day ymd{day};
+  date::hh_mm_ss<Duration> tod{t - day};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
+                int(tod.minutes().count()), int(tod.seconds().count()),
+                static_cast<int>(tod.subseconds().count()));
+  return buf;
+}
+
 }  // namespace broadcastd

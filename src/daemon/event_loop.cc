@@ -20,6 +20,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "core/unique_fd.h"
+#include "daemon/http_listener.h"
 #include "daemon/service_status.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
@@ -122,6 +123,7 @@ class Daemon {
   bool queue_changed_ = false;
   bool reported_uncommitted_ = false;
   int exit_code_ = 0;
+  std::unique_ptr<HttpListener> http_;  // last: stops first
 };
 
 Daemon::~Daemon() {
@@ -145,6 +147,9 @@ Status Daemon::Setup() {
   auto engine = Engine::Create(*config, options_.credentials_dir, transport_, clock_);
   if (!engine) return std::unexpected(engine.error());
   engine_ = std::move(*engine);
+  auto http = HttpListener::Start(*config, clock_);
+  if (!http) return std::unexpected(http.error());
+  http_ = std::move(*http);
 
   sigset_t set = DaemonSignals();
   signal_fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));

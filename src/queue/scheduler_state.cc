@@ -52,8 +52,8 @@ Instant AttemptEnd(const AttemptRow& attempt, const Instant& now, const std::str
   return Place(*attempt.ended_at, attempt.ended_mono, SameBoot(attempt, boot_id), now);
 }
 
-Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
-                                     const std::string& boot_id) {
+Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const Instant& now,
+                                      const std::string& boot_id) {
   Scheduler scheduler(LimiterOptionsFor(config));
   for (const auto& [name, app] : config.apps) {
     for (BroadcastTarget target : kAllTargets) {
@@ -76,6 +76,14 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const I
   auto pauses = store.Pauses();
   if (!pauses) return std::unexpected(pauses.error());
   for (const PauseRow& p : *pauses) scheduler.SetPaused(EndpointKey{p.app, p.target}, true);
+  return scheduler;
+}
+
+Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
+                                     const std::string& boot_id) {
+  auto loaded = LoadSchedulerLimits(config, store, now, boot_id);
+  if (!loaded) return std::unexpected(loaded.error());
+  Scheduler& scheduler = *loaded;
 
   auto jobs = store.QueuedJobs();
   if (!jobs) return std::unexpected(jobs.error());
@@ -88,7 +96,7 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const I
     }
     scheduler.Upsert(job);
   }
-  return scheduler;
+  return loaded;
 }
 
 }  // namespace broadcastd

@@ -21,6 +21,8 @@ Duration AuditLookback(const Config& config);
 
 LimiterOptions LimiterOptionsFor(const Config& config);
 
+// The limits, the windows and budgets replayed from the audit, and the pauses: every
+// thing but the queued jobs (--status adds only the head of each queue it forecasts).
 // REQUIRES: `store` is open (read-only is enough). `now` is a reading of both clocks
 // and `boot_id` names the boot of its monotonic part (Clock::BootId).
 //
@@ -29,9 +31,12 @@ LimiterOptions LimiterOptionsFor(const Config& config);
 // through the current offset. Whatever the wall clock did since, an attempt dated after
 // `now` counts as made at `now` (on both clocks): a clock that ran ahead and was set
 // back holds an endpoint one window at most, never for as long as it ran ahead.
-// Likewise a queued job is held by a stored not_before no longer than its endpoint's
-// limiter holds it, and a job already `ready` does not wait for a `due` that a clock
-// set back put in the future.
+Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const Instant& now,
+                                      const std::string& boot_id = {});
+
+// LoadSchedulerLimits and every queued job. A queued job is held by a stored
+// not_before no longer than its endpoint's limiter holds it, and a job already `ready`
+// does not wait for a `due` that a clock set back put in the future.
 Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
                                      const std::string& boot_id = {});
 

@@ -288,12 +288,49 @@ CREATE TABLE app_notices (
 );
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// Version 6. The reads of --status, --history and the metrics at a million jobs: per
+// endpoint and state by due (queue heads, the oldest ready job), the attempt counters, and the job
+// counts kept by triggers (counting a million rows takes longer than --status may).
+constexpr std::string_view kSchema6 = R"sql(
+CREATE INDEX jobs_endpoint_state_due ON jobs(app, target, state, due);
+CREATE INDEX attempts_endpoint_outcome ON attempts(app, target, outcome);
+CREATE INDEX attempts_outcome_ended ON attempts(outcome, ended_at);
+
+CREATE TABLE job_counts (
+  app    TEXT NOT NULL,
+  target TEXT NOT NULL,
+  state  TEXT NOT NULL,
+  n      INTEGER NOT NULL,
+  PRIMARY KEY (app, target, state)
+);
+INSERT INTO job_counts (app, target, state, n)
+  SELECT app, target, state, count(*) FROM jobs GROUP BY app, target, state;
+
+CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_counts (app, target, state, n) VALUES (NEW.app, NEW.target, NEW.state, 1)
+    ON CONFLICT (app, target, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+  UPDATE job_counts SET n = n - 1
+    WHERE app = OLD.app AND target = OLD.target AND state = OLD.state;
+END;
+CREATE TRIGGER job_counts_update AFTER UPDATE OF app, target, state ON jobs
+  WHEN OLD.app IS NOT NEW.app OR OLD.target IS NOT NEW.target OR OLD.state IS NOT NEW.state
+BEGIN
+  UPDATE job_counts SET n = n - 1
+    WHERE app = OLD.app AND target = OLD.target AND state = OLD.state;
+  INSERT INTO job_counts (app, target, state, n) VALUES (NEW.app, NEW.target, NEW.state, 1)
+    ON CONFLICT (app, target, state) DO UPDATE SET n = n + 1;
+END;
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
     {3, kSchema3, MoveToCampaignIdentity},
     {4, kSchema4},
     {5, kSchema5},
+    {6, kSchema6},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }

@@ -126,8 +126,8 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
     std::unique_ptr<SQLite::Database> db;
     try {
       const int create = mode == Mode::kReadWrite ? SQLite::OPEN_CREATE : 0;
-      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | create,
-                                              kBusyTimeoutMs, vfs);
+      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | create, kBusyTimeoutMs,
+                                              vfs);
     } catch (const std::exception& e) {
       return Fail(ErrorKind::kPermission,
                   DescribeFailure(path, "open", WhyUnusable(path, e.what())));

@@ -265,6 +265,68 @@ class Store {
   Status ClearAppNotice(const std::string& app, const std::string& kind);
   Result<std::vector<AppNotice>> AppNotices();
 
+  // ---------------------------------------------------------------- status (lean reads)
+  // For --status, --history and the metrics listener: none of these selects a message
+  // body (JobRow::body comes back empty), and each is bounded by an index.
+
+  // One read transaction around several reads, so they see one snapshot even while the
+  // daemon commits. REQUIRES: no transaction open on this Store; every BeginSnapshot that
+  // succeeded is followed by EndSnapshot (also after a failed read).
+  Status BeginSnapshot();
+  void EndSnapshot();
+
+  struct JobCount {
+    std::string app;
+    BroadcastTarget target = BroadcastTarget::kUsers;
+    JobState state = JobState::kScheduled;
+    int64_t count = 0;
+  };
+  // Job counts by endpoint and state (kept by triggers: no scan of the jobs).
+  Result<std::vector<JobCount>> CountJobs();
+
+  // Where a listing stopped: the last job shown. Listings are ordered by the position of
+  // the job's state in `states`, then due, then id, so a page starts after its cursor
+  // whatever was inserted meanwhile.
+  struct ListingKey {
+    JobState state = JobState::kScheduled;
+    TimePoint due;
+    int64_t id = 0;
+  };
+  struct JobListing {
+    std::vector<JobState> states;  // in listing order; each at most once
+    std::optional<std::string> campaign_id = {};
+    std::optional<std::string> app = {};
+    std::optional<BroadcastTarget> target = {};
+    std::optional<ListingKey> after = {};
+    size_t limit = 20;
+  };
+  // At most `limit` jobs (without bodies) after `after`, in listing order.
+  Result<std::vector<JobRow>> ListJobs(const JobListing& listing);
+
+  // The head of one endpoint's queue (scheduled and ready jobs, by due then id, without
+  // bodies): every job due at or before `through`, at most `cap` of them. `cut`, when
+  // set, is the due of the first queued job left out: no job left out can go out before
+  // it.
+  struct QueueHead {
+    std::vector<JobRow> jobs;
+    std::optional<TimePoint> cut;
+  };
+  Result<QueueHead> QueuedHead(const std::string& app, BroadcastTarget target, TimePoint through,
+                               size_t cap);
+
+  // The earliest due of the endpoint's ready jobs (how long the oldest has waited).
+  Result<std::optional<TimePoint>> OldestReady(const std::string& app, BroadcastTarget target);
+
+  struct AttemptCount {
+    std::string app;
+    BroadcastTarget target = BroadcastTarget::kUsers;
+    std::string outcome;  // an OutcomeName, or "in_flight" while it has none
+    int64_t count = 0;
+  };
+  Result<std::vector<AttemptCount>> CountAttempts();
+  // When the last request that sent ended.
+  Result<std::optional<TimePoint>> LastSent();
+
   // PRAGMA data_version: changes whenever another connection commits, so the daemon
   // notices operator actions with one cheap query.
   Result<int64_t> DataVersion();

@@ -42,7 +42,7 @@ class StatusTest : public ::testing::Test {
 
   TempDir dir_;
   Config config_;
-  const TimePoint now_ = T("2027-03-01T20:00:00Z");
+  const TimePoint now_ = T("2027-03-01T20:00:00.000Z");
 };
 
 // Five all-users broadcasts due today with three left in the budget: the
@@ -76,9 +76,9 @@ TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
   EXPECT_EQ(expiry_warnings, 2);
 
   nlohmann::json doc = RenderStatusJson(r);
-  EXPECT_EQ(doc["format"], 1);
+  EXPECT_EQ(doc["format"], 2);
   EXPECT_EQ(doc["jobs"][0]["forecast"]["kind"], "send");
-  EXPECT_EQ(doc["jobs"][0]["forecast"]["at"], "2027-03-01T20:00:00Z");
+  EXPECT_EQ(doc["jobs"][0]["forecast"]["at"], "2027-03-01T20:00:00.000Z");
   EXPECT_EQ(doc["jobs"][4]["forecast"]["kind"], "expires");
   EXPECT_EQ(doc["jobs"][0]["state"], "ready");
   EXPECT_TRUE(doc["jobs"][0]["broadcast_id"].is_null());
@@ -97,7 +97,7 @@ TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
   EXPECT_EQ(doc["endpoints"][0]["queued"], 5);
 
   std::string text = RenderStatusText(r);
-  EXPECT_NE(text.find("EXPIRES 2027-03-01T23:59:00Z"), std::string::npos) << text;
+  EXPECT_NE(text.find("EXPIRES 2027-03-01T23:59:00.000Z"), std::string::npos) << text;
   EXPECT_NE(text.find("bad.yaml"), std::string::npos);
 }
 
@@ -126,7 +126,9 @@ TEST_F(StatusTest, RefusedFilesAreShownWithTheirReasonEvenWithANameThatIsNotUtf8
   FakeClock clock(now_);
   std::ostringstream out, err;
   CommandContext ctx{dir_ / "broadcastd.yaml", clock, out, err};
-  ASSERT_EQ(RunStatus(ctx, /*json=*/true), 0) << err.str();
+  StatusOptions as_json;
+  as_json.json = true;
+  ASSERT_EQ(RunStatus(ctx, as_json), 0) << err.str();
   nlohmann::json doc = nlohmann::json::parse(out.str());
   std::map<std::string, nlohmann::json> by_file;
   for (const auto& c : doc["campaigns"]) by_file[c["file"].get<std::string>()] = c;
@@ -139,10 +141,10 @@ TEST_F(StatusTest, RefusedFilesAreShownWithTheirReasonEvenWithANameThatIsNotUtf8
 
   std::ostringstream text;
   CommandContext text_ctx{dir_ / "broadcastd.yaml", clock, text, err};
-  ASSERT_EQ(RunStatus(text_ctx, /*json=*/false), 0) << err.str();
+  ASSERT_EQ(RunStatus(text_ctx, StatusOptions{}), 0) << err.str();
   EXPECT_NE(text.str().find("refused"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("not a regular file (a FIFO)"), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("campaign file fifo.yaml is refused"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("campaign fifo.yaml is refused"), std::string::npos) << text.str();
   EXPECT_EQ(text.str().find('\x1b'), std::string::npos) << text.str();
   EXPECT_EQ(text.str().find("\ninfo broadcast.sent"), std::string::npos) << text.str();
 }

@@ -283,13 +283,31 @@ TEST_F(ConfigLoaderTest, AppsAndCampaignsDirAreRequired) {
   EXPECT_EQ(OnlyProblem(Edit(2, "")), "broadcastd.yaml: campaigns_dir: is required");
 }
 
+TEST_F(ConfigLoaderTest, HttpListenIsOffUnsetAndLoopbackUnlessMadePublic) {
+  EXPECT_FALSE(Ok(kMinimal).http_listen.has_value());
+  EXPECT_EQ(Ok(std::string("http_listen: \"127.0.0.1:9464\"\n") + kMinimal).http_listen,
+            "127.0.0.1:9464");
+
+  std::vector<std::string> problems =
+      Problems(std::string("http_listen: \"0.0.0.0:9464\"\n") + kMinimal);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("not a loopback address"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find("http_listen_public: true"), std::string::npos) << problems[0];
+
+  EXPECT_TRUE(
+      Ok(std::string("http_listen: \"0.0.0.0:9464\"\nhttp_listen_public: true\n") + kMinimal)
+          .http_listen_public);
+
+  EXPECT_EQ(Problems(std::string("http_listen: \"9464\"\n") + kMinimal).size(), 1u);
+}
+
 TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   std::vector<std::string> problems =
       Problems(std::string("colour: blue\n") + kMinimal + "    hots: x\n");
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
-            "day_boundary, limits, safety_margin_ms)");
+            "day_boundary, http_listen, http_listen_public, limits, safety_margin_ms)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }

@@ -36,7 +36,7 @@ class CampaignIdentityE2ETest : public DaemonE2ETest {
 
   // --status --json's job of this broadcast name, or null.
   nlohmann::json JobOf(const std::string& broadcast) {
-    for (const auto& job : Status().value("jobs", nlohmann::json::array())) {
+    for (const auto& job : AllJobs()) {
       if (job["broadcast"] == broadcast) return job;
     }
     return nullptr;
@@ -134,7 +134,7 @@ broadcasts:
   EXPECT_EQ(Posts("text-now"), 1u);
   EXPECT_EQ(JobState("now"), "sent");
   EXPECT_EQ(JobState("later"), "scheduled");
-  EXPECT_EQ(Status()["jobs"].size(), 2u);
+  EXPECT_EQ(AllJobs().size(), 2u);
   Stop(again);
 }
 

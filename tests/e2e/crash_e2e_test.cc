@@ -160,7 +160,7 @@ TEST_F(CrashE2ETest, SigkillAtEveryCrashPointKeepsEveryGuarantee) {
   auto last = StartDaemon("daemon-last.log");
   auto settled = [&] {
     int queued = 0, attempted_users = 0;
-    for (const auto& job : Status().value("jobs", nlohmann::json::array())) {
+    for (const auto& job : AllJobs()) {
       const std::string state = job["state"];
       if (state == "ready" || state == "scheduled" || state == "sending") {
         if (job["target"] != "users") return false;
@@ -193,10 +193,10 @@ TEST_F(CrashE2ETest, SigkillAtEveryCrashPointKeepsEveryGuarantee) {
   EXPECT_EQ(over_budget, 0) << "daily budget broken";
 
   // From the final --status: nothing lost, nothing queued that was POSTed.
-  const nlohmann::json status = Status();
+  const nlohmann::json all_jobs = AllJobs();
   std::map<std::string, int> states;
   int users_posted = 0;
-  for (const auto& job : status["jobs"]) {
+  for (const auto& job : all_jobs) {
     const std::string state = job["state"];
     ++states[state];
     const std::string msg =
@@ -214,7 +214,7 @@ TEST_F(CrashE2ETest, SigkillAtEveryCrashPointKeepsEveryGuarantee) {
     }
     if (job["target"] == "users") users_posted += static_cast<int>(posted.count(msg));
   }
-  EXPECT_EQ(static_cast<int>(status["jobs"].size()), defined_) << "jobs lost";
+  EXPECT_EQ(static_cast<int>(all_jobs.size()), defined_) << "jobs lost";
   EXPECT_LE(users_posted, kUsersDaily);
 
   std::string where;

@@ -38,8 +38,7 @@ broadcasts:
   ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 5; }, 10s)) << Status().dump(1);
   std::set<std::string> ids_sent, ids_stored;
   for (const auto& b : sent) ids_sent.insert(b["id"].get<std::string>());
-  const nlohmann::json status = Status();
-  for (const auto& job : status["jobs"]) ids_stored.insert(job["broadcast_id"].get<std::string>());
+  for (const auto& job : AllJobs()) ids_stored.insert(job["broadcast_id"].get<std::string>());
   EXPECT_EQ(ids_sent, ids_stored);  // exact digits, above 2^53
 
   daemon->Signal(SIGTERM);
@@ -91,7 +90,7 @@ broadcasts:
   EXPECT_EQ(JobStates()["unknown"], 1);
 
   // The operator checked: it did not arrive. It goes again.
-  auto jobs = Status()["jobs"];
+  auto jobs = AllJobs();
   auto r = RunCommand({kBinary, "--resolve-not-sent", std::to_string(jobs[0]["id"].get<int64_t>()),
                        "--config", (dir_ / "broadcastd.yaml").string()},
                       dir_.path());

@@ -114,20 +114,35 @@ class DaemonE2ETest : public ::testing::Test {
   }
 
   // --status --json; an empty object while the daemon has not created the database yet.
-  nlohmann::json Status() {
-    auto r =
-        RunCommand({kBinary, "--status", "--json", "--config", (dir_ / "broadcastd.yaml").string()},
-                   dir_.path());
+  // `--status --json` with `extra` flags (a filter of the job listing).
+  nlohmann::json Status(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {kBinary, "--status", "--json", "--config",
+                                     (dir_ / "broadcastd.yaml").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = RunCommand(args, dir_.path());
     if (r.exit_code != 0) return nlohmann::json::object();
     auto j = nlohmann::json::parse(r.output, nullptr, false);
     return j.is_discarded() ? nlohmann::json::object() : j;
   }
 
+  // Every job in the database, whatever its state (--status lists one page of one
+  // listing at a time: ask for each state in turn, with room for all).
+  nlohmann::json AllJobs() {
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const char* state :
+         {"scheduled", "ready", "sending", "sent", "failed", "unknown", "expired", "cancelled"}) {
+      const nlohmann::json page = Status({"--state", state, "--limit", "1000000"});
+      for (const auto& job : page.value("jobs", nlohmann::json::array())) jobs.push_back(job);
+    }
+    return jobs;
+  }
+
   std::map<std::string, int> JobStates() {
     std::map<std::string, int> n;
-    for (const auto& job : Status().value("jobs", nlohmann::json::array())) {
-      ++n[job["state"].get<std::string>()];
-    }
+    const nlohmann::json status = Status();
+    if (!status.contains("jobs_by_state")) return n;
+    const nlohmann::json& counts = status["jobs_by_state"];
+    for (auto it = counts.begin(); it != counts.end(); ++it) n[it.key()] = it.value().get<int>();
     return n;
   }
 

@@ -243,9 +243,8 @@ TEST_F(DropFolderPropertyTest, RandomFileOperationsNeverSendTwiceAndLoseNothing)
   // Settle: every due broadcast of the final files is sent (or unknown after a
   // kill); every later one is queued.
   auto settled = [&] {
-    const auto status = Status();
     std::map<std::string, std::string> state;
-    for (const auto& j : status.value("jobs", nlohmann::json::array())) {
+    for (const auto& j : AllJobs()) {
       state[j["campaign"].get<std::string>() + "/" + j["broadcast"].get<std::string>()] =
           j["state"].get<std::string>();
     }

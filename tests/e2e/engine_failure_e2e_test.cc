@@ -150,8 +150,7 @@ broadcasts:
         << posts[i].dump();
   }
   int attempts = 0;
-  const nlohmann::json status = Status();
-  for (const auto& job : status["jobs"]) attempts += job["attempts"].get<int>();
+  for (const auto& job : AllJobs()) attempts += job["attempts"].get<int>();
   EXPECT_EQ(attempts, 3);  // exactly one attempt per POST
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(20s), 0);

@@ -1,0 +1,18 @@
+#pragma once
+// The daemon's metrics in the Prometheus text format (version 0.0.4), read from the store
+// at scrape time: nothing is kept in memory, so every process that reads the database
+// would report the same figures.
+
+#include <string>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "store/store.h"
+
+namespace broadcastd {
+
+// REQUIRES: `store` open (read-only is enough) with no transaction open.
+Result<std::string> RenderMetrics(const Config& config, Store& store, TimePoint now);
+
+}  // namespace broadcastd

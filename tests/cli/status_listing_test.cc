@@ -1,0 +1,298 @@
+// --status at scale: filters, keyset paging, the single read snapshot, the trigger-kept
+// counts, and --history.
+
+#include <SQLiteCpp/Database.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/status_report.h"
+#include "core/time_format.h"
+#include "fakes/fake_clock.h"
+#include "fakes/temp_dir.h"
+#include "fakes/test_config.h"
+
+namespace broadcastd {
+namespace {
+
+using namespace std::chrono_literals;
+
+TimePoint T(const char* text) { return *ParseRfc3339(text); }
+
+class StatusListingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_ / "campaigns");
+    config_ = TestConfig(dir_.path());
+    config_.safety_margin = 0ms;
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    rw_.emplace(std::move(*store));
+  }
+
+  // A campaign file `file` (id = file) with `n` broadcasts on `target`, the i-th due at
+  // now + offset + i minutes.
+  void AddCampaign(const std::string& file, int n, BroadcastTarget target, Duration offset = 0ms) {
+    std::vector<Store::JobSpec> specs;
+    for (int i = 0; i < n; ++i) {
+      Store::JobSpec spec;
+      spec.broadcast = "b" + std::to_string(i);
+      spec.occurrence = "once";
+      spec.app = "main";
+      spec.target = target;
+      spec.body = R"({"msg":"a body the status never reads"})";
+      spec.due = now_ + offset + std::chrono::minutes(i);
+      specs.push_back(spec);
+    }
+    Store::CampaignFile cf{file, file, "hash-" + file, "main", 0};
+    ASSERT_TRUE(rw_->ApplyCampaign(cf, specs, now_, now_).has_value());
+  }
+
+  std::vector<int64_t> IdsOf(const std::string& campaign) {
+    auto jobs = rw_->Jobs({.campaign_id = campaign});
+    std::vector<int64_t> ids;
+    for (const JobRow& j : *jobs) ids.push_back(j.id);
+    return ids;
+  }
+
+  void MakeUnknown(int64_t id) {
+    auto attempt = rw_->ClaimForSending(id, now_);
+    ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+    Store::AttemptOutcome outcome;
+    outcome.outcome = OutcomeClass::kUnknown;
+    outcome.detail = "timed out";
+    ASSERT_TRUE(rw_->RecordOutcome(id, *attempt, outcome, now_ + 1s).has_value());
+  }
+
+  StatusReport Gather(const StatusQuery& query) {
+    auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
+    EXPECT_TRUE(ro.has_value());
+    auto report = GatherStatus(config_, *ro, now_, query);
+    EXPECT_TRUE(report.has_value()) << report.error().message;
+    return std::move(*report);
+  }
+
+  static std::vector<int64_t> Listed(const StatusReport& r) {
+    std::vector<int64_t> ids;
+    for (const auto& j : r.jobs) ids.push_back(j.row.id);
+    return ids;
+  }
+
+  TempDir dir_;
+  Config config_;
+  std::optional<Store> rw_;
+  const TimePoint now_ = T("2027-03-01T08:00:00Z");
+};
+
+TEST_F(StatusListingTest, FiltersSelectByStateCampaignAppAndTarget) {
+  AddCampaign("a", 3, BroadcastTarget::kUsers);
+  AddCampaign("b", 2, BroadcastTarget::kChatrooms, 2h);
+  std::vector<int64_t> a = IdsOf("a"), b = IdsOf("b");
+  MakeUnknown(a[1]);
+
+  StatusReport all = Gather({});
+  // Unknown first, then the next to go out (ready by due, then scheduled by due).
+  EXPECT_EQ(Listed(all), (std::vector<int64_t>{a[1], a[0], a[2], b[0], b[1]}));
+  EXPECT_EQ(all.jobs_by_state["unknown"], 1);
+  EXPECT_EQ(all.jobs_by_state["ready"], 1);
+  EXPECT_EQ(all.jobs_by_state["scheduled"], 3);
+  EXPECT_EQ(all.unknown_jobs, 1);
+  for (const auto& j : all.jobs) EXPECT_TRUE(j.row.body.empty()) << "bodies are never read";
+
+  EXPECT_EQ(Listed(Gather({.state = JobState::kScheduled})),
+            (std::vector<int64_t>{a[2], b[0], b[1]}));
+  EXPECT_EQ(Listed(Gather({.campaign_id = "b"})), b);
+  EXPECT_EQ(Listed(Gather({.target = BroadcastTarget::kUsers})),
+            (std::vector<int64_t>{a[1], a[0], a[2]}));
+  EXPECT_TRUE(Listed(Gather({.app = "other"})).empty());
+  EXPECT_EQ(Listed(Gather({.state = JobState::kUnknown, .app = "main"})),
+            (std::vector<int64_t>{a[1]}));
+
+  StatusReport limited = Gather({.limit = 2});
+  EXPECT_EQ(Listed(limited), (std::vector<int64_t>{a[1], a[0]}));
+  ASSERT_TRUE(limited.next_cursor.has_value());
+  EXPECT_FALSE(all.next_cursor.has_value()) << "a page that is not full is the last";
+}
+
+TEST_F(StatusListingTest, AJobInsertedBetweenPagesIsNeitherDuplicatedNorSkipped) {
+  AddCampaign("a", 5, BroadcastTarget::kUsers, 1h);
+  StatusReport first = Gather({.limit = 3});
+  ASSERT_EQ(first.jobs.size(), 3u);
+  ASSERT_TRUE(first.next_cursor.has_value());
+
+  // Lands after the cursor (due later), and one lands before it (due earlier): the next
+  // page shows the first and not the second, and repeats nothing.
+  AddCampaign("late", 1, BroadcastTarget::kUsers, 10h);
+  AddCampaign("early", 1, BroadcastTarget::kUsers, 30min);
+  auto after = ParseCursor(*first.next_cursor);
+  ASSERT_TRUE(after.has_value());
+  StatusReport second = Gather({.after = *after, .limit = 3});
+  ASSERT_TRUE(second.next_cursor.has_value());
+  StatusReport third = Gather({.after = *ParseCursor(*second.next_cursor), .limit = 3});
+  EXPECT_FALSE(third.next_cursor.has_value());
+
+  std::vector<int64_t> seen = Listed(first);
+  for (const auto* page : {&second, &third}) {
+    for (int64_t id : Listed(*page)) seen.push_back(id);
+  }
+  std::vector<int64_t> expected = IdsOf("a");
+  expected.push_back(IdsOf("late")[0]);
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), seen.size());
+}
+
+TEST_F(StatusListingTest, CursorsRoundTripAndRejectGarbage) {
+  Store::ListingKey key{JobState::kReady, T("2027-03-01T08:00:00.250Z"), 42};
+  auto back = ParseCursor(EncodeCursor(key));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->state, key.state);
+  EXPECT_EQ(back->due, key.due);
+  EXPECT_EQ(back->id, 42);
+  for (const char* bad : {"", "ready", "ready.1", "nosuch.1.2", "ready.x.2", "ready.1.2.3"}) {
+    EXPECT_FALSE(ParseCursor(bad).has_value()) << bad;
+  }
+}
+
+TEST_F(StatusListingTest, ASnapshotDoesNotSeeCommitsMadeDuringIt) {
+  AddCampaign("a", 2, BroadcastTarget::kUsers);
+  auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
+  ASSERT_TRUE(ro.has_value());
+  ASSERT_TRUE(ro->BeginSnapshot().has_value());
+  auto before = ro->CountJobs();
+  ASSERT_TRUE(before.has_value());
+
+  AddCampaign("b", 3, BroadcastTarget::kUsers);  // commits meanwhile
+
+  auto counts = ro->CountJobs();
+  auto listed = ro->ListJobs({.states = {JobState::kReady, JobState::kScheduled}, .limit = 100});
+  ASSERT_TRUE(counts.has_value() && listed.has_value());
+  int64_t total = 0;
+  for (const auto& c : *counts) total += c.count;
+  EXPECT_EQ(total, 2);
+  EXPECT_EQ(listed->size(), 2u) << "the listing sees the same snapshot as the counts";
+  ro->EndSnapshot();
+
+  auto after = ro->ListJobs({.states = {JobState::kReady, JobState::kScheduled}, .limit = 100});
+  EXPECT_EQ(after->size(), 5u);
+}
+
+TEST_F(StatusListingTest, TriggerKeptCountsMatchTheJobs) {
+  AddCampaign("a", 4, BroadcastTarget::kUsers);
+  AddCampaign("b", 3, BroadcastTarget::kOnlineUsers, 1h);
+  std::vector<int64_t> a = IdsOf("a");
+  MakeUnknown(a[0]);
+  ASSERT_TRUE(rw_->CancelJob(a[1], now_).has_value());
+  ASSERT_TRUE(rw_->RemoveCampaign("b", now_).has_value());
+  ASSERT_TRUE(rw_->PromoteDue(now_ + 2h).has_value());
+
+  SQLite::Database raw(config_.database, SQLite::OPEN_READONLY);
+  SQLite::Statement q(raw,
+                      "SELECT app, target, state, count(*) FROM jobs "
+                      "GROUP BY app, target, state ORDER BY app, target, state");
+  std::vector<std::string> expected;
+  while (q.executeStep()) {
+    expected.push_back(q.getColumn(0).getString() + "/" + q.getColumn(1).getString() + "/" +
+                       q.getColumn(2).getString() + "=" + q.getColumn(3).getString());
+  }
+  auto counts = rw_->CountJobs();
+  ASSERT_TRUE(counts.has_value());
+  std::vector<std::string> got;
+  for (const auto& c : *counts) {
+    got.push_back(c.app + "/" + std::string(TargetName(c.target)) + "/" +
+                  std::string(JobStateName(c.state)) + "=" + std::to_string(c.count));
+  }
+  std::sort(got.begin(), got.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(StatusListingTest, TheForecastOfADeepJobIsBoundedByTheFirstJobLeftOut) {
+  // More queued jobs on one endpoint than the forecast simulates: a job past the head
+  // is shown as not before the first job left out, and those in the head are exact.
+  std::vector<Store::JobSpec> specs;
+  for (size_t i = 0; i < kForecastHeadCap + 10; ++i) {
+    Store::JobSpec spec;
+    spec.broadcast = "b" + std::to_string(i);
+    spec.occurrence = "once";
+    spec.app = "main";
+    spec.target = BroadcastTarget::kChatrooms;
+    spec.body = "{}";
+    spec.due = now_ + std::chrono::seconds(i);
+    specs.push_back(spec);
+  }
+  ASSERT_TRUE(rw_->ApplyCampaign({"deep", "deep", "h", "main", 0}, specs, now_, now_));
+  StatusReport head = Gather({.limit = 1});
+  ASSERT_EQ(head.jobs.size(), 1u);
+  ASSERT_TRUE(head.jobs[0].forecast.has_value());
+  EXPECT_EQ(head.jobs[0].forecast->kind, Scheduler::ForecastEntry::kSend);
+  EXPECT_EQ(head.jobs[0].forecast->at, now_);
+
+  auto jobs = rw_->Jobs({.campaign_id = "deep"});
+  const JobRow& last = jobs->back();
+  StatusReport deep =
+      Gather({.after = Store::ListingKey{last.state, last.due, last.id - 1}, .limit = 1});
+  ASSERT_EQ(deep.jobs.size(), 1u);
+  ASSERT_TRUE(deep.jobs[0].forecast.has_value());
+  EXPECT_EQ(deep.jobs[0].forecast->kind, Scheduler::ForecastEntry::kBeyondHorizon);
+  EXPECT_EQ(deep.jobs[0].forecast->at, now_ + std::chrono::seconds(kForecastHeadCap));
+}
+
+TEST_F(StatusListingTest, HistoryShowsEveryAttemptAndOperatorAction) {
+  AddCampaign("a", 1, BroadcastTarget::kUsers);
+  AddCampaign("other", 1, BroadcastTarget::kChatrooms);
+  int64_t id = IdsOf("a")[0];
+  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kUsers, "maintenance", now_));
+  ASSERT_TRUE(rw_->Resume("main", BroadcastTarget::kUsers, now_));
+  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kChatrooms, "not this one", now_));
+  ASSERT_TRUE(rw_->CancelCampaign("other", now_));
+  MakeUnknown(id);
+  ASSERT_TRUE(rw_->ResolveNotSent(id, now_ + 1min).has_value());
+  auto attempt = rw_->ClaimForSending(id, now_ + 2min);
+  ASSERT_TRUE(attempt.has_value());
+  Store::AttemptOutcome sent;
+  sent.outcome = OutcomeClass::kSent;
+  sent.http_status = 200;
+  sent.broadcast_id = "1234567890123456789";
+  ASSERT_TRUE(rw_->RecordOutcome(id, *attempt, sent, now_ + 2min + 250ms).has_value());
+
+  dir_.Write("broadcastd.yaml", "database: " + config_.database.string() +
+                                    "\ncampaigns_dir: " + config_.campaigns_dir.string() +
+                                    "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
+                                    "    org: org\n    app: app\n    client_id: cid\n"
+                                    "    token_file: main.token\n");
+  FakeClock clock(now_ + 1h);
+  std::ostringstream out, err;
+  CommandContext ctx{dir_ / "broadcastd.yaml", clock, out, err};
+  ASSERT_EQ(RunHistory(ctx, std::to_string(id), true), 0) << err.str();
+  auto doc = nlohmann::json::parse(out.str());
+  ASSERT_EQ(doc["attempts"].size(), 2u);
+  EXPECT_EQ(doc["attempts"][0]["class"], "unknown");
+  EXPECT_EQ(doc["attempts"][0]["started_at"], "2027-03-01T08:00:00.000Z");
+  EXPECT_EQ(doc["attempts"][0]["ended_at"], "2027-03-01T08:00:01.000Z");
+  EXPECT_EQ(doc["attempts"][0]["detail"], "timed out");
+  EXPECT_EQ(doc["attempts"][1]["class"], "sent");
+  EXPECT_EQ(doc["attempts"][1]["http_status"], 200);
+  EXPECT_EQ(doc["attempts"][1]["ended_at"], "2027-03-01T08:02:00.250Z");
+  EXPECT_EQ(doc["attempts"][1]["broadcast_id"], "1234567890123456789");
+  // Its endpoint's pause and resume, and its own resolution; not the other endpoint's
+  // pause nor the other campaign's cancellation.
+  ASSERT_EQ(doc["operator_actions"].size(), 3u) << doc["operator_actions"].dump(1);
+  EXPECT_EQ(doc["operator_actions"][0]["action"], "pause");
+  EXPECT_EQ(doc["operator_actions"][0]["scope"], "endpoint");
+  EXPECT_EQ(doc["operator_actions"][1]["action"], "resume");
+  EXPECT_EQ(doc["operator_actions"][2]["action"], "resolve_not_sent");
+  EXPECT_EQ(doc["operator_actions"][2]["scope"], "job");
+  EXPECT_EQ(doc["job"]["state"], "sent");
+
+  out.str("");
+  ASSERT_EQ(RunHistory(ctx, std::to_string(id), false), 0) << err.str();
+  EXPECT_NE(out.str().find("resolve_not_sent"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("1234567890123456789"), std::string::npos);
+  EXPECT_EQ(RunHistory(ctx, "999", false), 1);
+  EXPECT_EQ(RunHistory(ctx, "x", false), 2);
+}
+
+}  // namespace
+}  // namespace broadcastd

@@ -1,0 +1,247 @@
+// The read-only HTTP listener: metrics that promtool accepts, the status page (also as
+// headless Chromium renders it, checked against --status --json), and its bounds.
+
+#include "daemon/http_listener.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "cli/status_report.h"
+#include "core/time_format.h"
+#include "fakes/fake_clock.h"
+#include "fakes/temp_dir.h"
+#include "fakes/test_config.h"
+#include "store/store.h"
+
+namespace broadcastd {
+namespace {
+
+using namespace std::chrono_literals;
+
+TimePoint T(const char* text) { return *ParseRfc3339(text); }
+
+bool HaveTool(const char* name) {
+  return std::system((std::string("command -v ") + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class HttpListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_ / "campaigns");
+    config_ = TestConfig(dir_.path());
+    config_.http_listen = "127.0.0.1:0";
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    std::vector<Store::JobSpec> specs;
+    for (int i = 0; i < 4; ++i) {
+      Store::JobSpec spec;
+      spec.broadcast = "b" + std::to_string(i);
+      spec.occurrence = "once";
+      spec.app = "main";
+      spec.target = BroadcastTarget::kUsers;
+      spec.body = "{}";
+      spec.due = now_ + std::chrono::hours(i);
+      specs.push_back(spec);
+    }
+    ASSERT_TRUE(store->ApplyCampaign({"a.yaml", "a", "h", "main", 0}, specs, now_, now_));
+    ASSERT_TRUE(
+        store->RejectCampaign("bad.yaml", "h2", "line 1: <script>alert(1)</script> & \"x\"", now_));
+    auto jobs = store->Jobs();
+    // The first is sent, the second's answer never came.
+    auto sent = store->ClaimForSending((*jobs)[0].id, now_);
+    Store::AttemptOutcome ok;
+    ok.outcome = OutcomeClass::kSent;
+    ok.http_status = 200;
+    ok.broadcast_id = "1";
+    ASSERT_TRUE(store->RecordOutcome((*jobs)[0].id, *sent, ok, now_ + 1s));
+    ASSERT_TRUE(store->PromoteDue(now_ + 1h));
+    auto lost = store->ClaimForSending((*jobs)[1].id, now_ + 1h);
+    Store::AttemptOutcome unknown;
+    unknown.outcome = OutcomeClass::kUnknown;
+    unknown.detail = "timed out <b>";
+    ASSERT_TRUE(store->RecordOutcome((*jobs)[1].id, *lost, unknown, now_ + 1h + 30s));
+    unknown_id_ = (*jobs)[1].id;
+  }
+
+  std::unique_ptr<HttpListener> StartListener() {
+    auto listener = HttpListener::Start(config_, clock_);
+    EXPECT_TRUE(listener.has_value()) << listener.error().message;
+    return listener ? std::move(*listener) : nullptr;
+  }
+
+  TempDir dir_;
+  Config config_;
+  const TimePoint now_ = T("2027-03-01T08:00:00Z");
+  FakeClock clock_{now_ + 2h};
+  int64_t unknown_id_ = 0;
+};
+
+TEST_F(HttpListenerTest, MetricsAreValidPrometheusTextWithTheQueuesFigures) {
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  httplib::Client client("127.0.0.1", listener->port());
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const std::string& text = res->body;
+  EXPECT_NE(text.find("broadcastd_attempts_total{app=\"main\",target=\"users\",class=\"sent\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("class=\"unknown\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("broadcastd_jobs{state=\"unknown\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("broadcastd_jobs{state=\"scheduled\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("broadcastd_unknown_jobs 1"), std::string::npos);
+  EXPECT_NE(text.find("broadcastd_campaign_files{status=\"rejected\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("broadcastd_daily_budget_used{app=\"main\",target=\"users\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("broadcastd_daily_budget_remaining{app=\"main\",target=\"users\"} 1"),
+            std::string::npos);
+  // The last request that sent ended at now_ + 1s.
+  EXPECT_NE(text.find("broadcastd_last_successful_send_timestamp_seconds " +
+                      std::to_string(ToMillis(now_ + 1s) / 1000)),
+            std::string::npos);
+
+  // Kept beside the page's screenshot as a CI artifact.
+  const std::filesystem::path artifacts =
+      std::filesystem::path(BROADCASTD_BINARY_DIR) / "artifacts";
+  std::filesystem::create_directories(artifacts);
+  std::ofstream(artifacts / "metrics.txt") << text;
+
+  if (!HaveTool("promtool")) GTEST_SKIP() << "promtool (Debian package prometheus) not installed";
+  const auto file = dir_.Write("metrics.txt", text);
+  const std::string command = "promtool check metrics < " + file.string() + " > " +
+                              (dir_ / "promtool.out").string() + " 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << ReadAll(dir_ / "promtool.out");
+}
+
+TEST_F(HttpListenerTest, ThePageEscapesFileContentsAndNamesTheResolveCommands) {
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  httplib::Client client("127.0.0.1", listener->port());
+  auto res = client.Get("/");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const std::string& html = res->body;
+  EXPECT_EQ(html.find("<script"), std::string::npos) << "file contents are escaped";
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"),
+            std::string::npos);
+  EXPECT_NE(html.find("broadcastd --resolve-not-sent " + std::to_string(unknown_id_)),
+            std::string::npos);
+  EXPECT_NE(html.find("<svg id=\"timeline\""), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos) << "no external assets";
+}
+
+TEST_F(HttpListenerTest, OversizedRequestsAndWritesAreRefused) {
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  httplib::Client client("127.0.0.1", listener->port());
+  auto long_uri = client.Get("/metrics?" + std::string(20000, 'x'));
+  ASSERT_TRUE(long_uri);
+  EXPECT_EQ(long_uri->status, 414);
+  auto big_body = client.Post("/metrics", std::string(kHttpMaxRequest * 4, 'x'), "text/plain");
+  ASSERT_TRUE(big_body);
+  EXPECT_GE(big_body->status, 400);
+  auto write = client.Post("/", "x", "text/plain");
+  ASSERT_TRUE(write);
+  EXPECT_GE(write->status, 400);
+  auto still = client.Get("/metrics");
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
+}
+
+TEST_F(HttpListenerTest, ANonLoopbackAddressNeedsTheExplicitKey) {
+  config_.http_listen = "0.0.0.0:0";
+  auto refused = HttpListener::Start(config_, clock_);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("http_listen_public"), std::string::npos);
+
+  for (const char* text : {"127.0.0.1:9464", "127.8.9.1:1", "[::1]:9464", "localhost:80"}) {
+    auto a = ParseListenAddress(text);
+    ASSERT_TRUE(a.has_value()) << text;
+    EXPECT_TRUE(a->loopback) << text;
+  }
+  for (const char* text : {"0.0.0.0:9464", "192.0.2.7:9464", "[::]:9464"}) {
+    auto a = ParseListenAddress(text);
+    ASSERT_TRUE(a.has_value()) << text;
+    EXPECT_FALSE(a->loopback) << text;
+  }
+  for (const char* text : {"9464", "127.0.0.1:", "127.0.0.1:70000", "::1:80", "example.com:80"}) {
+    EXPECT_FALSE(ParseListenAddress(text).has_value()) << text;
+  }
+
+  config_.http_listen.reset();
+  auto off = HttpListener::Start(config_, clock_);
+  ASSERT_TRUE(off.has_value());
+  EXPECT_EQ(off->get(), nullptr) << "off unless set";
+}
+
+// The page as a browser shows it agrees with --status --json for the same database; the
+// screenshot is kept under the build folder (a CI artifact).
+TEST_F(HttpListenerTest, ChromiumShowsWhatStatusJsonSays) {
+  if (!HaveTool("chromium")) GTEST_SKIP() << "chromium not installed";
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  const std::string url = "http://127.0.0.1:" + std::to_string(listener->port()) + "/";
+  const auto dom = dir_ / "dom.html";
+  const std::string flags = "chromium --headless --no-sandbox --disable-gpu --user-data-dir=" +
+                            (dir_ / "profile").string() + " ";
+  ASSERT_EQ(
+      std::system((flags + "--dump-dom " + url + " > " + dom.string() + " 2>/dev/null").c_str()),
+      0);
+  const std::string html = ReadAll(dom);
+
+  auto store = Store::Open(config_.database, Store::Mode::kReadOnly);
+  ASSERT_TRUE(store.has_value());
+  auto report = GatherStatus(config_, *store, clock_.Now(), {});
+  ASSERT_TRUE(report.has_value());
+  nlohmann::json status = RenderStatusJson(*report);
+  for (const auto& e : status["endpoints"]) {
+    const std::string name = e["app"].get<std::string>() + "/" + e["target"].get<std::string>();
+    size_t row = html.find("data-endpoint=\"" + name + "\"><td>");
+    ASSERT_NE(row, std::string::npos) << name << "\n" << html;
+    const std::string tail = html.substr(row, html.find("</tr>", row) - row);
+    EXPECT_NE(tail.find("<td class=\"left\">" + std::to_string(e["left_today"].get<int>())),
+              std::string::npos)
+        << tail;
+    EXPECT_NE(tail.find("<td class=\"queued\">" + std::to_string(e["queued"].get<int>())),
+              std::string::npos)
+        << tail;
+  }
+  for (const auto& j : status["jobs"]) {
+    if (j["state"] == "unknown") {
+      EXPECT_NE(html.find("data-job=\"" + std::to_string(j["id"].get<int64_t>()) + "\""),
+                std::string::npos);
+    }
+  }
+  for (const auto& c : status["campaigns"]) {
+    if (c["status"] != "ok" && c["status"] != "removed") {
+      EXPECT_NE(html.find("data-file=\"" + c["file"].get<std::string>() + "\""), std::string::npos);
+    }
+  }
+  EXPECT_NE(html.find("unknown <b>" + std::to_string(status["unknown_jobs"].get<int64_t>())),
+            std::string::npos);
+
+  const std::filesystem::path shot =
+      std::filesystem::path(BROADCASTD_BINARY_DIR) / "artifacts" / "status-page.png";
+  std::filesystem::create_directories(shot.parent_path());
+  std::filesystem::remove(shot);
+  ASSERT_EQ(std::system((flags + "--hide-scrollbars --window-size=1100,900 --screenshot=" +
+                         shot.string() + " " + url + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  EXPECT_GT(std::filesystem::file_size(shot), 10000u);
+}
+
+}  // namespace
+}  // namespace broadcastd
