@@ -121,8 +121,9 @@ Status Engine::Reconfigure(const Config& config) {
   ingester_->SetConfig(config);
   next_rescan_.reset();
   auto report = ingester_->Scan(clock_.Now());
-  Result<Scheduler> scheduler = report ? LoadSchedulerState(config, *store_, clock_.Now())
-                                       : Result<Scheduler>(std::unexpected(report.error()));
+  Result<Scheduler> scheduler =
+      report ? LoadSchedulerState(config, *store_, clock_.Read(), clock_.BootId())
+             : Result<Scheduler>(std::unexpected(report.error()));
   if (!scheduler) {
     // The next scan re-checks every file under the config in force.
     ingester_->SetConfig(config_);

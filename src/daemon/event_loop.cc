@@ -396,7 +396,7 @@ int Daemon::Run() {
     ArmAt(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake(), reading);
     ArmAt(rescan_fd_.get(), in_flight_ ? std::nullopt : engine_->NextRescan(), reading);
     const auto* sending = in_flight_ ? std::get_if<PendingSend>(&in_flight_->work) : nullptr;
-    status_.Update(*engine_, sending, reading.wall);
+    status_.Update(*engine_, sending, reading);
 
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},

@@ -52,7 +52,7 @@ std::string ServiceStatusText(const ServiceStatusFacts& f) {
   return EscapeControl(text);
 }
 
-void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, TimePoint now) {
+void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, const Instant& now) {
   const Scheduler& scheduler = engine.scheduler();
   Fingerprint print{scheduler.size(), in_flight ? in_flight->job.id : 0, engine.NextWake(),
                     engine.store().DataVersion().value_or(0)};
@@ -60,7 +60,7 @@ void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, TimePoi
   last_ = print;
 
   ServiceStatusFacts facts;
-  facts.now = now;
+  facts.now = now.wall;
   facts.queued = scheduler.size();
   if (in_flight) {
     facts.sending_job = in_flight->job.id;

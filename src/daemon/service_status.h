@@ -42,7 +42,8 @@ class ServiceStatus {
 
   // Gathers the facts when anything they depend on may have changed and, when
   // the text differs from the last one sent, sends it to systemd.
-  void Update(Engine& engine, const PendingSend* in_flight, TimePoint now);
+  // `now` is a reading of both clocks (Clock::Read), as the engine's scheduler uses.
+  void Update(Engine& engine, const PendingSend* in_flight, const Instant& now);
   const std::string& text() const { return text_; }
 
  private:

@@ -367,6 +367,22 @@ TEST_F(EngineFailureTest, ReloadRenamingTheAppHoldsItsJobs) {
   EXPECT_TRUE(SendNext(*engine).has_value());
 }
 
+// A reload rebuilds the windows on the monotonic clock the engine runs on, whose
+// number is nothing like the wall clock's on a real machine: the next send waits one
+// window after the last, no less and no more.
+TEST_F(EngineFailureTest, AReloadKeepsTheWindowsOnTheMonotonicClock) {
+  clock_.Reboot("boot-reload", MonoFromMillis(5000));
+  Campaign("c.yaml", kRooms);
+  auto engine = Start();
+  transport_.PushHttp(200, Ok("1"));
+  ASSERT_TRUE(SendNext(*engine).has_value());
+  ASSERT_TRUE(engine->Reconfigure(config_).has_value());
+  EXPECT_FALSE(SendNext(*engine).has_value());  // chatrooms: 1 a second, plus the margin
+  clock_.Advance(2s);
+  transport_.PushHttp(200, Ok("2"));
+  EXPECT_TRUE(SendNext(*engine).has_value());
+}
+
 // Case 10. A reload whose scan fails leaves the old config in force, entirely.
 TEST_F(EngineFailureTest, ReloadWithAFailingScanKeepsTheOldConfig) {
   Campaign("c.yaml", kRooms);

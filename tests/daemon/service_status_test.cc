@@ -82,7 +82,7 @@ broadcasts:
   ASSERT_TRUE((*engine)->Start().has_value());
 
   ServiceStatus status;
-  status.Update(**engine, nullptr, clock.Now());
+  status.Update(**engine, nullptr, clock.Read());
   EXPECT_EQ(status.text(), "2 queued; next main/users at 08:00:00Z");
 
   // As the loop does: the app's token first, then the claim.
@@ -97,13 +97,13 @@ broadcasts:
     }
   }
   ASSERT_TRUE(next.has_value());
-  status.Update(**engine, &*next, clock.Now());
+  status.Update(**engine, &*next, clock.Read());
   EXPECT_EQ(status.text(), "sending job " + std::to_string(next->job.id) +
                                " (main/users); 1 queued; next main/users at 08:30:00Z");
 
   transport.PushHttp(200, R"({"data":{"id":17}})");
   ASSERT_TRUE((*engine)->Complete(*next, Engine::Perform(*next)).has_value());
-  status.Update(**engine, nullptr, clock.Now());
+  status.Update(**engine, nullptr, clock.Read());
   EXPECT_EQ(status.text(), "1 queued; next main/users at 08:30:00Z");
 }
 
