@@ -4,24 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include "core/time_format.h"
-#include "daemon/engine.h"
-#include "fakes/fake_clock.h"
-#include "fakes/scripted_transport.h"
-#include "fakes/temp_dir.h"
-#include "fakes/test_config.h"
+#include "daemon/engine_fixture.h"
 
 namespace broadcastd {
 namespace {
 
 using namespace std::chrono_literals;
-
-TimePoint T(const char* text) { return *ParseRfc3339(text); }
-
-std::string Ok(int id) {
-  return R"({"path":"/messages/broadcast","action":"post","data":{"id":)" + std::to_string(id) +
-         R"(},"duration":0})";
-}
 
 // The all-users window (30 min) plus the default safety margin.
 constexpr Duration kUsersWindow = 30min + 500ms;
@@ -33,48 +21,19 @@ broadcasts:
   - {name: c, target: users, message: {type: txt, msg: three}}
 )";
 
-class ClockStepTest : public ::testing::Test {
+class ClockStepTest : public EngineTest {
  protected:
   void SetUp() override {
-    dir_.Write("credentials/main.token", "the-app-token\n");
-    dir_.Write("campaigns/c.yaml", kThreeUsers);
-    config_ = TestConfig(dir_.path());
-  }
-
-  std::unique_ptr<Engine> Start() {
-    auto engine = Engine::Create(config_, dir_ / "credentials", transport_, clock_);
-    EXPECT_TRUE(engine.has_value()) << engine.error().message;
-    for (const auto& entry : std::filesystem::directory_iterator(dir_ / "campaigns")) {
-      (*engine)->MarkWritten(entry.path().filename().string());
-    }
-    Status st = (*engine)->Start();
-    EXPECT_TRUE(st.has_value()) << st.error().message;
-    return std::move(*engine);
-  }
-
-  // Next() as the loop runs it: a token fetch is done and handed back, then
-  // Next() again. Returns the claimed send, if any.
-  std::optional<PendingSend> Claim(Engine& engine) {
-    for (int round = 0; round < 8; ++round) {
-      auto next = engine.Next();
-      EXPECT_TRUE(next.has_value()) << next.error().message;
-      if (!next.has_value()) return std::nullopt;
-      if (auto* request = std::get_if<TokenRequest>(&*next)) {
-        engine.TokenFetched(*request, Engine::FetchToken(*request));
-        continue;
-      }
-      if (auto* send = std::get_if<PendingSend>(&*next)) return *send;
-      return std::nullopt;
-    }
-    ADD_FAILURE() << "Next() asked for a token again and again";
-    return std::nullopt;
+    EngineTest::SetUp();
+    clock_.Set(T("2027-03-01T12:00:00Z"));
+    Campaign("c.yaml", kThreeUsers);
   }
 
   // Claims the next due job, if any, and answers it with a success.
   bool SendNext(Engine& engine) {
     std::optional<PendingSend> next = Claim(engine);
     if (!next) return false;
-    transport_.PushHttp(200, Ok(++last_id_));
+    transport_.PushHttp(200, Ok(std::to_string(++last_id_)));
     BroadcastAnswer answer = Engine::Perform(*next);
     Status st = engine.Complete(*next, answer);
     EXPECT_TRUE(st.has_value()) << st.error().message;
@@ -89,10 +48,6 @@ class ClockStepTest : public ::testing::Test {
     return wake ? *wake - clock_.Now() : Duration::max();
   }
 
-  TempDir dir_;
-  Config config_;
-  FakeClock clock_{T("2027-03-01T12:00:00Z")};
-  ScriptedTransport transport_;
   int last_id_ = 100;
 };
 
