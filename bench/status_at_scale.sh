@@ -24,22 +24,29 @@ apps:
     client_secret_file: main.secret
 YAML
 
-# The schema exactly as the daemon creates it: every migration's SQL from schema.cc.
-awk '/R"sql\(/{f=1; next} /\)sql";/{f=0} f' "$here/src/store/schema.cc" > "$work/schema.sql"
-version="$(grep -oE '^\s+\{[0-9]+, (kSchema[0-9]+|"")\},' "$here/src/store/schema.cc" | tail -1 |
-  grep -oE '[0-9]+' | head -1)"
+# The schema exactly as the daemon creates it: the daemon itself creates and migrates the
+# database (an empty campaigns folder: it sends nothing), then stops.
+"$bin" -c "$work/broadcastd.yaml" 2> "$work/daemon.log" &
+daemon=$!
+for _ in $(seq 100); do
+  grep -q daemon.ready "$work/daemon.log" && break
+  sleep 0.1
+done
+kill -TERM "$daemon"
+wait "$daemon" || true
+grep -q daemon.ready "$work/daemon.log" || { cat "$work/daemon.log"; exit 1; }
 now_ms="$(($(date +%s) * 1000))"
 
 start=$(date +%s.%N)
 sqlite3 "$work/queue.db" <<SQL
-PRAGMA journal_mode = WAL;
-.read $work/schema.sql
-PRAGMA user_version = $version;
 BEGIN;
-INSERT INTO campaigns (id, file, campaign_id, content_hash, status, app, updated_at)
-  VALUES (1, 'big.yaml', 'big', 'h', 'ok', 'main', $now_ms);
-INSERT INTO campaigns (file, content_hash, status, last_error, updated_at)
-  VALUES ('bad.yaml', 'h2', 'rejected', 'line 1: broadcasts: expected a list', $now_ms);
+INSERT INTO campaigns (id, campaign_id, file, app, priority, updated_at)
+  VALUES (1, 'big', 'big.yaml', 'main', 0, $now_ms);
+INSERT INTO campaign_files (file, status, campaign_ref, content_hash, updated_at)
+  VALUES ('big.yaml', 'ok', 1, 'h', $now_ms);
+INSERT INTO campaign_files (file, status, content_hash, last_error, updated_at)
+  VALUES ('bad.yaml', 'rejected', 'h2', 'bad.yaml:1:1: id is required [schema.required]',
+          $now_ms);
 -- Half already due (ready), half due over the next 30 days (scheduled), a few unknown.
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $jobs)
 INSERT INTO jobs (campaign_ref, campaign_id, broadcast, occurrence, app, target, body, state,
