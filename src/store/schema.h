@@ -11,8 +11,8 @@ class Database;
 namespace broadcastd {
 
 struct Migration {
-  // PRAGMA user_version once applied; increasing. A database at version v takes every
-  // step above v, in order (a number may be skipped while branches are merged).
+  // PRAGMA user_version once applied: 1, 2, 3… without gaps. A database at version v
+  // takes every step above v, in order.
   int version;
   std::string_view sql;  // one or more statements
   // A step that moves rows between tables, run after `sql` in the same transaction with
