@@ -59,10 +59,10 @@ Engine::Engine(const Config& config, std::filesystem::path credentials_dir,
   clients_ = BuildClients(config_);
 }
 
-std::map<std::string, std::unique_ptr<BroadcastClient>> Engine::BuildClients(const Config& config) {
-  std::map<std::string, std::unique_ptr<BroadcastClient>> clients;
+std::map<std::string, std::shared_ptr<BroadcastClient>> Engine::BuildClients(const Config& config) {
+  std::map<std::string, std::shared_ptr<BroadcastClient>> clients;
   for (const auto& [name, app] : config.apps) {
-    clients[name] = std::make_unique<BroadcastClient>(app, credentials_dir_, transport_, clock_);
+    clients[name] = std::make_shared<BroadcastClient>(app, credentials_dir_, transport_, clock_);
   }
   return clients;
 }
@@ -129,7 +129,9 @@ Status Engine::Reconfigure(const Config& config) {
     ingester_->SetConfig(config_);
     return std::unexpected(scheduler.error());
   }
-  // Swap. A request in flight keeps its client: the loop reloads only between requests.
+  // Swap. A request in flight holds its client (shared): the old one lives until
+  // that request is done with, and its endpoint stays held until then. A token
+  // fetch in flight completes into the old client; the new one fetches its own.
   config_ = config;
   clients_ = std::move(clients);
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
@@ -141,6 +143,7 @@ Status Engine::Reconfigure(const Config& config) {
     spdlog::error("store.error reason={}", LogValue(st.error().message));
   }
   for (const auto& [job_id, pending] : uncommitted_) scheduler_->Remove(job_id);
+  for (const auto& [endpoint, job_id] : sending_) scheduler_->Remove(job_id);
   return {};
 }
 
@@ -159,6 +162,11 @@ std::optional<std::string> Engine::HeldBecause(const EndpointKey& endpoint, Time
     }
     return "app not in the config";
   }
+  if (auto busy = sending_.find(endpoint); busy != sending_.end()) {
+    // Released by Complete or Abandon; the loop asks again then.
+    return "a request is in flight (job " + std::to_string(busy->second) + ")";
+  }
+  if (fetching_.contains(endpoint.app)) return "its app's token is being fetched";
   if (auto hold = token_holds_.find(endpoint.app);
       hold != token_holds_.end() && now < hold->second.retry_at) {
     Wake(hold->second.retry_at);
@@ -217,11 +225,16 @@ Result<EngineStep> Engine::Next() {
       return EngineStep{};
     }
     const int64_t id = pick->id;
-    BroadcastClient* client = clients_.at(pick->endpoint.app).get();
+    const EndpointKey endpoint = pick->endpoint;
+    std::shared_ptr<BroadcastClient> client = clients_.at(endpoint.app);
 
     // The token first: fetching it is not an attempt, and its time is not the POST's.
+    // One fetch per app at a time: its other endpoints wait for it (HeldBecause).
     std::optional<std::string> token = client->CachedToken();
-    if (!token) return EngineStep{TokenRequest{pick->endpoint.app, client}};
+    if (!token) {
+      fetching_.insert(endpoint.app);
+      return EngineStep{TokenRequest{endpoint.app, std::move(client)}};
+    }
 
     auto row = store_->Job(id);
     if (!row) return failed(row.error());
@@ -242,6 +255,7 @@ Result<EngineStep> Engine::Next() {
     // time every window counts and the audit keeps.
     const Instant started = clock_.Read();
     scheduler_->Begin(id, started);
+    sending_[endpoint] = id;
     spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim,
                  LogValue((*row)->app), TargetName((*row)->target));
     return EngineStep{
@@ -295,6 +309,7 @@ Result<std::string> Engine::FetchToken(const TokenRequest& request) {
 }
 
 void Engine::TokenFetched(const TokenRequest& request, const Result<std::string>& token) {
+  fetching_.erase(request.app);
   const TimePoint now = clock_.Now();
   auto hold = token_holds_.find(request.app);
   if (token) {

@@ -3,7 +3,14 @@
 // joins the store (queue and audit), the scheduler (when) and the Easemob
 // clients (how). Single-threaded: the loop calls it; only the network step of
 // a TokenRequest or a PendingSend runs elsewhere (Engine::FetchToken and
-// Engine::Perform are safe to call from a worker thread while the loop waits).
+// Engine::Perform are safe to call from worker threads while the loop goes on).
+//
+// Several requests may be in flight at once, one per endpoint (app, target), plus
+// one token fetch per app shared by all its endpoints: Next() may be called again
+// before the earlier steps are finished, and never hands out a second step for an
+// endpoint with a request in flight, nor a second token fetch for an app. Every
+// claim and every Scheduler::Begin happen here, on the loop's thread, one after
+// the other: the windows and budgets see each attempt before the next decision.
 //
 // The at-most-once rule lives here: a job is claimed durably (state `sending`,
 // committed) before its request starts, and its outcome and audit row are
@@ -38,9 +45,11 @@
 namespace broadcastd {
 
 // An app's token must be fetched before its next job can be claimed.
+// The client is shared: a reload may replace the engine's clients while the fetch
+// is in flight, and this one lives until the request is done with.
 struct TokenRequest {
   std::string app;
-  BroadcastClient* client = nullptr;  // owned by the engine; lives until TokenFetched
+  std::shared_ptr<BroadcastClient> client;
 };
 
 struct PendingSend {
@@ -48,8 +57,8 @@ struct PendingSend {
   int64_t attempt_id = 0;
   std::string body;
   std::string token;                  // obtained before the claim
-  Instant started_at;                 // taken after the claim committed, right before the POST
-  BroadcastClient* client = nullptr;  // owned by the engine; lives until Complete
+  Instant started_at;  // taken after the claim committed, right before the POST
+  std::shared_ptr<BroadcastClient> client;  // kept alive across a reload
 };
 
 // What Engine::Next asks the loop to do: nothing now, fetch a token, or send.
@@ -93,8 +102,10 @@ class Engine {
   // go now: its app's token when none is cached (a TokenRequest: the loop fetches
   // it and calls TokenFetched), else the job claimed (state `sending`,
   // committed) and ready to POST (a PendingSend). Jobs are held, never claimed,
-  // while their app is not in the config, has no token (backoff), or has an
-  // answer on the same endpoint that is not committed yet.
+  // while their app is not in the config, has no token (backoff) or a token fetch
+  // in flight, or their endpoint has a request in flight (until Complete or
+  // Abandon) or an answer that is not committed yet. The loop calls it again
+  // until it returns nothing: each call hands out at most one step.
   // Every error leaves NextWake() a second ahead.
   Result<EngineStep> Next();
   // When the scheduler next needs a look, if nothing else happens: the decision
@@ -107,7 +118,7 @@ class Engine {
 
   // The token fetch itself: touches nothing but the client. Worker-thread safe.
   static Result<std::string> FetchToken(const TokenRequest& request);
-  // What the fetch gave: on failure the app waits (1 s doubling up to 5 min), the
+  // What the fetch gave (the app may fetch again after this): on failure the app waits (1 s doubling up to 5 min), the
   // log says why once per change (`token.unavailable`), and the store keeps a
   // notice for --status; on success that clears.
   void TokenFetched(const TokenRequest& request, const Result<std::string>& token);
@@ -121,13 +132,19 @@ class Engine {
   // fails the answer is kept and written again by Next() with backoff until it
   // commits (the error is returned, kind kept), and its endpoint claims nothing.
   Status Complete(const PendingSend& send, const BroadcastAnswer& answer);
-  // The daemon stops with the request still in flight: the job is `unknown`.
+  // The daemon stops with the request still in flight: the job is `unknown`. Its
+  // endpoint is released whether or not the write succeeds.
   Status Abandon(const PendingSend& send);
   // One last try to write the answers that have not committed (at shutdown).
   // Fails when any is still not written; they are in the log.
   Status FlushUncommitted();
   // Jobs whose answer is known but not yet committed, for the loop's status line.
   std::vector<int64_t> UncommittedJobs() const;
+
+  // The endpoints with a request in flight, and its job (for the status line).
+  const std::map<EndpointKey, int64_t>& Sending() const { return sending_; }
+  // Whether a token fetch for `app` is in flight.
+  bool FetchingToken(const std::string& app) const { return fetching_.contains(app); }
 
   const Config& config() const { return config_; }
   Store& store() { return *store_; }
@@ -152,7 +169,7 @@ class Engine {
 
   Engine(const Config& config, std::filesystem::path credentials_dir, HttpTransport& transport,
          const Clock& clock, std::unique_ptr<Store> store);
-  std::map<std::string, std::unique_ptr<BroadcastClient>> BuildClients(const Config& config);
+  std::map<std::string, std::shared_ptr<BroadcastClient>> BuildClients(const Config& config);
   // Why nothing may be claimed on `endpoint` now, if anything; widens next_wake_ to
   // when that may change.
   std::optional<std::string> HeldBecause(const EndpointKey& endpoint, TimePoint now);
@@ -182,9 +199,11 @@ class Engine {
   std::unique_ptr<Store> store_;
   std::unique_ptr<CampaignIngester> ingester_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::map<std::string, std::unique_ptr<BroadcastClient>> clients_;  // by app name
+  std::map<std::string, std::shared_ptr<BroadcastClient>> clients_;  // by app name
   std::map<std::string, TokenHold> token_holds_;                     // by app name
   std::map<int64_t, Uncommitted> uncommitted_;                       // by job id
+  std::map<EndpointKey, int64_t> sending_;  // a request in flight: its job, by endpoint
+  std::set<std::string> fetching_;          // apps with a token fetch in flight
   std::set<std::string> held_apps_logged_;  // apps not in the config, warned about once
   int64_t data_version_ = 0;                // PRAGMA data_version at the last rescan
   std::optional<TimePoint> next_wake_;

@@ -36,6 +36,11 @@ BroadcastAnswer Engine::Perform(const PendingSend& send) {
 Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) {
   const Instant now = clock_.Read();
   const auto& key = send.job.endpoint;
+  // The endpoint is free of its request; should the write fail, the answer held in
+  // uncommitted_ keeps it from claiming anything until it commits.
+  if (auto busy = sending_.find(key); busy != sending_.end() && busy->second == send.job.id) {
+    sending_.erase(busy);
+  }
   // The whole answer goes to the log before anything is written: should every write
   // fail, the broadcast ID is still on record.
   spdlog::info(
@@ -89,7 +94,7 @@ Status Engine::Commit(Uncommitted pending, TimePoint now) {
     const Duration wait =
         std::min(kCommitBackoffCap, kCommitBackoffFirst * (1 << std::min(pending.failures - 1, 6)));
     pending.retry_at = now + wait;
-    pending.send.client = nullptr;  // a reload may replace the clients meanwhile
+    pending.send.client.reset();  // not needed to write it again
     Wake(pending.retry_at);
     spdlog::critical(
         "broadcast.answer_unsaved job={} attempt={} status={} class={} broadcast_id={} "
@@ -186,6 +191,10 @@ void Engine::LogOutcome(const PendingSend& send, const BroadcastAnswer& answer,
 }
 
 Status Engine::Abandon(const PendingSend& send) {
+  if (auto busy = sending_.find(send.job.endpoint);
+      busy != sending_.end() && busy->second == send.job.id) {
+    sending_.erase(busy);
+  }
   Store::AttemptOutcome outcome;
   outcome.outcome = OutcomeClass::kUnknown;
   outcome.detail = "daemon stopped while the request was in flight";

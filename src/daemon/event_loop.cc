@@ -10,11 +10,13 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "core/log_value.h"
@@ -76,11 +78,14 @@ void ArmInterval(int fd, Duration every) {
   ::timerfd_settime(fd, 0, &spec, nullptr);
 }
 
-// One network step at a time (a token fetch or a broadcast POST), on its own
-// thread, so that signals and timers are still handled while it waits for the
-// server. The worker fills in its result, then marks it done, then wakes the
-// loop through done_fd; the loop joins the thread before it reads the result,
-// and the descriptor outlives every worker.
+// One network step (a token fetch or a broadcast POST) on its own thread, so that
+// signals, timers and the other endpoints are still handled while it waits for the
+// server. Several are in flight at once: at most one POST per endpoint and one token
+// fetch per app (the engine hands out no more). The worker fills in its result,
+// then marks it done (release), then wakes the loop through done_fd; the loop sees
+// done (acquire) and joins the thread before it reads the result, and the
+// descriptor outlives every worker. A worker touches only its own InFlight and the
+// client it holds; the engine is the loop's alone.
 struct InFlight {
   std::variant<TokenRequest, PendingSend> work;
   std::optional<Result<std::string>> token;  // a TokenRequest's result
@@ -102,9 +107,11 @@ class Daemon {
   void ReadCampaignEvents();
   void HandleSignal();
   void Reload();
-  void Dispatch();
+  bool Dispatch();
   void Start(std::variant<TokenRequest, PendingSend> work);
   void FinishInFlight();
+  void Finish(InFlight& finished);
+  bool Posting() const;
   void ReportUncommitted();
   void Shutdown();
 
@@ -115,7 +122,7 @@ class Daemon {
   std::unique_ptr<Engine> engine_;
   UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, step_fd_, inotify_fd_;
   UniqueFd rescan_fd_;  // when a campaign file being written will have settled
-  std::unique_ptr<InFlight> in_flight_;
+  std::vector<std::unique_ptr<InFlight>> in_flight_;
   ServiceStatus status_;
   bool stopping_ = false;
   bool reload_requested_ = false;
@@ -128,7 +135,9 @@ class Daemon {
 
 Daemon::~Daemon() {
   // Never leave a worker running under the engine, the transport or done_fd.
-  if (in_flight_ && in_flight_->worker.joinable()) in_flight_->worker.join();
+  for (auto& work : in_flight_) {
+    if (work->worker.joinable()) work->worker.join();
+  }
 }
 
 Status Daemon::Setup() {
@@ -243,8 +252,9 @@ void Daemon::Reload() {
 }
 
 // Asks the engine what to do next; a token fetch or a claimed job's POST goes to
-// a worker thread.
-void Daemon::Dispatch() {
+// a worker thread. Returns whether it started one (the loop asks again at once:
+// another endpoint may be ready too).
+bool Daemon::Dispatch() {
   // A claim committed into a deleted WAL or a replaced database would vanish, and its
   // job be sent again after the next start: stop first.
   if (Status st = engine_->VerifyDatabase(); !st) {
@@ -252,24 +262,28 @@ void Daemon::Dispatch() {
                      LogValue("stopped sending; exiting for a restart on the database's files"));
     exit_code_ = 1;
     stopping_ = true;
-    return;
+    return false;
   }
   auto next = engine_->Next();
   if (!next) {
     spdlog::error("store.error reason={}", LogValue(next.error().message));
-    return;
+    return false;
   }
   if (auto* request = std::get_if<TokenRequest>(&*next)) {
     Start(std::move(*request));
-  } else if (auto* send = std::get_if<PendingSend>(&*next)) {
-    Start(std::move(*send));
+    return true;
   }
+  if (auto* send = std::get_if<PendingSend>(&*next)) {
+    Start(std::move(*send));
+    return true;
+  }
+  return false;
 }
 
 void Daemon::Start(std::variant<TokenRequest, PendingSend> work) {
-  in_flight_ = std::make_unique<InFlight>();
-  in_flight_->work = std::move(work);
-  InFlight* job = in_flight_.get();
+  in_flight_.push_back(std::make_unique<InFlight>());
+  InFlight* job = in_flight_.back().get();
+  job->work = std::move(work);
   const int done = done_fd_.get();
   job->worker = std::thread([job, done] {
     if (auto* request = std::get_if<TokenRequest>(&job->work)) {
@@ -283,21 +297,41 @@ void Daemon::Start(std::variant<TokenRequest, PendingSend> work) {
   });
 }
 
+// Hands every finished step to the engine (drained first: a worker that finishes
+// meanwhile writes done_fd again, and the next poll sees it).
 void Daemon::FinishInFlight() {
   Drain(done_fd_.get());
-  if (!in_flight_ || !in_flight_->done.load(std::memory_order_acquire)) return;
-  in_flight_->worker.join();
-  std::unique_ptr<InFlight> finished = std::move(in_flight_);
-  if (auto* request = std::get_if<TokenRequest>(&finished->work)) {
-    engine_->TokenFetched(*request, *finished->token);
+  for (size_t i = 0; i < in_flight_.size();) {
+    if (!in_flight_[i]->done.load(std::memory_order_acquire)) {
+      ++i;
+      continue;
+    }
+    std::unique_ptr<InFlight> finished = std::move(in_flight_[i]);
+    in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+    finished->worker.join();
+    Finish(*finished);
+  }
+}
+
+// REQUIRES: the worker joined.
+void Daemon::Finish(InFlight& finished) {
+  if (auto* request = std::get_if<TokenRequest>(&finished.work)) {
+    engine_->TokenFetched(*request, *finished.token);
     return;
   }
-  const PendingSend& send = std::get<PendingSend>(finished->work);
-  if (Status st = engine_->Complete(send, *finished->answer); !st) {
+  const PendingSend& send = std::get<PendingSend>(finished.work);
+  if (Status st = engine_->Complete(send, *finished.answer); !st) {
     // The engine keeps the answer and writes it again; the log has it in full.
     spdlog::error("store.error job={} reason={}", send.job.id, LogValue(st.error().message));
   }
   ReportUncommitted();
+}
+
+bool Daemon::Posting() const {
+  return std::any_of(in_flight_.begin(), in_flight_.end(), [](const auto& work) {
+    return std::holds_alternative<PendingSend>(work->work) &&
+           !work->done.load(std::memory_order_acquire);
+  });
 }
 
 // Tells systemd (STATUS=) while answers wait to be written: the store cannot say it.
@@ -316,50 +350,56 @@ void Daemon::ReportUncommitted() {
   reported_uncommitted_ = true;
 }
 
+// Every POST in flight gets the grace, one deadline for all; a token fetch has
+// nothing to lose and is not waited for. The answers that came in time are
+// committed; the requests still out are recorded `unknown`, then the transport
+// gives them up and every worker is joined.
 void Daemon::Shutdown() {
   sd_notify(0, "STOPPING=1");
-  bool abandoned = false;
-  if (in_flight_) {
-    // A POST gets the grace; a token fetch has nothing to lose and is given up at once.
-    const bool posting = std::holds_alternative<PendingSend>(in_flight_->work);
-    const auto deadline =
-        std::chrono::steady_clock::now() + (posting ? options_.shutdown_grace : Duration{0});
-    while (!in_flight_->done.load(std::memory_order_acquire) &&
-           std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{done_fd_.get(), POLLIN, 0};
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      ::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1)));
+  const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+  while (Posting() && std::chrono::steady_clock::now() < deadline) {
+    pollfd fd{done_fd_.get(), POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    ::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1)));
+    FinishInFlight();
+  }
+  FinishInFlight();
+  // What is left did not answer within the grace: POSTs are unknown.
+  std::vector<std::unique_ptr<InFlight>> left = std::move(in_flight_);
+  in_flight_.clear();
+  size_t abandoned = 0;
+  for (const auto& work : left) {
+    if (const auto* send = std::get_if<PendingSend>(&work->work)) {
+      ++abandoned;
+      if (Status st = engine_->Abandon(*send); !st) {
+        spdlog::error("store.error job={} reason={}", send->job.id, LogValue(st.error().message));
+      }
     }
-    if (in_flight_->done.load(std::memory_order_acquire)) {
-      FinishInFlight();
-    } else {
-      auto* send = std::get_if<PendingSend>(&in_flight_->work);
-      if (send) {
-        if (Status st = engine_->Abandon(*send); !st) {
-          spdlog::error("store.error reason={}", LogValue(st.error().message));
-        }
-      }
-      // Wait for the worker, its request given up: nothing may run under the
-      // engine or write to done_fd once they are gone.
-      transport_.Abort();
-      in_flight_->worker.join();
-      if (send && in_flight_->answer) {
-        const BroadcastAnswer& a = *in_flight_->answer;
-        spdlog::warn(
-            "broadcast.answer_after_stop job={} status={} class={} broadcast_id={} "
-            "action=\"the job is unknown; resolve it with this answer\"",
-            send->job.id, a.http_status ? std::to_string(*a.http_status) : "none",
-            OutcomeName(a.outcome), a.broadcast_id.empty() ? "-" : LogValue(a.broadcast_id));
-      }
-      in_flight_.reset();
-      abandoned = true;
+  }
+  // Wait for the workers, their requests given up: nothing may run under the engine
+  // or write to done_fd once they are gone.
+  if (!left.empty()) transport_.Abort();
+  for (const auto& work : left) {
+    work->worker.join();
+    const auto* send = std::get_if<PendingSend>(&work->work);
+    if (send && work->answer) {
+      const BroadcastAnswer& a = *work->answer;
+      spdlog::warn(
+          "broadcast.answer_after_stop job={} status={} class={} broadcast_id={} "
+          "action=\"the job is unknown; resolve it with this answer\"",
+          send->job.id, a.http_status ? std::to_string(*a.http_status) : "none",
+          OutcomeName(a.outcome), a.broadcast_id.empty() ? "-" : LogValue(a.broadcast_id));
     }
   }
   if (Status st = engine_->FlushUncommitted(); !st) {
     spdlog::critical("store.error reason={}", LogValue(st.error().message));
   }
-  spdlog::info(abandoned ? "daemon.stopped in_flight=abandoned" : "daemon.stopped");
+  if (abandoned > 0) {
+    spdlog::info("daemon.stopped in_flight=abandoned abandoned={}", abandoned);
+  } else {
+    spdlog::info("daemon.stopped");
+  }
 }
 
 int Daemon::Run() {
@@ -372,31 +412,33 @@ int Daemon::Run() {
                engine_->config().database.string(), engine_->config().campaigns_dir.string());
 
   while (!stopping_) {
-    if (!in_flight_) {
-      if (reload_requested_) {
-        reload_requested_ = false;
-        Reload();
+    // Reloads, rescans and queue reloads run while requests are in flight: the
+    // engine is the loop's alone, and a request in flight holds its own client.
+    if (reload_requested_) {
+      reload_requested_ = false;
+      Reload();
+    }
+    if (rescan_requested_) {
+      rescan_requested_ = false;
+      if (auto r = engine_->Rescan(); !r) {
+        spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
       }
-      if (rescan_requested_) {
-        rescan_requested_ = false;
-        if (auto r = engine_->Rescan(); !r) {
-          spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
-        }
+    }
+    if (queue_changed_) {
+      queue_changed_ = false;
+      if (Status st = engine_->ReloadQueue(); !st) {
+        spdlog::error("store.error reason={}", LogValue(st.error().message));
       }
-      if (queue_changed_) {
-        queue_changed_ = false;
-        if (Status st = engine_->ReloadQueue(); !st) {
-          spdlog::error("store.error reason={}", LogValue(st.error().message));
-        }
-      }
-      Dispatch();
+    }
+    // Every endpoint that may go now gets its step, each bounded by the engine (one
+    // request per endpoint, one token fetch per app).
+    while (!stopping_ && Dispatch()) {
     }
     if (stopping_) break;
     const Instant reading = clock_.Read();
-    ArmAt(wake_fd_.get(), in_flight_ ? std::nullopt : engine_->NextWake(), reading);
-    ArmAt(rescan_fd_.get(), in_flight_ ? std::nullopt : engine_->NextRescan(), reading);
-    const auto* sending = in_flight_ ? std::get_if<PendingSend>(&in_flight_->work) : nullptr;
-    status_.Update(*engine_, sending, reading);
+    ArmAt(wake_fd_.get(), engine_->NextWake(), reading);
+    ArmAt(rescan_fd_.get(), engine_->NextRescan(), reading);
+    status_.Update(*engine_, reading);
 
     pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
                     {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},

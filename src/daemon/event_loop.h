@@ -23,7 +23,8 @@ struct DaemonOptions {
   // $CREDENTIALS_DIRECTORY as the caller found it (empty when unset).
   std::filesystem::path credentials_dir;
   Duration rescan_interval{std::chrono::seconds(60)};
-  // SIGTERM waits this long for a request in flight, then leaves it `unknown`.
+  // SIGTERM waits this long for the requests in flight (one deadline for all),
+  // then leaves those still out `unknown`.
   // Below systemd's default TimeoutStopSec (90 s).
   Duration shutdown_grace{std::chrono::seconds(15)};
 };
@@ -35,8 +36,9 @@ void BlockDaemonSignals();
 // Runs until SIGTERM/SIGINT (exit code 0), or until the database's files are no
 // longer the ones opened (exit code 1, for the service manager to restart it).
 // The caller gives the clock and the HTTP transport (main.cc the real ones; tests
-// fakes); both must outlive the call. The transport is used from one worker
-// thread at a time.
+// fakes); both must outlive the call. The transport is used from several worker
+// threads at once (one request per endpoint, one token fetch per app): it must be
+// thread-safe, as CurlTransport is.
 int RunDaemon(const DaemonOptions& options, const Clock& clock, HttpTransport& transport);
 
 }  // namespace broadcastd

@@ -27,15 +27,19 @@ std::string When(TimePoint at, TimePoint now) {
 
 std::string ServiceStatusText(const ServiceStatusFacts& f) {
   std::vector<std::string> parts;
-  if (f.sending_job) {
-    parts.push_back("sending job " + std::to_string(*f.sending_job) + " (" + f.sending_endpoint +
-                    ")");
+  if (!f.sending.empty()) {
+    std::string sending = f.sending.size() == 1 ? "sending job " : "sending jobs ";
+    for (size_t i = 0; i < f.sending.size(); ++i) {
+      if (i > 0) sending += ", ";
+      sending += std::to_string(f.sending[i].job) + " (" + f.sending[i].endpoint + ")";
+    }
+    parts.push_back(std::move(sending));
   }
   parts.push_back(f.queued == 0 ? std::string("nothing queued")
                                 : std::to_string(f.queued) + " queued");
   if (f.next_endpoint && f.next_at) {
     parts.push_back("next " + *f.next_endpoint + " at " + When(*f.next_at, f.now));
-  } else if (f.queued > 0 && !f.sending_job) {
+  } else if (f.queued > 0 && f.sending.empty()) {
     parts.push_back("no send within 48 h");
   }
   if (f.paused.size() == 1) {
@@ -52,30 +56,23 @@ std::string ServiceStatusText(const ServiceStatusFacts& f) {
   return EscapeControl(text);
 }
 
-void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, const Instant& now) {
+void ServiceStatus::Update(Engine& engine, const Instant& now) {
   const Scheduler& scheduler = engine.scheduler();
-  Fingerprint print{scheduler.size(), in_flight ? in_flight->job.id : 0, engine.NextWake(),
+  Fingerprint print{scheduler.size(), {}, engine.NextWake(),
                     engine.store().DataVersion().value_or(0)};
+  for (const auto& [endpoint, job] : engine.Sending()) print.sending.push_back(job);
   if (last_ && *last_ == print) return;
   last_ = print;
 
   ServiceStatusFacts facts;
   facts.now = now.wall;
   facts.queued = scheduler.size();
-  if (in_flight) {
-    facts.sending_job = in_flight->job.id;
-    facts.sending_endpoint = Endpoint(in_flight->job.endpoint);
+  for (const auto& [endpoint, job] : engine.Sending()) {
+    facts.sending.push_back({job, Endpoint(endpoint)});
   }
-  std::optional<std::pair<TimePoint, int64_t>> first;
-  for (const auto& [id, entry] : scheduler.Forecast(now, kLookAhead)) {
-    if (entry.kind != Scheduler::ForecastEntry::kSend) continue;
-    if (!first || std::make_pair(entry.at, id) < *first) first = std::make_pair(entry.at, id);
-  }
-  if (first) {
-    if (const QueuedJob* job = scheduler.Find(first->second)) {
-      facts.next_endpoint = Endpoint(job->endpoint);
-      facts.next_at = first->first;
-    }
+  if (auto next = scheduler.NextSend(now); next && next->at <= now.wall + kLookAhead) {
+    facts.next_endpoint = Endpoint(next->endpoint);
+    facts.next_at = next->at;
   }
   for (const auto& [name, app] : engine.config().apps) {
     for (BroadcastTarget target : kAllTargets) {
@@ -83,8 +80,11 @@ void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, const I
       if (scheduler.IsPaused(key)) facts.paused.push_back(Endpoint(key));
     }
   }
-  if (auto unknown = engine.store().Jobs({.state = JobState::kUnknown})) {
-    facts.unknown = unknown->size();
+  // Counted by the store's triggers: no scan of the jobs, no bodies.
+  if (auto counts = engine.store().CountJobs()) {
+    for (const Store::JobCount& c : *counts) {
+      if (c.state == JobState::kUnknown) facts.unknown += static_cast<size_t>(c.count);
+    }
   }
 
   std::string text = ServiceStatusText(facts);

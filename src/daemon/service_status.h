@@ -3,9 +3,12 @@
 // STATUS=): what the daemon is doing, e.g.
 //   "sending job 12 (main/users); 11 queued; next main/online_users at 09:00:00Z;
 //    1 unknown needs an operator"
-// The text is built from plain facts (testable without systemd); the daemon's
-// loop calls ServiceStatus::Update once a turn, which tells systemd only when
-// the text changed.
+// With several requests in flight: "sending jobs 12 (main/users), 14
+// (main/chatrooms); ...". The text is built from plain facts (testable without
+// systemd); the daemon's loop calls ServiceStatus::Update once a turn, which tells
+// systemd only when the text changed. Update costs O(endpoints log n) at most, and
+// nothing when no fact it depends on changed: no forecast of the queue, no job
+// bodies, however long the queue.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,13 +21,15 @@
 namespace broadcastd {
 
 class Engine;
-struct PendingSend;
 
 struct ServiceStatusFacts {
+  struct Sending {
+    int64_t job = 0;
+    std::string endpoint;  // "main/users"
+  };
   TimePoint now;
-  size_t queued = 0;                         // scheduled and ready jobs
-  std::optional<int64_t> sending_job;        // the request in flight
-  std::string sending_endpoint;              // "main/users"
+  size_t queued = 0;             // scheduled and ready jobs
+  std::vector<Sending> sending;  // the requests in flight, by endpoint
   std::optional<std::string> next_endpoint;  // the next forecast send, if any soon
   std::optional<TimePoint> next_at;
   std::vector<std::string> paused;  // "main/users", sorted
@@ -40,16 +45,17 @@ class ServiceStatus {
   // How far ahead the next send is looked for.
   static constexpr Duration kLookAhead = std::chrono::hours(48);
 
-  // Gathers the facts when anything they depend on may have changed and, when
-  // the text differs from the last one sent, sends it to systemd.
+  // Gathers the facts when anything they depend on may have changed (the queue's
+  // size, the requests in flight, the engine's next wake, another process's commit)
+  // and, when the text differs from the last one sent, sends it to systemd.
   // `now` is a reading of both clocks (Clock::Read), as the engine's scheduler uses.
-  void Update(Engine& engine, const PendingSend* in_flight, const Instant& now);
+  void Update(Engine& engine, const Instant& now);
   const std::string& text() const { return text_; }
 
  private:
   struct Fingerprint {
     size_t queued = 0;
-    int64_t sending = 0;
+    std::vector<int64_t> sending;
     std::optional<TimePoint> wake;
     int64_t data_version = 0;
     bool operator==(const Fingerprint&) const = default;

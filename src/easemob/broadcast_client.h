@@ -23,8 +23,10 @@ namespace broadcastd {
 class BroadcastClient {
  public:
   // `credentials_dir` is $CREDENTIALS_DIRECTORY as the caller found it (empty
-  // when unset). `transport` and `clock` must outlive the client. One call at a
-  // time: the client is not thread-safe.
+  // when unset). `transport` and `clock` must outlive the client. Thread-safe when
+  // the transport is (CurlTransport is): the daemon sends on several endpoints of one
+  // app at once, and reads CachedToken() while a fetch or a Send is in flight. The
+  // caller keeps to one Token() fetch at a time.
   BroadcastClient(AppConfig app, std::filesystem::path credentials_dir, HttpTransport& transport,
                   const Clock& clock);
 

@@ -40,14 +40,18 @@ TokenSource::TokenSource(AppConfig app, std::filesystem::path credentials_dir,
       clock_(clock) {}
 
 std::optional<std::string> TokenSource::Cached() const {
+  std::lock_guard lock(mu_);
   if (token_ && (!refresh_at_ || clock_.Now() < *refresh_at_)) return token_;
   return std::nullopt;
 }
 
 Result<std::string> TokenSource::Token() {
   if (std::optional<std::string> cached = Cached()) return *cached;
-  token_.reset();
-  refresh_at_.reset();
+  {
+    std::lock_guard lock(mu_);
+    token_.reset();
+    refresh_at_.reset();
+  }
 
   if (app_.token_file) {
     Result<std::string> token =
@@ -56,9 +60,8 @@ Result<std::string> TokenSource::Token() {
     if (!UsableInHeader(*token)) {
       return Fail("app " + app_.name + ": token_file holds characters not allowed in a token");
     }
-    token_ = std::move(*token);
-    Remember(*token_);
-    return *token_;
+    Keep(*token, std::nullopt);
+    return token;
   }
   return Fetch();
 }
@@ -122,19 +125,27 @@ Result<std::string> TokenSource::Fetch() {
     return Fail(what + ": the answer's access_token is empty or not usable in a header");
   }
 
-  token_ = std::move(token);
-  Remember(*token_);
+  std::optional<TimePoint> refresh_at;
   if (expires_in > 0) {
     // Refresh early: the vendor warns a token may stop working before
     // expires_in, and the clock between us and the server is not exact.
     const Duration lifetime = std::chrono::seconds(std::min<int64_t>(expires_in, int64_t{1} << 40));
     const Duration margin = std::min(kMaxRefreshMargin, lifetime / 10);
-    refresh_at_ = asked_at + lifetime - margin;
+    refresh_at = asked_at + lifetime - margin;
   }
-  return *token_;
+  Keep(token, refresh_at);
+  return token;
+}
+
+void TokenSource::Keep(const std::string& token, std::optional<TimePoint> refresh_at) {
+  Remember(token);
+  std::lock_guard lock(mu_);
+  token_ = token;
+  refresh_at_ = refresh_at;
 }
 
 void TokenSource::Invalidate() {
+  std::lock_guard lock(mu_);
   token_.reset();
   refresh_at_.reset();
 }
@@ -142,12 +153,14 @@ void TokenSource::Invalidate() {
 void TokenSource::Remember(const std::string& sensitive) {
   // The most recent few are enough: a token refused by a 401 may still be
   // echoed in the answer to the request that carried it.
+  std::lock_guard lock(mu_);
   std::erase(sensitive_, sensitive);
   if (sensitive_.size() >= 8) sensitive_.erase(sensitive_.begin());
   sensitive_.push_back(sensitive);
 }
 
 std::string TokenSource::Redact(std::string text) const {
+  std::lock_guard lock(mu_);
   for (const std::string& sensitive : sensitive_) ReplaceAll(text, sensitive);
   return text;
 }

@@ -3,6 +3,7 @@
 // token"): fetched with client_credentials and cached, or read from a file.
 
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,10 +51,14 @@ class TokenSource {
   std::filesystem::path credentials_dir_;
   HttpTransport& transport_;
   const Clock& clock_;
+  void Remember(const std::string& sensitive);
+  // Caches `token` (and remembers it for Redact) until `refresh_at`.
+  void Keep(const std::string& token, std::optional<TimePoint> refresh_at);
+
+  mutable std::mutex mu_;  // guards the three members below
   std::optional<std::string> token_;
   std::optional<TimePoint> refresh_at_;  // absent: no known expiry
-  void Remember(const std::string& sensitive);
-  std::vector<std::string> sensitive_;  // recent secrets and tokens, kept only for Redact
+  std::vector<std::string> sensitive_;   // recent secrets and tokens, kept only for Redact
 };
 
 }  // namespace broadcastd

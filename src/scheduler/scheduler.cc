@@ -103,6 +103,25 @@ Decision Scheduler::Decide(const Instant& instant) const {
   return decision;
 }
 
+std::optional<Scheduler::NextSendAt> Scheduler::NextSend(const Instant& instant) const {
+  const TimePoint now = instant.wall;
+  MoveWatermark(now);
+  std::optional<NextSendAt> next;
+  for (const auto& [key, queue] : queues_) {
+    if (paused_.contains(key)) continue;
+    std::optional<TimePoint> job_at;
+    if (queue.Best(now) != nullptr) {
+      job_at = now;
+    } else {
+      job_at = queue.FirstWaiting(now);
+    }
+    if (!job_at) continue;
+    const TimePoint at = std::max(*job_at, limiter_.NextAllowed(key, instant));
+    if (!next || at < next->at) next = NextSendAt{key, at};
+  }
+  return next;
+}
+
 void Scheduler::Begin(int64_t id, const Instant& now) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;

@@ -74,6 +74,15 @@ class Scheduler {
   Limiter& limiter() { return limiter_; }
   const Limiter& limiter() const { return limiter_; }
 
+  // The next send if nothing else happens, as the status line shows it: per endpoint
+  // not paused, its best job at its next allowed time (or its first waiting job, when
+  // that is later), the earliest of them. O(E log n), no copy (Forecast is O(n)).
+  struct NextSendAt {
+    EndpointKey endpoint;
+    TimePoint at;
+  };
+  std::optional<NextSendAt> NextSend(const Instant& now) const;
+
   // Runs Decide/Begin/Finish forward on a copy, on a simulated clock from `now` that
   // does not step, assuming every request succeeds at once, until the queue is empty or `horizon`
   // has passed. For each queued job: when it would be sent, or when it expires first,

@@ -40,8 +40,7 @@ TEST(ServiceStatusTextTest, SendingPausedAndANextSendOnAnotherDay) {
   ServiceStatusFacts f;
   f.now = T("2027-03-01T23:00:00Z");
   f.queued = 3;
-  f.sending_job = 41;
-  f.sending_endpoint = "main/chatrooms";
+  f.sending = {{41, "main/chatrooms"}};
   f.next_endpoint = "main/users";
   f.next_at = T("2027-03-02T00:30:00Z");
   f.paused = {"side/online_users"};
@@ -51,6 +50,18 @@ TEST(ServiceStatusTextTest, SendingPausedAndANextSendOnAnotherDay) {
             "side/online_users paused; 2 unknown need an operator");
   f.paused.push_back("side/users");
   EXPECT_NE(ServiceStatusText(f).find("; 2 endpoints paused;"), std::string::npos);
+}
+
+TEST(ServiceStatusTextTest, SeveralRequestsInFlight) {
+  ServiceStatusFacts f;
+  f.now = T("2027-03-01T08:00:00Z");
+  f.queued = 4;
+  f.sending = {{41, "main/chatrooms"}, {42, "main/users"}};
+  f.next_endpoint = "main/chatrooms";
+  f.next_at = T("2027-03-01T08:00:01Z");
+  EXPECT_EQ(ServiceStatusText(f),
+            "sending jobs 41 (main/chatrooms), 42 (main/users); 4 queued; next main/chatrooms at "
+            "08:00:01Z");
 }
 
 TEST(ServiceStatusTextTest, QueuedWithNothingSoonAndNoControlCharacters) {
@@ -82,7 +93,7 @@ broadcasts:
   ASSERT_TRUE((*engine)->Start().has_value());
 
   ServiceStatus status;
-  status.Update(**engine, nullptr, clock.Read());
+  status.Update(**engine, clock.Read());
   EXPECT_EQ(status.text(), "2 queued; next main/users at 08:00:00Z");
 
   // As the loop does: the app's token first, then the claim.
@@ -97,13 +108,13 @@ broadcasts:
     }
   }
   ASSERT_TRUE(next.has_value());
-  status.Update(**engine, &*next, clock.Read());
+  status.Update(**engine, clock.Read());
   EXPECT_EQ(status.text(), "sending job " + std::to_string(next->job.id) +
                                " (main/users); 1 queued; next main/users at 08:30:00Z");
 
   transport.PushHttp(200, R"({"data":{"id":17}})");
   ASSERT_TRUE((*engine)->Complete(*next, Engine::Perform(*next)).has_value());
-  status.Update(**engine, nullptr, clock.Read());
+  status.Update(**engine, clock.Read());
   EXPECT_EQ(status.text(), "1 queued; next main/users at 08:30:00Z");
 }
 
