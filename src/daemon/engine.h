@@ -56,7 +56,7 @@ struct PendingSend {
   QueuedJob job;
   int64_t attempt_id = 0;
   std::string body;
-  std::string token;                  // obtained before the claim
+  std::string token;   // obtained before the claim
   Instant started_at;  // taken after the claim committed, right before the POST
   std::shared_ptr<BroadcastClient> client;  // kept alive across a reload
 };
@@ -118,9 +118,9 @@ class Engine {
 
   // The token fetch itself: touches nothing but the client. Worker-thread safe.
   static Result<std::string> FetchToken(const TokenRequest& request);
-  // What the fetch gave (the app may fetch again after this): on failure the app waits (1 s doubling up to 5 min), the
-  // log says why once per change (`token.unavailable`), and the store keeps a
-  // notice for --status; on success that clears.
+  // What the fetch gave (the app may fetch again after this): on failure the app waits (1 s
+  // doubling up to 5 min), the log says why once per change (`token.unavailable`), and the store
+  // keeps a notice for --status; on success that clears.
   void TokenFetched(const TokenRequest& request, const Result<std::string>& token);
 
   // The HTTP request itself: one POST. Touches nothing but the client: callable

@@ -58,8 +58,8 @@ std::string ServiceStatusText(const ServiceStatusFacts& f) {
 
 void ServiceStatus::Update(Engine& engine, const Instant& now) {
   const Scheduler& scheduler = engine.scheduler();
-  Fingerprint print{scheduler.size(), {}, engine.NextWake(),
-                    engine.store().DataVersion().value_or(0)};
+  Fingerprint print{
+      scheduler.size(), {}, engine.NextWake(), engine.store().DataVersion().value_or(0)};
   for (const auto& [endpoint, job] : engine.Sending()) print.sending.push_back(job);
   if (last_ && *last_ == print) return;
   last_ = print;

@@ -28,8 +28,8 @@ struct ServiceStatusFacts {
     std::string endpoint;  // "main/users"
   };
   TimePoint now;
-  size_t queued = 0;             // scheduled and ready jobs
-  std::vector<Sending> sending;  // the requests in flight, by endpoint
+  size_t queued = 0;                         // scheduled and ready jobs
+  std::vector<Sending> sending;              // the requests in flight, by endpoint
   std::optional<std::string> next_endpoint;  // the next forecast send, if any soon
   std::optional<TimePoint> next_at;
   std::vector<std::string> paused;  // "main/users", sorted
