@@ -72,7 +72,7 @@ void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, const I
     if (!first || std::make_pair(entry.at, id) < *first) first = std::make_pair(entry.at, id);
   }
   if (first) {
-    if (const QueuedJob* job = scheduler.Find(first->second)) {
+    if (std::optional<QueuedJob> job = scheduler.Find(first->second)) {
       facts.next_endpoint = Endpoint(job->endpoint);
       facts.next_at = first->first;
     }
