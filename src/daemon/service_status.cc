@@ -12,6 +12,9 @@
 namespace broadcastd {
 namespace {
 
+// Jobs per endpoint queue that the status line forecasts (Scheduler::Head).
+constexpr size_t kHeadJobs = 64;
+
 std::string Endpoint(const EndpointKey& key) {
   return key.app + "/" + std::string(TargetName(key.target));
 }
@@ -67,7 +70,9 @@ void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, const I
     facts.sending_endpoint = Endpoint(in_flight->job.endpoint);
   }
   std::optional<std::pair<TimePoint, int64_t>> first;
-  for (const auto& [id, entry] : scheduler.Forecast(now, kLookAhead)) {
+  // The head of each queue decides the next send; forecasting a million jobs would
+  // copy them all.
+  for (const auto& [id, entry] : scheduler.Head(kHeadJobs).Forecast(now, kLookAhead)) {
     if (entry.kind != Scheduler::ForecastEntry::kSend) continue;
     if (!first || std::make_pair(entry.at, id) < *first) first = std::make_pair(entry.at, id);
   }
@@ -83,8 +88,11 @@ void ServiceStatus::Update(Engine& engine, const PendingSend* in_flight, const I
       if (scheduler.IsPaused(key)) facts.paused.push_back(Endpoint(key));
     }
   }
-  if (auto unknown = engine.store().Jobs({.state = JobState::kUnknown})) {
-    facts.unknown = unknown->size();
+  // The counts kept by triggers: listing the unknown jobs would scan the whole table.
+  if (auto counts = engine.store().CountJobs()) {
+    for (const Store::JobCount& c : *counts) {
+      if (c.state == JobState::kUnknown) facts.unknown += c.count;
+    }
   }
 
   std::string text = ServiceStatusText(facts);

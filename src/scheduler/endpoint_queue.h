@@ -75,6 +75,16 @@ class EndpointQueue {
     return std::nullopt;
   }
 
+  // Calls `f(id)` for the first `k` jobs of each order: the best-ranked eligible ones and
+  // the earliest waiting ones.
+  template <class F>
+  void ForEachHead(size_t k, const F& f) const {
+    size_t n = 0;
+    for (auto it = eligible_.begin(); it != eligible_.end() && n < k; ++it, ++n) f(it->id);
+    n = 0;
+    for (auto it = waiting_.begin(); it != waiting_.end() && n < k; ++it, ++n) f(it->second);
+  }
+
   bool empty() const { return eligible_.empty() && waiting_.empty(); }
   size_t size() const { return eligible_.size() + waiting_.size(); }
 

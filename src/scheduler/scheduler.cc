@@ -82,6 +82,23 @@ std::vector<int64_t> Scheduler::JobIds() const {
   return ids;
 }
 
+Scheduler Scheduler::Head(size_t per_endpoint) const {
+  Scheduler head(LimiterOptions{});
+  head.limiter_ = limiter_;
+  head.endpoints_ = endpoints_;
+  head.endpoint_ids_ = endpoint_ids_;
+  head.paused_ = paused_;
+  head.watermark_ = watermark_;
+  for (const auto& [key, queue] : queues_) {
+    queue.ForEachHead(per_endpoint, [&](int64_t id) {
+      const Slot& slot = jobs_.at(id);
+      head.jobs_.emplace(id, slot);
+      head.Index(id, slot);
+    });
+  }
+  return head;
+}
+
 void Scheduler::SetPaused(const EndpointKey& key, bool paused) {
   if (paused) {
     paused_.insert(key);

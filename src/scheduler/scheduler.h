@@ -99,6 +99,13 @@ class Scheduler {
   };
   std::unordered_map<int64_t, ForecastEntry> Forecast(const Instant& now, Duration horizon) const;
 
+  // A copy holding only the head of each endpoint's queue: its `per_endpoint` best-ranked
+  // eligible jobs and its `per_endpoint` earliest waiting ones, with the same limiter and
+  // pauses. O(E * per_endpoint * log), whatever the queue's length: what a summary of the
+  // next sends needs (the first send of each endpoint is among them unless more than
+  // `per_endpoint` of them expire first), without copying a million jobs.
+  Scheduler Head(size_t per_endpoint) const;
+
  private:
   using EndpointId = uint32_t;
   // What the scheduler keeps of a job: its QueuedJob with the endpoint interned and
