@@ -148,10 +148,13 @@ Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, S
                                            const Instant& now, const std::string& boot_id,
                                            QueuePosition& position) {
   QueueRefresh refresh;
-  // The limiter first: the jobs' not_before is clamped by it.
+  // The limiter first: the jobs' not_before is clamped by it. The audit changed when an
+  // attempt was added or a job changed (an outcome moves its job out of `sending`).
   auto attempt = store.LastAttemptId();
   if (!attempt) return std::unexpected(attempt.error());
-  if (*attempt != position.attempt) {
+  auto changes = store.CountJobChangesSince(position.job_change);
+  if (!changes) return std::unexpected(changes.error());
+  if (*attempt != position.attempt || *changes > 0) {
     auto limits = LoadSchedulerLimits(config, store, now, boot_id);
     if (!limits) return std::unexpected(limits.error());
     scheduler.limiter() = std::move(limits->limiter());

@@ -60,10 +60,11 @@ struct QueueRefresh {
 // Brings `scheduler`, which stands at `position`, in line with the store incrementally:
 // re-reads only the jobs changed since position.job_change (each upserted with the same
 // adjustments as LoadSchedulerState, or removed when no longer queued), replaces the
-// pauses, and replays the limiter from the audit only when an attempt was added since
-// position.attempt. Advances `position`. Jobs in flight are `sending` in the store, so a
-// refresh never queues them again. REQUIRES: the same config as the scheduler was loaded
-// with.
+// pauses, and replays the limiter from the audit (a day's attempts: cheap) only when
+// something changed: an attempt added since position.attempt, or any job changed (an
+// outcome moves its job out of `sending`). Advances `position`. Jobs in flight are `sending` in the
+// store, so a refresh never queues them again. REQUIRES: the same config as the scheduler was
+// loaded with.
 Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, Scheduler& scheduler,
                                            const Instant& now, const std::string& boot_id,
                                            QueuePosition& position);

@@ -167,6 +167,8 @@ class Store {
   // (QueuedJobRow), from one read of the covering index jobs_queued (the table and its
   // bodies are not touched). Returns how many. What the daemon's scheduler loads from.
   Result<int64_t> ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each);
+  // The statement ForEachQueuedJob runs (the tests check its plan).
+  static std::string LeanQueueQuery();
 
   // The job change log: every insert, delete and change of a job's scheduling columns,
   // by any connection, appends the job's id (see the schema, version 7).

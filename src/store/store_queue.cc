@@ -106,12 +106,16 @@ QueuedJobRow ReadLean(SQLite::Statement& q, int first) {
 
 }  // namespace
 
+std::string Store::LeanQueueQuery() {
+  // The WHERE matches jobs_queued's, which covers every column read.
+  return std::string("SELECT ") + kLeanColumns +
+         " FROM jobs j INDEXED BY jobs_queued "
+         "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id";
+}
+
 Result<int64_t> Store::ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each) {
   return Read("list queued jobs", [&]() -> Result<int64_t> {
-    // The WHERE matches jobs_queued's, which covers every column read.
-    SQLite::Statement q(*db_, std::string("SELECT ") + kLeanColumns +
-                                  " FROM jobs j INDEXED BY jobs_queued "
-                                  "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id");
+    SQLite::Statement q(*db_, LeanQueueQuery());
     int64_t n = 0;
     while (q.executeStep()) {
       each(ReadLean(q, 0));
