@@ -17,6 +17,10 @@ constexpr Duration kLookAgain = std::chrono::seconds(1);
 constexpr Duration kTokenBackoffFirst = std::chrono::seconds(1);
 constexpr Duration kTokenBackoffCap = std::chrono::minutes(5);
 constexpr const char* kTokenNotice = "token";
+// The job change log is pruned this many rows at a time at most (one short write).
+constexpr int kPruneBatch = 20000;
+// A refresh naming more changed jobs than this (and than half the queue) rebuilds instead.
+constexpr int64_t kRefreshLimit = 100000;
 
 Duration Backoff(Duration first, Duration cap, int failures) {
   Duration d = first;
@@ -79,7 +83,7 @@ Status Engine::Start() {
   }
   // A notice of an earlier run says nothing about this one's tokens.
   if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
-  // The first rescan also builds the scheduler from the store.
+  // The first rescan also builds the scheduler from the store (scheduler_ is empty).
   auto report = Rescan();
   if (!report) return std::unexpected(report.error());
   return {};
@@ -103,10 +107,39 @@ Result<ScanReport> Engine::Rescan() {
   return report;
 }
 
-Status Engine::ReloadQueue() {
-  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Read(), clock_.BootId());
+Status Engine::RebuildQueue() {
+  QueuePosition position;
+  auto scheduler = LoadSchedulerState(config_, *store_, clock_.Read(), clock_.BootId(), &position);
   if (!scheduler) return std::unexpected(scheduler.error());
+  // Drop the old scheduler before the next is in place: one of them at a time in memory.
+  scheduler_.reset();
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
+  queue_position_ = position;
+  ++full_queue_loads_;
+  // Answers not committed yet: their jobs are still `sending` in the store, hence not
+  // loaded; nothing to undo.
+  PruneJobChanges();
+  return {};
+}
+
+void Engine::PruneJobChanges() {
+  if (auto pruned = store_->PruneJobChanges(queue_position_.job_change, kPruneBatch); !pruned) {
+    // The log only grows meanwhile; the next reload tries again.
+    spdlog::warn("store.error reason={}", LogValue(pruned.error().message));
+  }
+}
+
+Status Engine::ReloadQueue() {
+  if (!scheduler_) return RebuildQueue();
+  auto pending = store_->CountJobChangesSince(queue_position_.job_change);
+  if (!pending) return std::unexpected(pending.error());
+  if (*pending > std::max<int64_t>(kRefreshLimit, static_cast<int64_t>(scheduler_->size() / 2))) {
+    return RebuildQueue();
+  }
+  auto refresh = RefreshSchedulerState(config_, *store_, *scheduler_, clock_.Read(),
+                                       clock_.BootId(), queue_position_);
+  if (!refresh) return std::unexpected(refresh.error());
+  PruneJobChanges();
   return {};
 }
 
@@ -121,8 +154,9 @@ Status Engine::Reconfigure(const Config& config) {
   ingester_->SetConfig(config);
   next_rescan_.reset();
   auto report = ingester_->Scan(clock_.Now());
+  QueuePosition position;
   Result<Scheduler> scheduler =
-      report ? LoadSchedulerState(config, *store_, clock_.Read(), clock_.BootId())
+      report ? LoadSchedulerState(config, *store_, clock_.Read(), clock_.BootId(), &position)
              : Result<Scheduler>(std::unexpected(report.error()));
   if (!scheduler) {
     // The next scan re-checks every file under the config in force.
@@ -135,6 +169,8 @@ Status Engine::Reconfigure(const Config& config) {
   config_ = config;
   clients_ = std::move(clients);
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
+  queue_position_ = position;
+  ++full_queue_loads_;
   next_rescan_ = report->next_rescan;
   // New credentials may have come with the reload: every app tries its token again.
   token_holds_.clear();
@@ -212,15 +248,15 @@ Result<EngineStep> Engine::Next() {
     }
     if (stale) continue;
 
-    const QueuedJob* pick = nullptr;
+    std::optional<QueuedJob> pick;
     for (int64_t id : decision.send) {
-      const QueuedJob* job = scheduler_->Find(id);
-      if (job != nullptr && !HeldBecause(job->endpoint, now)) {
-        pick = job;
+      std::optional<QueuedJob> job = scheduler_->Find(id);
+      if (job && !HeldBecause(job->endpoint, now)) {
+        pick = std::move(job);
         break;
       }
     }
-    if (pick == nullptr) {
+    if (!pick) {
       for (const auto& [job_id, pending] : uncommitted_) Wake(pending.retry_at);
       return EngineStep{};
     }
@@ -265,21 +301,17 @@ Result<EngineStep> Engine::Next() {
 
 Status Engine::Refused(int64_t id, const Error& refusal) {
   spdlog::info("job.skipped job={} reason={}", id, LogValue(refusal.message));
-  scheduler_->Remove(id);
-  auto row = store_->Job(id);
-  if (!row) return std::unexpected(row.error());
-  if (!*row || !IsQueued((*row)->state)) return {};
-  // Still queued: its endpoint must have been paused meanwhile.
-  auto pauses = store_->Pauses();
-  if (!pauses) return std::unexpected(pauses.error());
-  bool paused = false;
-  for (const PauseRow& p : *pauses) {
-    const EndpointKey key{p.app, p.target};
-    scheduler_->SetPaused(key, true);
-    paused = paused || (p.app == (*row)->app && p.target == (*row)->target);
+  // The store changed under the scheduler (an operator was faster): catch up on every
+  // change since the last look, this job's included (the change log names it), and the
+  // pauses.
+  if (Status st = ReloadQueue(); !st) {
+    scheduler_->Remove(id);
+    return st;
   }
-  scheduler_->Upsert(ToQueuedJob(**row));
-  if (paused) return {};
+  const std::optional<QueuedJob> job = scheduler_->Find(id);
+  if (!job) return {};
+  // Still queued: its endpoint must have been paused meanwhile.
+  if (scheduler_->IsPaused(job->endpoint)) return {};
   // The store still has it queued on an active endpoint: a real failure, which
   // the loop retries a second later rather than at once.
   return std::unexpected(refusal);
@@ -299,7 +331,7 @@ Status Engine::NoteClockStep(const Instant& now) {
   // The limiter's windows are monotonic and unaffected; the rebuild maps the audit
   // onto the new offset, clamping attempts now dated in the future, and lets jobs
   // that are ready stop waiting for a due the step put ahead.
-  return ReloadQueue();
+  return RebuildQueue();
 }
 
 void Engine::MarkWritten(const std::string& file) { ingester_->MarkWritten(file); }

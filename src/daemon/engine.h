@@ -39,6 +39,7 @@
 #include "easemob/broadcast_client.h"
 #include "easemob/transport.h"
 #include "ingest/campaign_ingester.h"
+#include "queue/scheduler_state.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
 
@@ -89,8 +90,16 @@ class Engine {
   // When a file that was still being written at the last scan will have
   // settled: rescan then, if nothing else triggers one before.
   std::optional<TimePoint> NextRescan() const { return next_rescan_; }
-  // Re-reads the queue and pauses from the store (after an operator action).
+  // Brings the scheduler in line with the store (after an operator action, a scan that
+  // changed jobs, or another process's commit): re-reads only the jobs the store's change
+  // log names since the last look, the pauses, and the audit when it grew; then prunes
+  // the consumed part of the log (a bounded delete). Rebuilds everything instead when the
+  // log names more jobs than a rebuild would read, or when no scheduler exists yet.
   Status ReloadQueue();
+  // How often the scheduler was rebuilt from the whole queue (start-up, clock steps,
+  // reconfiguration, a large change), and where it stands in the job change log.
+  int64_t full_queue_loads() const { return full_queue_loads_; }
+  const QueuePosition& queue_position() const { return queue_position_; }
   // Applies a new config (already validated), Kea's way: the clients, the scan
   // under the new config and the new scheduler are built aside and swapped in
   // only if all of them succeed; on failure the old config stays in force
@@ -174,9 +183,10 @@ class Engine {
   // when that may change.
   std::optional<std::string> HeldBecause(const EndpointKey& endpoint, TimePoint now);
   void Wake(TimePoint at);
-  // After the store refused to expire or claim job `id` (kConflict, kNotFound): drops
-  // that one job from the scheduler and re-reads only it (and the pauses). Returns
-  // `refusal` when the store still has it queued on an active endpoint.
+  // After the store refused to expire or claim job `id` (kConflict, kNotFound): brings
+  // the scheduler in line with the store (ReloadQueue: the change log names the job when
+  // its row changed; the pauses are re-read). Returns `refusal` when the store still has
+  // it queued on an active endpoint.
   Status Refused(int64_t id, const Error& refusal);
   // Writes one answer; on success updates the limiter and the scheduler and logs the
   // outcome; on failure keeps it in uncommitted_ with backoff.
@@ -184,6 +194,10 @@ class Engine {
   void RetryUncommitted(TimePoint now);
   void LogOutcome(const PendingSend& send, const BroadcastAnswer& answer,
                   std::optional<TimePoint> not_before) const;
+  // Rebuilds the scheduler from the whole queue (lean rows), the pauses and the audit.
+  Status RebuildQueue();
+  // Deletes the consumed part of the job change log, a bounded number of rows at a time.
+  void PruneJobChanges();
   // Compares the elapsed wall and monotonic time since the previous reading; on a step
   // of the wall clock, logs clock.step and rebuilds the scheduler from the store.
   Status NoteClockStep(const Instant& now);
@@ -206,6 +220,8 @@ class Engine {
   std::set<std::string> fetching_;          // apps with a token fetch in flight
   std::set<std::string> held_apps_logged_;  // apps not in the config, warned about once
   int64_t data_version_ = 0;                // PRAGMA data_version at the last rescan
+  QueuePosition queue_position_;            // what the scheduler reflects of the store
+  int64_t full_queue_loads_ = 0;
   std::optional<TimePoint> next_wake_;
   // From the last scan's report: when a file still being written will have settled.
   std::optional<TimePoint> next_rescan_;

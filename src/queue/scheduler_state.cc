@@ -1,6 +1,8 @@
 #include "queue/scheduler_state.h"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 namespace broadcastd {
 
@@ -79,24 +81,107 @@ Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const 
   return scheduler;
 }
 
+namespace {
+
+// The scheduler's view of a lean row, reusing `job` (and its endpoint's string when the
+// endpoint is the previous row's), with LoadSchedulerState's adjustments.
+void FillQueuedJob(const QueuedJobRow& row, const Scheduler& scheduler, const Instant& now,
+                   QueuedJob& job) {
+  job.id = row.id;
+  if (job.endpoint.app != row.app) job.endpoint.app.assign(row.app);
+  job.endpoint.target = row.target;
+  job.priority = row.priority;
+  job.due = row.due;
+  job.expires = row.expires;
+  job.not_before = row.not_before;
+  if (row.state == JobState::kReady && job.due > now.wall) job.due = now.wall;
+  if (job.not_before && *job.not_before > now.wall) {
+    job.not_before = std::min(*job.not_before, scheduler.limiter().NextAllowed(job.endpoint, now));
+  }
+}
+
+Result<QueuePosition> PositionOf(Store& store) {
+  QueuePosition position;
+  auto change = store.LastJobChange();
+  if (!change) return std::unexpected(change.error());
+  position.job_change = *change;
+  auto attempt = store.LastAttemptId();
+  if (!attempt) return std::unexpected(attempt.error());
+  position.attempt = *attempt;
+  return position;
+}
+
+int64_t QueuedCount(Store& store) {
+  auto counts = store.CountJobs();
+  if (!counts) return 0;  // only a hint
+  int64_t n = 0;
+  for (const Store::JobCount& c : *counts) {
+    if (IsQueued(c.state)) n += c.count;
+  }
+  return n;
+}
+
+}  // namespace
+
 Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
-                                     const std::string& boot_id) {
+                                     const std::string& boot_id, QueuePosition* position) {
+  if (position != nullptr) {
+    auto at = PositionOf(store);
+    if (!at) return std::unexpected(at.error());
+    *position = *at;
+  }
   auto loaded = LoadSchedulerLimits(config, store, now, boot_id);
   if (!loaded) return std::unexpected(loaded.error());
   Scheduler& scheduler = *loaded;
+  scheduler.Reserve(static_cast<size_t>(QueuedCount(store)));
 
-  auto jobs = store.QueuedJobs();
-  if (!jobs) return std::unexpected(jobs.error());
-  for (const JobRow& row : *jobs) {
-    QueuedJob job = ToQueuedJob(row);
-    if (row.state == JobState::kReady && job.due > now.wall) job.due = now.wall;
-    if (job.not_before && *job.not_before > now.wall) {
-      job.not_before =
-          std::min(*job.not_before, scheduler.limiter().NextAllowed(job.endpoint, now));
-    }
+  QueuedJob job;
+  auto read = store.ForEachQueuedJob([&](const QueuedJobRow& row) {
+    FillQueuedJob(row, scheduler, now, job);
     scheduler.Upsert(job);
-  }
+  });
+  if (!read) return std::unexpected(read.error());
   return loaded;
+}
+
+Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, Scheduler& scheduler,
+                                           const Instant& now, const std::string& boot_id,
+                                           QueuePosition& position) {
+  QueueRefresh refresh;
+  // The limiter first: the jobs' not_before is clamped by it. The audit changed when an
+  // attempt was added or a job changed (an outcome moves its job out of `sending`).
+  auto attempt = store.LastAttemptId();
+  if (!attempt) return std::unexpected(attempt.error());
+  auto changes = store.CountJobChangesSince(position.job_change);
+  if (!changes) return std::unexpected(changes.error());
+  if (*attempt != position.attempt || *changes > 0) {
+    auto limits = LoadSchedulerLimits(config, store, now, boot_id);
+    if (!limits) return std::unexpected(limits.error());
+    scheduler.limiter() = std::move(limits->limiter());
+    position.attempt = *attempt;
+    refresh.limiter_rebuilt = true;
+  }
+
+  auto pauses = store.Pauses();
+  if (!pauses) return std::unexpected(pauses.error());
+  std::set<EndpointKey> paused;
+  for (const PauseRow& p : *pauses) paused.insert(EndpointKey{p.app, p.target});
+  scheduler.ReplacePauses(std::move(paused));
+
+  QueuedJob job;
+  auto last =
+      store.ForEachJobChangedSince(position.job_change, [&](int64_t id, const QueuedJobRow* row) {
+        ++refresh.jobs;
+        if (row == nullptr) {
+          scheduler.Remove(id);
+          return;
+        }
+        FillQueuedJob(*row, scheduler, now, job);
+        scheduler.Upsert(job);
+      });
+  if (!last) return std::unexpected(last.error());
+  position.job_change = *last;
+  return refresh;
 }
 
 }  // namespace broadcastd

@@ -34,11 +34,40 @@ LimiterOptions LimiterOptionsFor(const Config& config);
 Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const Instant& now,
                                       const std::string& boot_id = {});
 
-// LoadSchedulerLimits and every queued job. A queued job is held by a stored
-// not_before no longer than its endpoint's limiter holds it, and a job already `ready`
-// does not wait for a `due` that a clock set back put in the future.
+// Where a scheduler stands against the store: the last job change (Store::LastJobChange)
+// and the newest attempt (Store::LastAttemptId) it reflects.
+struct QueuePosition {
+  int64_t job_change = 0;
+  int64_t attempt = 0;
+};
+
+// LoadSchedulerLimits and every queued job, read lean (Store::ForEachQueuedJob: no
+// bodies). A queued job is held by a stored not_before no longer than its endpoint's
+// limiter holds it, and a job already `ready` does not wait for a `due` that a clock set
+// back put in the future. `position`, when given, receives where the result stands (read
+// before the jobs: a change committed meanwhile is seen again by the next refresh, which
+// is harmless).
 Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const Instant& now,
-                                     const std::string& boot_id = {});
+                                     const std::string& boot_id = {},
+                                     QueuePosition* position = nullptr);
+
+// What RefreshSchedulerState did.
+struct QueueRefresh {
+  int64_t jobs = 0;              // jobs re-read (upserted or removed)
+  bool limiter_rebuilt = false;  // the audit had grown: windows and budgets replayed
+};
+
+// Brings `scheduler`, which stands at `position`, in line with the store incrementally:
+// re-reads only the jobs changed since position.job_change (each upserted with the same
+// adjustments as LoadSchedulerState, or removed when no longer queued), replaces the
+// pauses, and replays the limiter from the audit (a day's attempts: cheap) only when
+// something changed: an attempt added since position.attempt, or any job changed (an
+// outcome moves its job out of `sending`). Advances `position`. Jobs in flight are `sending` in the
+// store, so a refresh never queues them again. REQUIRES: the same config as the scheduler was
+// loaded with.
+Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, Scheduler& scheduler,
+                                           const Instant& now, const std::string& boot_id,
+                                           QueuePosition& position);
 
 // Where a stored attempt's start and end lie on the timeline of `now` (see above).
 Instant AttemptStart(const AttemptRow& attempt, const Instant& now, const std::string& boot_id);

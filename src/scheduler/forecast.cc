@@ -20,11 +20,11 @@ std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(const 
   while (!sim.jobs_.empty()) {
     const Decision decision = sim.Decide(at(t));
     for (int64_t id : decision.expire) {
-      forecast[id] = {ForecastEntry::kExpires, *sim.jobs_.at(id).expires};
+      forecast[id] = {ForecastEntry::kExpires, sim.jobs_.at(id).expires};
       sim.Remove(id);
     }
     for (int64_t id : decision.send) {
-      const QueuedJob job = sim.jobs_.at(id);
+      const QueuedJob job = sim.JobOf(id, sim.jobs_.at(id));
       sim.Begin(id, at(t));
       sim.Finish(job, at(t), success);
       forecast[id] = {ForecastEntry::kSend, t};
@@ -34,9 +34,10 @@ std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(const 
     if (!decision.next || *decision.next > end || *decision.next <= t) break;
     t = *decision.next;
   }
-  for (const auto& [id, job] : sim.jobs_) {
-    forecast[id] = sim.IsPaused(job.endpoint) ? ForecastEntry{ForecastEntry::kPaused, now}
-                                              : ForecastEntry{ForecastEntry::kBeyondHorizon, end};
+  for (const auto& [id, slot] : sim.jobs_) {
+    forecast[id] = sim.IsPaused(sim.endpoints_[slot.endpoint])
+                       ? ForecastEntry{ForecastEntry::kPaused, now}
+                       : ForecastEntry{ForecastEntry::kBeyondHorizon, end};
   }
   return forecast;
 }

@@ -11,45 +11,75 @@ void Scheduler::Configure(const EndpointKey& key, const EndpointLimits& limits) 
   limiter_.Configure(key, limits);
 }
 
-EndpointQueue::Entry Scheduler::EntryOf(const QueuedJob& job) {
-  return {job.id, job.priority, job.due, job.EligibleAt(), job.expires};
+Scheduler::EndpointId Scheduler::Intern(const EndpointKey& key) {
+  auto [it, added] = endpoint_ids_.try_emplace(key, static_cast<EndpointId>(endpoints_.size()));
+  if (added) endpoints_.push_back(key);
+  return it->second;
 }
 
-void Scheduler::Index(const QueuedJob& job) {
-  queues_[job.endpoint].Add(EntryOf(job), watermark_);
-  if (job.expires) by_expiry_.emplace(*job.expires, job.id);
+QueuedJob Scheduler::JobOf(int64_t id, const Slot& slot) const {
+  QueuedJob job;
+  job.id = id;
+  job.endpoint = endpoints_[slot.endpoint];
+  job.priority = slot.priority;
+  job.due = slot.due;
+  if (slot.HasExpiry()) job.expires = slot.expires;
+  if (slot.not_before != TimePoint::min()) job.not_before = slot.not_before;
+  return job;
 }
 
-void Scheduler::Unindex(const QueuedJob& job) {
-  auto it = queues_.find(job.endpoint);
+EndpointQueue::Entry Scheduler::EntryOf(int64_t id, const Slot& slot) {
+  return {id, slot.priority, slot.due, slot.EligibleAt()};
+}
+
+void Scheduler::Index(int64_t id, const Slot& slot) {
+  queues_[endpoints_[slot.endpoint]].Add(EntryOf(id, slot), watermark_);
+  if (slot.HasExpiry()) by_expiry_.emplace(slot.expires, id);
+}
+
+void Scheduler::Unindex(int64_t id, const Slot& slot) {
+  auto it = queues_.find(endpoints_[slot.endpoint]);
   if (it != queues_.end()) {
-    it->second.Remove(EntryOf(job), watermark_);
+    it->second.Remove(EntryOf(id, slot), watermark_);
     if (it->second.empty()) queues_.erase(it);
   }
-  if (job.expires) by_expiry_.erase({*job.expires, job.id});
+  if (slot.HasExpiry()) by_expiry_.erase({slot.expires, id});
 }
 
 void Scheduler::Upsert(const QueuedJob& job) {
-  auto it = jobs_.find(job.id);
-  if (it != jobs_.end()) {
-    Unindex(it->second);
-    it->second = job;
-  } else {
-    jobs_.emplace(job.id, job);
+  Slot slot;
+  slot.priority = job.priority;
+  slot.due = job.due;
+  if (job.expires) slot.expires = *job.expires;
+  if (job.not_before) slot.not_before = *job.not_before;
+  slot.endpoint = Intern(job.endpoint);
+  auto [it, added] = jobs_.try_emplace(job.id, slot);
+  if (!added) {
+    Unindex(job.id, it->second);
+    it->second = slot;
   }
-  Index(job);
+  Index(job.id, slot);
 }
 
 void Scheduler::Remove(int64_t id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
-  Unindex(it->second);
+  Unindex(id, it->second);
   jobs_.erase(it);
 }
 
-const QueuedJob* Scheduler::Find(int64_t id) const {
+std::optional<QueuedJob> Scheduler::Find(int64_t id) const {
   auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : &it->second;
+  if (it == jobs_.end()) return std::nullopt;
+  return JobOf(id, it->second);
+}
+
+std::vector<int64_t> Scheduler::JobIds() const {
+  std::vector<int64_t> ids;
+  ids.reserve(jobs_.size());
+  for (const auto& [id, slot] : jobs_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 void Scheduler::SetPaused(const EndpointKey& key, bool paused) {
@@ -64,9 +94,12 @@ void Scheduler::MoveWatermark(TimePoint now) const {
   if (now == watermark_) return;
   for (auto& [key, queue] : queues_) {
     if (now > watermark_) {
-      queue.Promote(now);
+      queue.Promote(now, [this](int64_t id) {
+        const Slot& slot = jobs_.at(id);
+        return std::make_pair(slot.priority, slot.due);
+      });
     } else {
-      queue.Demote(now);
+      queue.Demote(now, [this](int64_t id) { return jobs_.at(id).EligibleAt(); });
     }
   }
   watermark_ = now;
@@ -85,16 +118,17 @@ Decision Scheduler::Decide(const Instant& instant) const {
   for (auto it = by_expiry_.begin(); it != after_now; ++it) decision.expire.push_back(it->second);
   if (after_now != by_expiry_.end()) consider(after_now->first);
 
+  auto expired = [this, now](int64_t id) { return jobs_.at(id).expires <= now; };
   for (const auto& [key, queue] : queues_) {
     if (paused_.contains(key)) continue;
-    const EndpointQueue::Entry* best = queue.Best(now);
-    const std::optional<TimePoint> first_waiting = queue.FirstWaiting(now);
+    const std::optional<int64_t> best = queue.Best(expired);
+    const std::optional<TimePoint> first_waiting = queue.FirstWaiting(expired);
     const TimePoint allowed = limiter_.NextAllowed(key, instant);
-    if (best != nullptr && allowed <= now) {
-      decision.send.push_back(best->id);
+    if (best && allowed <= now) {
+      decision.send.push_back(*best);
       // A better job becoming eligible would change the pick.
       if (first_waiting) consider(*first_waiting);
-    } else if (best != nullptr) {
+    } else if (best) {
       consider(allowed);
     } else if (first_waiting) {
       consider(std::max(allowed, *first_waiting));
@@ -107,13 +141,14 @@ std::optional<Scheduler::NextSendAt> Scheduler::NextSend(const Instant& instant)
   const TimePoint now = instant.wall;
   MoveWatermark(now);
   std::optional<NextSendAt> next;
+  auto expired = [this, now](int64_t id) { return jobs_.at(id).expires <= now; };
   for (const auto& [key, queue] : queues_) {
     if (paused_.contains(key)) continue;
     std::optional<TimePoint> job_at;
-    if (queue.Best(now) != nullptr) {
+    if (queue.Best(expired)) {
       job_at = now;
     } else {
-      job_at = queue.FirstWaiting(now);
+      job_at = queue.FirstWaiting(expired);
     }
     if (!job_at) continue;
     const TimePoint at = std::max(*job_at, limiter_.NextAllowed(key, instant));
@@ -125,10 +160,10 @@ std::optional<Scheduler::NextSendAt> Scheduler::NextSend(const Instant& instant)
 void Scheduler::Begin(int64_t id, const Instant& now) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
-  const EndpointKey endpoint = it->second.endpoint;
-  Unindex(it->second);
+  const EndpointId endpoint = it->second.endpoint;
+  Unindex(id, it->second);
   jobs_.erase(it);
-  limiter_.RecordAttempt(endpoint, now);
+  limiter_.RecordAttempt(endpoints_[endpoint], now);
 }
 
 std::optional<TimePoint> Scheduler::Finish(const QueuedJob& job, const Instant& now,

@@ -14,7 +14,12 @@
 // Costs, n queued jobs, E endpoints: Upsert, Remove, Begin, Finish O(log n); Decide
 // O(E log n) plus O(log n) per job that became eligible since the previous call and
 // per job it lists. Not safe for concurrent use.
+//
+// Memory: per job, one record of its decision fields (the endpoint interned as a small
+// index into a table of the endpoints seen) and the keys of the two orders it sits in;
+// no strings, no bodies. About 140 bytes a job.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -22,6 +27,7 @@
 #include <set>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -43,11 +49,19 @@ class Scheduler {
   // Drops a job (cancelled, expired, done); unknown ids are ignored.
   void Remove(int64_t id);
   size_t size() const { return jobs_.size(); }
-  const QueuedJob* Find(int64_t id) const;
+  // The job as last upserted, or nullopt when it is not queued. A copy: the scheduler
+  // keeps its jobs in a compact form, not as QueuedJob.
+  std::optional<QueuedJob> Find(int64_t id) const;
+  // Every queued job's id, ascending.
+  std::vector<int64_t> JobIds() const;
+  // Makes room for `n` jobs in all (a loader that knows the count avoids rehashing).
+  void Reserve(size_t n) { jobs_.reserve(n); }
 
   // A paused endpoint sends nothing; its jobs stay queued and still expire.
   void SetPaused(const EndpointKey& key, bool paused);
   bool IsPaused(const EndpointKey& key) const { return paused_.contains(key); }
+  // Exactly these endpoints are paused from now on.
+  void ReplacePauses(std::set<EndpointKey> paused) { paused_ = std::move(paused); }
 
   // What to do at `now`; does not change the queue or the limiter. Per endpoint, not
   // paused and allowed by the limiter at `now`, it sends the best job that is due
@@ -94,14 +108,34 @@ class Scheduler {
   };
   std::unordered_map<int64_t, ForecastEntry> Forecast(const Instant& now, Duration horizon) const;
 
+
  private:
-  static EndpointQueue::Entry EntryOf(const QueuedJob& job);
-  void Index(const QueuedJob& job);
-  void Unindex(const QueuedJob& job);
+  using EndpointId = uint32_t;
+  // What the scheduler keeps of a job: its QueuedJob with the endpoint interned and
+  // absent times as sentinels.
+  struct Slot {
+    int64_t priority = 0;
+    TimePoint due;
+    TimePoint expires = TimePoint::max();     // max(): never expires
+    TimePoint not_before = TimePoint::min();  // min(): none
+    EndpointId endpoint = 0;
+
+    TimePoint EligibleAt() const { return std::max(due, not_before); }
+    bool HasExpiry() const { return expires != TimePoint::max(); }
+  };
+
+  EndpointId Intern(const EndpointKey& key);
+  QueuedJob JobOf(int64_t id, const Slot& slot) const;
+  static EndpointQueue::Entry EntryOf(int64_t id, const Slot& slot);
+  void Index(int64_t id, const Slot& slot);
+  void Unindex(int64_t id, const Slot& slot);
   void MoveWatermark(TimePoint now) const;
 
   Limiter limiter_;
-  std::unordered_map<int64_t, QueuedJob> jobs_;
+  // The endpoints seen, by EndpointId; never shrinks (a handful of endpoints).
+  std::vector<EndpointKey> endpoints_;
+  std::map<EndpointKey, EndpointId> endpoint_ids_;
+  std::unordered_map<int64_t, Slot> jobs_;
   mutable std::map<EndpointKey, EndpointQueue> queues_;  // no empty queues
   std::set<std::pair<TimePoint, int64_t>> by_expiry_;
   std::set<EndpointKey> paused_;

@@ -62,6 +62,20 @@ struct JobRow {
   TimePoint updated_at;
 };
 
+// What the scheduler needs of a queued job (Store::ForEachQueuedJob): no body, no names.
+// Handed to a callback; `app` points into the database's row and is valid only during
+// the call.
+struct QueuedJobRow {
+  int64_t id = 0;
+  std::string_view app;
+  BroadcastTarget target = BroadcastTarget::kUsers;
+  JobState state = JobState::kScheduled;
+  int64_t priority = 0;
+  TimePoint due;
+  std::optional<TimePoint> expires;
+  std::optional<TimePoint> not_before;
+};
+
 // One request: the audit. The limiter rebuilds its windows from these.
 struct AttemptRow {
   int64_t id = 0;

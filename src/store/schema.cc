@@ -324,13 +324,48 @@ BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Version 7. The job change log: every insert, delete and change of a job's scheduling
+// columns (state, due, expires, not_before, priority, app, target), by whatever process,
+// appends the job's id, so that the daemon brings its scheduler in line with the store
+// by re-reading only the jobs changed since the last change it saw (Store::
+// ForEachJobChangedSince), then prunes what it consumed (AUTOINCREMENT: a pruned seq is
+// never handed out again). jobs_queued covers the queued
+// jobs' scheduling columns in id order: the daemon's start-up reads the whole queue from
+// it without touching the table (and its bodies). scheduled -> ready alone (the
+// promotion of due jobs) changes nothing the scheduler keeps and is not logged.
+constexpr std::string_view kSchema7 = R"sql(
+CREATE INDEX jobs_queued ON jobs(id, app, target, state, priority, due, expires, not_before)
+  WHERE state IN ('scheduled', 'ready');
+CREATE TABLE job_changes (
+  seq    INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused once pruned
+  job_id INTEGER NOT NULL
+);
+CREATE TRIGGER job_changes_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_changes (job_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER job_changes_delete AFTER DELETE ON jobs BEGIN
+  INSERT INTO job_changes (job_id) VALUES (OLD.id);
+END;
+CREATE TRIGGER job_changes_update
+  AFTER UPDATE OF state, due, expires, not_before, priority, app, target ON jobs
+  WHEN (OLD.state IS NOT NEW.state
+        AND NOT (OLD.state = 'scheduled' AND NEW.state = 'ready'))
+    OR OLD.due IS NOT NEW.due OR OLD.expires IS NOT NEW.expires
+    OR OLD.not_before IS NOT NEW.not_before OR OLD.priority IS NOT NEW.priority
+    OR OLD.app IS NOT NEW.app OR OLD.target IS NOT NEW.target
+BEGIN
+  INSERT INTO job_changes (job_id) VALUES (NEW.id);
+END;
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
     {3, kSchema3, MoveToCampaignIdentity},
     {4, kSchema4},
     {5, kSchema5},
     {6, kSchema6},
+    {7, kSchema7},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -161,6 +162,30 @@ class Store {
 
   // scheduled and ready jobs, in insertion order (what the scheduler works from).
   Result<std::vector<JobRow>> QueuedJobs();
+
+  // Calls `each` for every scheduled and ready job in id order, without body or names
+  // (QueuedJobRow), from one read of the covering index jobs_queued (the table and its
+  // bodies are not touched). Returns how many. What the daemon's scheduler loads from.
+  Result<int64_t> ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each);
+  // The statement ForEachQueuedJob runs (the tests check its plan).
+  static std::string LeanQueueQuery();
+
+  // The job change log: every insert, delete and change of a job's scheduling columns,
+  // by any connection, appends the job's id (see the schema, version 7).
+  // The last change logged; 0 when none.
+  Result<int64_t> LastJobChange();
+  // How many changes were logged after change `after`.
+  Result<int64_t> CountJobChangesSince(int64_t after);
+  // Calls `changed` once per job changed after change `after` (one read, one snapshot):
+  // with its lean row when it is scheduled or ready, with nullptr when it is in any other
+  // state or gone. Returns the last change read (`after` when there was none).
+  Result<int64_t> ForEachJobChangedSince(
+      int64_t after, const std::function<void(int64_t id, const QueuedJobRow* row)>& changed);
+  // Deletes the oldest changes up to change `through`, at most `limit` of them (a bounded
+  // write); returns how many.
+  Result<int> PruneJobChanges(int64_t through, int limit);
+  // The newest attempt's id, 0 when none: the audit grew when it changes.
+  Result<int64_t> LastAttemptId();
 
   struct JobFilter {
     // Default initializers let callers write Jobs({.state = JobState::kReady}) under

@@ -1,5 +1,6 @@
 // Store: the queue (promotion, claims, outcomes, recovery) and the attempt audit.
 
+#include <algorithm>
 #include <utility>
 
 #include "store/sqlite_access.h"
@@ -80,6 +81,101 @@ Result<std::vector<JobRow>> Store::QueuedJobs() {
                                   " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
                                   "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id");
     return QueryJobs(q);
+  });
+}
+
+namespace {
+
+constexpr char kLeanColumns[] =
+    "j.id, j.app, j.target, j.state, j.priority, j.due, j.expires, j.not_before";
+
+// Reads kLeanColumns starting at column `first`.
+QueuedJobRow ReadLean(SQLite::Statement& q, int first) {
+  QueuedJobRow row;
+  row.id = q.getColumn(first).getInt64();
+  const SQLite::Column app = q.getColumn(first + 1);
+  row.app = std::string_view(app.getText(), static_cast<size_t>(app.getBytes()));
+  row.target = TargetOf(q.getColumn(first + 2));
+  row.state = StateOf(q.getColumn(first + 3));
+  row.priority = q.getColumn(first + 4).getInt64();
+  row.due = Time(q.getColumn(first + 5));
+  row.expires = OptionalTime(q.getColumn(first + 6));
+  row.not_before = OptionalTime(q.getColumn(first + 7));
+  return row;
+}
+
+}  // namespace
+
+std::string Store::LeanQueueQuery() {
+  // The WHERE matches jobs_queued's, which covers every column read.
+  return std::string("SELECT ") + kLeanColumns +
+         " FROM jobs j INDEXED BY jobs_queued "
+         "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id";
+}
+
+Result<int64_t> Store::ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each) {
+  return Read("list queued jobs", [&]() -> Result<int64_t> {
+    SQLite::Statement q(*db_, LeanQueueQuery());
+    int64_t n = 0;
+    while (q.executeStep()) {
+      each(ReadLean(q, 0));
+      ++n;
+    }
+    return n;
+  });
+}
+
+Result<int64_t> Store::LastJobChange() {
+  return Read("read the job change log", [&]() -> Result<int64_t> {
+    return db_->execAndGet("SELECT COALESCE(max(seq), 0) FROM job_changes").getInt64();
+  });
+}
+
+Result<int64_t> Store::CountJobChangesSince(int64_t after) {
+  return Read("read the job change log", [&]() -> Result<int64_t> {
+    SQLite::Statement q(*db_, "SELECT count(*) FROM job_changes WHERE seq > ?");
+    q.bind(1, after);
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+  });
+}
+
+Result<int64_t> Store::ForEachJobChangedSince(
+    int64_t after, const std::function<void(int64_t id, const QueuedJobRow* row)>& changed) {
+  return Read("read changed jobs", [&]() -> Result<int64_t> {
+    SQLite::Statement q(*db_, std::string("SELECT c.job_id, max(c.seq), ") + kLeanColumns +
+                                  " FROM job_changes c LEFT JOIN jobs j ON j.id = c.job_id "
+                                  "WHERE c.seq > ? GROUP BY c.job_id ORDER BY c.job_id");
+    q.bind(1, after);
+    int64_t last = after;
+    while (q.executeStep()) {
+      const int64_t id = q.getColumn(0).getInt64();
+      last = std::max(last, q.getColumn(1).getInt64());
+      if (q.getColumn(2).isNull()) {
+        changed(id, nullptr);
+        continue;
+      }
+      const QueuedJobRow row = ReadLean(q, 2);
+      changed(id, IsQueued(row.state) ? &row : nullptr);
+    }
+    return last;
+  });
+}
+
+Result<int> Store::PruneJobChanges(int64_t through, int limit) {
+  return Write("prune the job change log", [&]() -> Result<int> {
+    SQLite::Statement q(*db_,
+                        "DELETE FROM job_changes WHERE seq IN (SELECT seq FROM job_changes "
+                        "WHERE seq <= ? ORDER BY seq LIMIT ?)");
+    q.bind(1, through);
+    q.bind(2, limit);
+    return q.exec();
+  });
+}
+
+Result<int64_t> Store::LastAttemptId() {
+  return Read("read the audit", [&]() -> Result<int64_t> {
+    return db_->execAndGet("SELECT COALESCE(max(id), 0) FROM attempts").getInt64();
   });
 }
 

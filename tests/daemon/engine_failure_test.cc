@@ -329,8 +329,8 @@ TEST_F(EngineFailureTest, RefusedClaimsAreConflictsAndTouchOnlyTheirJob) {
   EXPECT_FALSE(SendNext(*engine).has_value());  // no error: the store explains each
   EXPECT_TRUE(transport_.requests().empty());
   // The claimed job is gone from the scheduler, the paused one waits on its paused endpoint.
-  EXPECT_EQ(engine->scheduler().Find(jobs[0].id), nullptr);
-  EXPECT_NE(engine->scheduler().Find(jobs[1].id), nullptr);
+  EXPECT_EQ(engine->scheduler().Find(jobs[0].id), std::nullopt);
+  EXPECT_NE(engine->scheduler().Find(jobs[1].id), std::nullopt);
   EXPECT_TRUE(engine->scheduler().IsPaused(EndpointKey{"main", BroadcastTarget::kChatrooms}));
 }
 

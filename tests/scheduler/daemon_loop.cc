@@ -175,8 +175,8 @@ LoopResult RunDaemonLoop(const Workload& w, const FakeServer& server, const Loop
     const Decision decision = scheduler.Decide(now);
     std::set<EndpointKey> sending;
     for (int64_t id : decision.send) {
-      const QueuedJob* job = scheduler.Find(id);
-      if (job == nullptr) {
+      const std::optional<QueuedJob> job = scheduler.Find(id);
+      if (!job) {
         result.faults.push_back("unknown job " + std::to_string(id) + " to send");
         return result;
       }

@@ -242,7 +242,7 @@ TEST(SchedulerTest, RetryRequeuesWithTheEndpointsNextAllowedTime) {
   const auto not_before = scheduler.Finish(job, kT0 + seconds(2), {OutcomeClass::kRetry, 429, {}});
   const TimePoint expected = kT0 + seconds(2) + minutes(1) + Duration{500};
   EXPECT_EQ(not_before, expected) << "the window again from the 429";
-  ASSERT_NE(scheduler.Find(1), nullptr);
+  ASSERT_NE(scheduler.Find(1), std::nullopt);
   EXPECT_EQ(scheduler.Find(1)->not_before, expected);
   EXPECT_THAT(scheduler.Decide(expected - Duration{1}).send, IsEmpty());
   EXPECT_THAT(scheduler.Decide(expected).send, ElementsAre(1));
@@ -267,7 +267,7 @@ TEST(SchedulerTest, TerminalAnswersEndTheJobAndUnopenedPauses) {
     const QueuedJob job = *scheduler.Find(id);
     scheduler.Begin(id, kT0 + seconds(10 * id));
     EXPECT_FALSE(scheduler.Finish(job, kT0 + seconds(10 * id), {outcome, {}, {}}).has_value());
-    EXPECT_EQ(scheduler.Find(id), nullptr) << OutcomeName(outcome) << " is never resent";
+    EXPECT_EQ(scheduler.Find(id), std::nullopt) << OutcomeName(outcome) << " is never resent";
   }
   EXPECT_TRUE(scheduler.IsPaused(kRooms));
   EXPECT_FALSE(scheduler.IsPaused(kOnline));

@@ -2,6 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "store/store.h"
 #include "store_test_support.h"
 
@@ -257,6 +262,75 @@ TEST_F(StoreQueue, AttemptsSinceAreInStartOrder) {
   EXPECT_EQ(store().AttemptsSince(kT0).value().size(), 4u);
   EXPECT_EQ(store().AttemptsOf(due.id).value().size(), 2u);
   EXPECT_EQ(JobNamed("due").attempts, 2);
+}
+
+// Every row of the query plan of `sql`, joined.
+std::string PlanOf(const std::filesystem::path& db_path, const std::string& sql) {
+  SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+  SQLite::Statement plan(db, "EXPLAIN QUERY PLAN " + sql);
+  std::string text;
+  while (plan.executeStep()) text += plan.getColumn(3).getString() + "\n";
+  return text;
+}
+
+TEST_F(StoreQueue, LeanQueueReadsOnlyTheCoveringIndexNeverABody) {
+  const std::string sql = Store::LeanQueueQuery();
+  EXPECT_THAT(sql, ::testing::Not(HasSubstr("body")));
+  // A covering index: the table rows, where the bodies are, are never read.
+  const std::string plan = PlanOf(db_path_, sql);
+  EXPECT_THAT(plan, HasSubstr("COVERING INDEX jobs_queued")) << plan;
+  EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE"))) << plan;
+
+  ASSERT_TRUE(store().ExpireJob(JobNamed("soon").id, kT0));
+  std::vector<std::pair<int64_t, std::string>> seen;
+  auto n = store().ForEachQueuedJob([&](const QueuedJobRow& row) {
+    seen.emplace_back(row.id, std::string(row.app) + "/" + std::string(TargetName(row.target)));
+  });
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  const std::vector<std::pair<int64_t, std::string>> expected = {
+      {JobNamed("due").id, "main/users"}, {JobNamed("late").id, "main/chatrooms"}};
+  EXPECT_EQ(seen, expected);
+}
+
+TEST_F(StoreQueue, PromoteDueIsAnIndexedRange) {
+  const std::string plan = PlanOf(
+      db_path_,
+      "UPDATE jobs SET state = 'ready', updated_at = 1 WHERE state = 'scheduled' AND due <= 1");
+  EXPECT_THAT(plan, HasSubstr("INDEX jobs_state_due (state=? AND due<?)")) << plan;
+}
+
+TEST_F(StoreQueue, JobChangeLogNamesEveryWriterAndIsPruned) {
+  const int64_t start = store().LastJobChange().value();
+  EXPECT_EQ(start, 3);  // the three inserts
+  // Promotion alone changes nothing the scheduler keeps: not logged.
+  EXPECT_EQ(store().PromoteDue(kT0 + 1h).value(), 1);
+  EXPECT_EQ(store().LastJobChange().value(), start);
+
+  // Another connection (an operator command) cancels one job and pauses nothing.
+  auto other = Store::Open(db_path_, Store::Mode::kReadWriteExisting);
+  ASSERT_TRUE(other.has_value());
+  ASSERT_TRUE(other->CancelJob(JobNamed("late").id, kT0));
+  // The daemon's own claim is logged too.
+  ASSERT_TRUE(store().ClaimForSending(JobNamed("due").id, Instant(kT0)));
+  EXPECT_EQ(store().CountJobChangesSince(start).value(), 2);
+
+  std::map<int64_t, bool> changed;  // id -> still queued
+  auto last = store().ForEachJobChangedSince(
+      start, [&](int64_t id, const QueuedJobRow* row) { changed[id] = row != nullptr; });
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(*last, start + 2);
+  const std::map<int64_t, bool> expected = {{JobNamed("due").id, false},
+                                            {JobNamed("late").id, false}};
+  EXPECT_EQ(changed, expected);
+
+  // Pruned in bounded steps, and a pruned seq is never handed out again.
+  EXPECT_EQ(store().PruneJobChanges(*last, 3).value(), 3);
+  EXPECT_EQ(store().CountJobChangesSince(0).value(), 2);
+  EXPECT_EQ(store().PruneJobChanges(*last, 100).value(), 2);
+  EXPECT_EQ(store().CountJobChangesSince(0).value(), 0);
+  ASSERT_TRUE(store().ApplyCampaign(File("b.yaml", "b", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  EXPECT_EQ(store().LastJobChange().value(), *last + 1);
 }
 
 }  // namespace
