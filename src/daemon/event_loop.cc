@@ -381,6 +381,8 @@ int Daemon::Run() {
         rescan_requested_ = false;
         if (auto r = engine_->Rescan(); !r) {
           spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
+        } else if (r->more) {
+          rescan_requested_ = true;  // the next slice, after a dispatch and a look at the fds
         }
       }
       if (queue_changed_) {
@@ -403,7 +405,9 @@ int Daemon::Run() {
                     {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
                     {rescan_fd_.get(), POLLIN, 0}, {inotify_fd_.get(), POLLIN, 0}};
     const nfds_t count = inotify_fd_ ? 8 : 7;
-    if (::poll(fds, count, -1) < 0 && errno != EINTR) {
+    // A scan with files left does not wait: poll only looks.
+    const int timeout = rescan_requested_ && !in_flight_ ? 0 : -1;
+    if (::poll(fds, count, timeout) < 0 && errno != EINTR) {
       spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
       break;
     }

@@ -1,5 +1,7 @@
 #include "store/sqlite_access.h"
 
+#include <sqlite3.h>
+
 #include <string>
 
 namespace broadcastd {
@@ -18,6 +20,21 @@ std::string DescribeFailure(const std::filesystem::path& path, std::string_view 
 ErrorKind KindOf(const std::exception& e) {
   if (dynamic_cast<const CorruptRow*>(&e) != nullptr) return ErrorKind::kCorrupt;
   return ErrorKind::kIo;
+}
+
+bool StillInTransaction(SQLite::Database& db) {
+  return sqlite3_get_autocommit(db.getHandle()) == 0;
+}
+
+bool UndoSavepoint(SQLite::Database& db, const char* name) {
+  if (!StillInTransaction(db)) return false;
+  try {
+    db.exec(std::string("ROLLBACK TO ") + name);
+    db.exec(std::string("RELEASE ") + name);
+  } catch (const std::exception&) {
+    // Nothing more to undo here; whether the transaction survived is all that counts.
+  }
+  return StillInTransaction(db);
 }
 
 std::optional<int64_t> OptionalInt64(const SQLite::Column& column) {
