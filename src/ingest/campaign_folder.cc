@@ -208,18 +208,14 @@ Result<FolderSnapshot> CampaignFolder::List() const {
           {std::move(name), {}, std::string("cannot be examined: ") + std::strerror(errno)});
       continue;
     }
-    snapshot.files.push_back({std::move(name), StampOf(st), TrustRefusal(st, trusted).value_or("")});
+    snapshot.files.push_back(
+        {std::move(name), StampOf(st), TrustRefusal(st, trusted).value_or("")});
   }
   return snapshot;
 }
 
 FileRead CampaignFolder::Read(int dir_fd, const std::string& name, TimePoint now, bool settle) {
-  FileRead read = ReadOne(dir_fd, name, settle ? &settle_ : nullptr, now);
-  if (!settle && read.kind == FileRead::Kind::kReady && !read.stable) {
-    // Its stamp said it had been read before, unchanged; a write since shows as a new
-    // stamp, and the file is then read as any changed one.
-  }
-  return read;
+  return ReadOne(dir_fd, name, settle ? &settle_ : nullptr, now);
 }
 
 FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTracker* settle,
@@ -288,9 +284,9 @@ Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now)
         continue;
       case FileRead::Kind::kReady:
         seen.insert(file.name);
-        listing.ready.push_back(
-            {file.name, std::move(read.bytes), FileIdentity{read.stamp.device, read.stamp.inode,
-                                                            read.stamp.size, read.stamp.mtime_ns}});
+        listing.ready.push_back({file.name, std::move(read.bytes),
+                                 FileIdentity{read.stamp.device, read.stamp.inode, read.stamp.size,
+                                              read.stamp.mtime_ns}});
         continue;
     }
   }

@@ -28,8 +28,8 @@
 
 #include "core/clock.h"
 #include "core/error.h"
-#include "document/document.h"
 #include "core/unique_fd.h"
+#include "document/document.h"
 #include "ingest/settle_tracker.h"
 #include "store/store.h"
 
@@ -78,7 +78,7 @@ struct ListedFile {
 // ones too) and its campaign files by name.
 struct FolderSnapshot {
   UniqueFd dir;
-  std::vector<ListedFile> files;      // by name
+  std::vector<ListedFile> files;     // by name
   std::vector<RefusedFile> refused;  // names that cannot be shown
 };
 

@@ -180,8 +180,7 @@ Status CampaignIngester::FileFailed(const std::string& name, const Error& error,
                                     ScanReport& report) {
   if (!store_.InBatch()) return std::unexpected(error);  // the whole batch is lost
   report.errors.push_back(name + ": " + error.message);
-  spdlog::error("campaign.write_failed file={} reason={}", LogValue(name),
-                LogValue(error.message));
+  spdlog::error("campaign.write_failed file={} reason={}", LogValue(name), LogValue(error.message));
   return {};
 }
 
@@ -347,8 +346,8 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
   // Files whose id another listed file held: that file may have given it up since.
   std::vector<Waiting> waiting = std::move(scan.waiting);
   for (const Waiting& w : waiting) {
-    if (Status st = Check(w.name, w.bytes, w.hash, w.facts, w.mtime_ns, /*last_round=*/true, now,
-                          report);
+    if (Status st =
+            Check(w.name, w.bytes, w.hash, w.facts, w.mtime_ns, /*last_round=*/true, now, report);
         !st) {
       return st;
     }
@@ -472,8 +471,8 @@ Status CampaignIngester::Check(const std::string& name, const std::string& bytes
 
   if (Status st = OpenBatch(); !st) return st;
   ++batch_writes_;
-  Store::CampaignFile file{name,     campaign->id,       hash, campaign->app,
-                           campaign->priority, replaces, facts};
+  Store::CampaignFile file{name,     campaign->id, hash, campaign->app, campaign->priority,
+                           replaces, facts};
   auto effect = store_.ApplyCampaign(file, plan->jobs, plan->covered_from, now);
   if (!effect && effect.error().Is(ErrorKind::kConflict) && store_.InBatch()) {
     // Another process took the id between our look and the write.
@@ -543,8 +542,8 @@ Status CampaignIngester::Extend(const std::string& name, Known& known, TimePoint
   }
   const TimePoint to = now + horizon_.ahead;
   if (known.horizon_known && (!known.next_occurrence || *known.next_occurrence > to)) return {};
-  auto plan = PlanJobs(*known.campaign, known.campaign->app, now, now, {}, to,
-                       horizon_.max_per_pass);
+  auto plan =
+      PlanJobs(*known.campaign, known.campaign->app, now, now, {}, to, horizon_.max_per_pass);
   if (!plan) {
     report.errors.push_back(name + ": " + plan.error().message);
     return {};

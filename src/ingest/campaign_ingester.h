@@ -140,10 +140,10 @@ class CampaignIngester {
   };
   struct ScanState {
     FolderSnapshot snapshot;
-    size_t next = 0;                  // the next file of snapshot.files
-    std::set<std::string> present;    // listed, and not found gone since
+    size_t next = 0;                // the next file of snapshot.files
+    std::set<std::string> present;  // listed, and not found gone since
     std::vector<Waiting> waiting;
-    bool force = false;               // check every file again (the config changed)
+    bool force = false;  // check every file again (the config changed)
     std::optional<TimePoint> next_look;
     ScanReport total;
     int slices = 0;
@@ -181,7 +181,7 @@ class CampaignIngester {
   RepeatHorizon horizon_;
   ScanLimits limits_;
   bool config_changed_ = false;  // check every file again at the next scan
-  std::string config_key_;  // campaigns_dir and the app names: what a verdict depends on
+  std::string config_key_;       // campaigns_dir and the app names: what a verdict depends on
   bool loaded_ = false;
   std::map<std::string, Known> known_;  // by file name
   std::optional<ScanState> scan_;

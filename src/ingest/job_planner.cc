@@ -60,8 +60,9 @@ Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimeP
       spec.expires = schedule->NextAfter(occurrence);
       plan.jobs.push_back(std::move(spec));
     }
-    note_next(schedule->NextAfter(
-        occurrences.size() >= max_per_broadcast && !occurrences.empty() ? occurrences.back() : end));
+    note_next(schedule->NextAfter(occurrences.size() >= max_per_broadcast && !occurrences.empty()
+                                      ? occurrences.back()
+                                      : end));
   }
   return plan;
 }

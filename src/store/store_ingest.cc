@@ -494,10 +494,10 @@ Result<std::vector<Store::IngestedFile>> Store::IngestedFiles() {
       row.last_error = TextOrEmpty(q.getColumn(4));
       if (!q.getColumn(5).isNull() && !q.getColumn(6).isNull() && !q.getColumn(7).isNull() &&
           !q.getColumn(8).isNull() && !q.getColumn(9).isNull()) {
-        row.facts.stamp = FileStamp{static_cast<uint64_t>(q.getColumn(5).getInt64()),
-                                    static_cast<uint64_t>(q.getColumn(6).getInt64()),
-                                    q.getColumn(7).getInt64(), q.getColumn(8).getInt64(),
-                                    q.getColumn(9).getInt64()};
+        row.facts.stamp =
+            FileStamp{static_cast<uint64_t>(q.getColumn(5).getInt64()),
+                      static_cast<uint64_t>(q.getColumn(6).getInt64()), q.getColumn(7).getInt64(),
+                      q.getColumn(8).getInt64(), q.getColumn(9).getInt64()};
       }
       row.facts.repeats = q.getColumn(10).getInt() != 0;
       row.facts.recheck = q.getColumn(11).getInt() != 0;
@@ -537,9 +537,12 @@ Status Store::SetCheckedUnder(const std::string& key) {
 
 Status Store::BeginBatch() {
   if (mode_ == Mode::kReadOnly) {
-    return Fail(ErrorKind::kIo, DescribeFailure(path_, "begin batch", "the database is open read-only"));
+    return Fail(ErrorKind::kIo,
+                DescribeFailure(path_, "begin batch", "the database is open read-only"));
   }
-  if (batch_open_) return Fail(ErrorKind::kInvalid, DescribeFailure(path_, "begin batch", "a batch is open already"));
+  if (batch_open_)
+    return Fail(ErrorKind::kInvalid,
+                DescribeFailure(path_, "begin batch", "a batch is open already"));
   try {
     db_->exec("BEGIN IMMEDIATE");
   } catch (const std::exception& e) {

@@ -235,8 +235,9 @@ TEST_F(IngestScaleTest, OneFileFailingInABatchKeepsTheOthersAndIsWrittenLater) {
 
 TEST_F(IngestScaleTest, AReloadRereadsFilesOnlyWhenTheAppsOrTheFolderChanged) {
   Write("a.yaml", Once("a", "one"));
-  Write("b.yaml", "id: b\napp: other\nbroadcasts:\n  - {name: x, target: users, "
-                  "message: {type: txt, msg: x}}\n");
+  Write("b.yaml",
+        "id: b\napp: other\nbroadcasts:\n  - {name: x, target: users, "
+        "message: {type: txt, msg: x}}\n");
   ScanReport first = Scan(now_);
   EXPECT_EQ(first.created, 1);
   EXPECT_EQ(first.rejected, 1);  // no app "other"
