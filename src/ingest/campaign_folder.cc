@@ -215,7 +215,14 @@ Result<FolderSnapshot> CampaignFolder::List() const {
 }
 
 FileRead CampaignFolder::Read(int dir_fd, const std::string& name, TimePoint now, bool settle) {
-  return ReadOne(dir_fd, name, settle ? &settle_ : nullptr, now);
+  FileRead read = ReadOne(dir_fd, name, settle ? &settle_ : nullptr, now);
+  if (read.kind == FileRead::Kind::kReady && read.written_while_read) {
+    // Settled when it was read before, and written to now: never half a version.
+    read.kind = FileRead::Kind::kUnsettled;
+    read.bytes.clear();
+    read.look_again = now + options_.settle / 4;
+  }
+  return read;
 }
 
 FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTracker* settle,
@@ -254,6 +261,7 @@ FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTrac
   read.kind = FileRead::Kind::kReady;
   read.bytes = std::move(*bytes);
   read.stamp = StampOf(after);
+  read.written_while_read = IdentityOf(after) != identity;
   if (StampOf(attempt.file->st) == read.stamp) {
     struct timespec real {};
     ::clock_gettime(CLOCK_REALTIME, &real);

@@ -90,6 +90,9 @@ struct FileRead {
   Store::FileStamp stamp;  // kReady: fstat on the descriptor after the read
   // kReady: ctime was racy_margin old when it was read: the stamp may be kept.
   bool stable = false;
+  // kReady without the settle time: its identity moved during the read (Read then
+  // reports it unsettled).
+  bool written_while_read = false;
   TimePoint look_again;  // kUnsettled
   std::string reason;    // kRefused
 };

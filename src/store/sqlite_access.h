@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -37,6 +38,25 @@ bool StillInTransaction(SQLite::Database& db);
 // Rolls back to the savepoint `name` and releases it. Returns whether the enclosing
 // transaction is still open afterwards.
 bool UndoSavepoint(SQLite::Database& db, const char* name);
+
+// A statement prepared once per connection and kept (preparing is most of the cost of
+// a small write), reset when this goes out of scope so that it holds no read snapshot.
+// `sql` must have static storage: it is the key. Used from one thread at a time, as
+// the Store that owns the connection.
+class CachedStatement {
+ public:
+  CachedStatement(SQLite::Database& db, const char* sql);
+  ~CachedStatement();
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  SQLite::Statement* operator->() { return statement_; }
+  SQLite::Statement& operator*() { return *statement_; }
+
+ private:
+  SQLite::Statement* statement_;
+};
+// Finalizes the statements kept for `db`: before the connection closes.
+void ForgetStatements(SQLite::Database& db);
 
 template <class F>
 auto Store::Read(std::string_view operation, F&& body) -> decltype(body()) {

@@ -408,6 +408,15 @@ class Store {
 
   std::filesystem::path path_;
   Mode mode_ = Mode::kReadWrite;
+  // The connection whose prepared statements are kept (sqlite_access.h); declared before
+  // db_ so that a move assignment drops them before the old connection closes.
+  struct KeptStatements {
+    SQLite::Database* db = nullptr;
+    KeptStatements(SQLite::Database* d) : db(d) {}
+    KeptStatements(KeptStatements&& other) noexcept;
+    KeptStatements& operator=(KeptStatements&& other) noexcept;
+  };
+  KeptStatements statements_;
   std::unique_ptr<SQLite::Database> db_;
   std::string boot_id_;
   bool batch_open_ = false;  // BeginBatch: writes are savepoints in one transaction

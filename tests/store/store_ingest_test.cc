@@ -324,16 +324,16 @@ class StoreIngestBatch : public StoreTest {
 };
 
 TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) {
-  ASSERT_TRUE(store().ApplyCampaign(File("held.yaml", "taken", "h0"), {Spec("x", "once", kT0)},
-                                    kT0, kT0));
+  ASSERT_TRUE(
+      store().ApplyCampaign(File("held.yaml", "taken", "h0"), {Spec("x", "once", kT0)}, kT0, kT0));
   SQLite::Database other(db_path_.string(), SQLite::OPEN_READONLY);
   const int64_t version = DataVersion(other);
 
   ASSERT_TRUE(store().BeginBatch().has_value());
   EXPECT_TRUE(store().InBatch());
-  EXPECT_EQ(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0)
-                .value(),
-            Effect::kCreated);
+  EXPECT_EQ(
+      store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0).value(),
+      Effect::kCreated);
   // Another file holding the id: refused, and nothing of it stays in the batch.
   auto clash =
       store().ApplyCampaign(File("b.yaml", "taken", "h2"), {Spec("y", "once", kT0)}, kT0, kT0);
@@ -343,8 +343,7 @@ TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) 
   Store::FileFacts facts;
   facts.stamp = Store::FileStamp{1, 2, 3, 4, 5};
   facts.repeats = true;
-  EXPECT_TRUE(
-      store().RejectCampaign("c.yaml", "h3", "c.yaml:1:1: broken", kT0, facts).value());
+  EXPECT_TRUE(store().RejectCampaign("c.yaml", "h3", "c.yaml:1:1: broken", kT0, facts).value());
   EXPECT_EQ(DataVersion(other), version);  // nothing committed yet
   ASSERT_TRUE(store().CommitBatch().has_value());
   EXPECT_FALSE(store().InBatch());
@@ -366,8 +365,7 @@ TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) 
 TEST_F(StoreIngestBatch, ARolledBackBatchLeavesNothing) {
   const std::string before = DumpDatabase(db_path_);
   ASSERT_TRUE(store().BeginBatch().has_value());
-  ASSERT_TRUE(
-      store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
   ASSERT_TRUE(store().SetCheckedUnder("key").has_value());
   store().RollbackBatch();
   EXPECT_FALSE(store().InBatch());
@@ -376,8 +374,7 @@ TEST_F(StoreIngestBatch, ARolledBackBatchLeavesNothing) {
 }
 
 TEST_F(StoreIngestBatch, FactsOfTheSameContentAreRecordedWithoutAnyOtherChange) {
-  ASSERT_TRUE(
-      store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
   const std::vector<JobRow> jobs = store().Jobs().value();
   Store::FileFacts facts;
   facts.stamp = Store::FileStamp{7, 8, 9, 10, 11};
