@@ -373,6 +373,8 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
   std::set<std::string> settling = std::move(scan.present);
   for (const RefusedFile& file : scan.total.refused) settling.erase(file.name);
   for (const RefusedFile& file : report.refused) settling.erase(file.name);
+  // A file written while the scan ran, after the listing, keeps its mark for the next one.
+  settling.insert(scan.marked.begin(), scan.marked.end());
   folder_.KeepOnly(settling);
   return {};
 }

@@ -105,7 +105,10 @@ class CampaignIngester {
 
   // inotify saw the writer of `name` finish (IN_CLOSE_WRITE, IN_MOVED_TO): the
   // next Scan reads it without waiting for it to settle.
-  void MarkWritten(const std::string& name) { folder_.MarkWritten(name); }
+  void MarkWritten(const std::string& name) {
+    folder_.MarkWritten(name);
+    if (scan_) scan_->marked.insert(name);  // kept past this scan, which may not list it
+  }
 
   // Replaces the config (after a reload). A file's verdict depends on the config only
   // through campaigns_dir and the names of the apps: when either changed, the next scan
@@ -143,7 +146,8 @@ class CampaignIngester {
     size_t next = 0;                // the next file of snapshot.files
     std::set<std::string> present;  // listed, and not found gone since
     std::vector<Waiting> waiting;
-    bool force = false;  // check every file again (the config changed)
+    std::set<std::string> marked;  // MarkWritten while this scan runs
+    bool force = false;            // check every file again (the config changed)
     std::optional<TimePoint> next_look;
     ScanReport total;
     int slices = 0;
