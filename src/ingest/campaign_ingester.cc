@@ -156,6 +156,7 @@ Status CampaignIngester::Load() {
   for (Store::IngestedFile& row : *rows) {
     Known k;
     k.status = row.status;
+    k.campaign_id = std::move(row.campaign_id);
     k.hash = std::move(row.content_hash);
     k.last_error = std::move(row.last_error);
     k.facts = row.facts;
@@ -358,6 +359,7 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
     if (!scan.present.contains(name)) gone.push_back(name);
   }
   for (const std::string& name : gone) {
+    const std::string campaign_id = known_.at(name).campaign_id;
     if (Status st = OpenBatch(); !st) return st;
     ++batch_writes_;
     auto cancelled = store_.RemoveCampaign(name, now);
@@ -366,7 +368,8 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
       continue;
     }
     ++report.removed;
-    spdlog::info("campaign.removed file={} cancelled_jobs={}", LogValue(name), *cancelled);
+    spdlog::info("campaign.removed file={} id={} cancelled_jobs={}", LogValue(name),
+                 LogValue(campaign_id), *cancelled);
     known_.erase(name);
   }
   // A refused file is looked at afresh once it may be read.
@@ -393,7 +396,9 @@ Status CampaignIngester::Refuse(const std::string& name, const std::string& reas
   if (!changed) return FileFailed(name, changed.error(), report);
   // Read again from scratch once it is readable.
   Known& k = known_[name];
+  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
   k = Known{};
+  k.campaign_id = std::move(held);
   k.status = CampaignStatus::kRefused;
   k.last_error = reason;
   if (*changed) {
@@ -412,7 +417,9 @@ Status CampaignIngester::Reject(const std::string& name, const std::string& hash
   auto changed = store_.RejectCampaign(name, hash, JoinLines(errors), now, facts);
   if (!changed) return FileFailed(name, changed.error(), report);
   Known& k = known_[name];
+  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
   k = Known{};
+  k.campaign_id = std::move(held);
   k.status = CampaignStatus::kRejected;
   k.hash = hash;
   k.last_error = JoinLines(errors);
@@ -488,6 +495,7 @@ Status CampaignIngester::Check(const std::string& name, const std::string& bytes
   Known& k = known_[name];
   k = Known{};
   k.status = CampaignStatus::kOk;
+  k.campaign_id = campaign->id;
   k.hash = hash;
   k.facts = facts;
   if (facts.repeats) {

@@ -123,6 +123,7 @@ class CampaignIngester {
   // What is known of a file with a row that is not removed.
   struct Known {
     CampaignStatus status = CampaignStatus::kOk;
+    std::string campaign_id;  // the campaign it holds, for the log
     std::string hash;
     std::string last_error;  // refused: the reason
     Store::FileFacts facts;

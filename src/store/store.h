@@ -412,7 +412,7 @@ class Store {
   // db_ so that a move assignment drops them before the old connection closes.
   struct KeptStatements {
     SQLite::Database* db = nullptr;
-    KeptStatements(SQLite::Database* d) : db(d) {}
+    explicit KeptStatements(SQLite::Database* d) : db(d) {}
     KeptStatements(KeptStatements&& other) noexcept;
     KeptStatements& operator=(KeptStatements&& other) noexcept;
   };
