@@ -83,17 +83,23 @@ Status Engine::Start() {
   }
   // A notice of an earlier run says nothing about this one's tokens.
   if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
-  // The first rescan also builds the scheduler from the store (scheduler_ is empty).
-  auto report = Rescan();
-  if (!report) return std::unexpected(report.error());
-  return {};
+  // The first rescan also builds the scheduler from the store. At start-up a scan reads
+  // only files that changed while the daemon was stopped and repeating campaigns; it is
+  // done whole before the daemon is ready.
+  while (true) {
+    auto report = Rescan();
+    if (!report) return std::unexpected(report.error());
+    if (!report->more) return {};
+  }
 }
 
 Result<ScanReport> Engine::Rescan() {
   next_rescan_.reset();
-  auto report = ingester_->Scan(clock_.Now());
+  const TimePoint now = clock_.Now();
+  auto report = ingester_->ScanSlice(now);
   if (!report) return report;
-  next_rescan_ = report->next_rescan;
+  // A scan with files left goes on at once, after the loop has dispatched.
+  next_rescan_ = report->more ? std::optional<TimePoint>(now) : report->next_rescan;
   // Another process (an operator command) committed since we last looked: its
   // SIGUSR1 may have been lost, the data version is not.
   auto version = store_->DataVersion();
@@ -153,7 +159,10 @@ Status Engine::Reconfigure(const Config& config) {
   auto clients = BuildClients(config);
   ingester_->SetConfig(config);
   next_rescan_.reset();
-  auto report = ingester_->Scan(clock_.Now());
+  // The first slice of the scan under the new config (the folder is listed in it): when
+  // files are left, the loop goes on with them as with any scan.
+  const TimePoint now = clock_.Now();
+  auto report = ingester_->ScanSlice(now);
   QueuePosition position;
   Result<Scheduler> scheduler =
       report ? LoadSchedulerState(config, *store_, clock_.Read(), clock_.BootId(), &position)
@@ -171,7 +180,7 @@ Status Engine::Reconfigure(const Config& config) {
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
   queue_position_ = position;
   ++full_queue_loads_;
-  next_rescan_ = report->next_rescan;
+  next_rescan_ = report->more ? std::optional<TimePoint>(now) : report->next_rescan;
   // New credentials may have come with the reload: every app tries its token again.
   token_holds_.clear();
   held_apps_logged_.clear();

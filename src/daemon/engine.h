@@ -81,8 +81,9 @@ class Engine {
   // Start-up: jobs left `sending` become `unknown`, campaigns are scanned, the
   // scheduler is rebuilt from the store (windows and budgets from the audit).
   Status Start();
-  // Rescans campaigns_dir; rebuilds the scheduler when anything changed, here or
-  // by another process's commit (an operator action).
+  // One slice of a scan of campaigns_dir (about 50 ms of work; ScanReport::more when
+  // files are left: call again soon, NextRescan() says now); rebuilds the scheduler
+  // when the slice changed anything, or another process committed (an operator action).
   Result<ScanReport> Rescan();
   // inotify saw the writer of `file` in campaigns_dir finish (IN_CLOSE_WRITE,
   // IN_MOVED_TO): the next Rescan reads it at once, without a settle time.

@@ -127,6 +127,7 @@ class Daemon {
   bool stopping_ = false;
   bool reload_requested_ = false;
   bool rescan_requested_ = false;
+  bool scan_continues_ = false;  // the last Rescan() stopped at its slice with files left
   bool queue_changed_ = false;
   bool reported_uncommitted_ = false;
   int exit_code_ = 0;
@@ -418,11 +419,13 @@ int Daemon::Run() {
       reload_requested_ = false;
       Reload();
     }
-    if (rescan_requested_) {
-      rescan_requested_ = false;
-      if (auto r = engine_->Rescan(); !r) {
-        spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
-      }
+    if (rescan_requested_ || scan_continues_) {
+      // A new scan serves the requests made so far; one made while a scan runs in slices
+      // (an inotify event for a file it listed already) asks for another after it.
+      if (!scan_continues_) rescan_requested_ = false;
+      auto r = engine_->Rescan();
+      if (!r) spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
+      scan_continues_ = r && r->more;  // the next slice, after a dispatch and a look at the fds
     }
     if (queue_changed_) {
       queue_changed_ = false;
@@ -445,7 +448,9 @@ int Daemon::Run() {
                     {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
                     {rescan_fd_.get(), POLLIN, 0}, {inotify_fd_.get(), POLLIN, 0}};
     const nfds_t count = inotify_fd_ ? 8 : 7;
-    if (::poll(fds, count, -1) < 0 && errno != EINTR) {
+    // A scan with files left does not wait: poll only looks.
+    const int timeout = rescan_requested_ || scan_continues_ ? 0 : -1;
+    if (::poll(fds, count, timeout) < 0 && errno != EINTR) {
       spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
       break;
     }

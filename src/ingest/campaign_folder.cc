@@ -153,6 +153,14 @@ std::optional<TimePoint> FolderListing::NextLook() const {
   return next;
 }
 
+Store::FileStamp StampOf(const struct stat& st) {
+  return Store::FileStamp{
+      static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+      static_cast<int64_t>(st.st_size),
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+      static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
 CampaignFolder::CampaignFolder(fs::path dir, FolderOptions options)
     : dir_(std::move(dir)), options_(options), settle_(options.settle) {}
 
@@ -160,16 +168,18 @@ Result<FolderListing> CampaignFolder::Scan(TimePoint now) { return Read(&settle_
 
 Result<FolderListing> CampaignFolder::ReadAll() const { return Read(nullptr, TimePoint{}); }
 
-Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now) const {
-  UniqueFd dir_fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd) {
+Result<FolderSnapshot> CampaignFolder::List() const {
+  FolderSnapshot snapshot;
+  snapshot.dir.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!snapshot.dir) {
     const ErrorKind kind = errno == ENOENT   ? ErrorKind::kNotFound
                            : errno == EACCES ? ErrorKind::kPermission
                                              : ErrorKind::kIo;
     return Fail(kind, "campaigns_dir " + dir_.string() + ": " + std::strerror(errno));
   }
+  const int dir_fd = snapshot.dir.get();
   struct stat dir_st {};
-  if (::fstat(dir_fd.get(), &dir_st) != 0) {
+  if (::fstat(dir_fd, &dir_st) != 0) {
     return Fail(ErrorKind::kIo, "campaigns_dir " + dir_.string() + ": " + std::strerror(errno));
   }
   if (dir_st.st_mode & S_IWOTH) {
@@ -178,48 +188,115 @@ Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now)
                     Octal(dir_st.st_mode) +
                     "): anyone could drop a campaign in it, so nothing in it is read");
   }
-  auto names = ListNames(dir_fd.get(), dir_);
+  auto names = ListNames(dir_fd, dir_);
   if (!names) return std::unexpected(names.error());
-
   const uid_t trusted = TrustedUser(options_);
-  FolderListing listing;
-  std::set<std::string> seen;
-  for (const std::string& name : *names) {
+  for (std::string& name : *names) {
     switch (ClassifyFileName(name)) {
       case NameVerdict::kIgnored:
         continue;
       case NameVerdict::kRefused:
-        listing.refused.push_back({DisplayFileName(name), NameRefusal(name)});
+        snapshot.refused.push_back({DisplayFileName(name), NameRefusal(name)});
         continue;
       case NameVerdict::kCampaign:
         break;
     }
-    OpenAttempt attempt = OpenTrusted(dir_fd.get(), name, trusted);
-    if (attempt.gone) continue;
-    if (!attempt.file) {
-      listing.refused.push_back({name, attempt.refusal});
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed since the folder was listed
+      snapshot.files.push_back(
+          {std::move(name), {}, std::string("cannot be examined: ") + std::strerror(errno)});
       continue;
     }
-    seen.insert(name);
-    FileIdentity identity = IdentityOf(attempt.file->st);
-    if (settle) {
-      if (auto later = settle->Look(name, identity, now)) {
-        listing.unsettled.push_back({name, *later});
+    snapshot.files.push_back(
+        {std::move(name), StampOf(st), TrustRefusal(st, trusted).value_or("")});
+  }
+  return snapshot;
+}
+
+FileRead CampaignFolder::Read(int dir_fd, const std::string& name, TimePoint now, bool settle) {
+  FileRead read = ReadOne(dir_fd, name, settle ? &settle_ : nullptr, now);
+  if (read.kind == FileRead::Kind::kReady && read.written_while_read) {
+    // Settled when it was read before, and written to now: never half a version.
+    read.kind = FileRead::Kind::kUnsettled;
+    read.bytes.clear();
+    read.look_again = now + options_.settle / 4;
+  }
+  return read;
+}
+
+FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTracker* settle,
+                                 TimePoint now) const {
+  FileRead read;
+  ++opened_;
+  OpenAttempt attempt = OpenTrusted(dir_fd, name, TrustedUser(options_));
+  if (attempt.gone) return read;  // kGone
+  if (!attempt.file) {
+    read.kind = FileRead::Kind::kRefused;
+    read.reason = attempt.refusal;
+    return read;
+  }
+  const FileIdentity identity = IdentityOf(attempt.file->st);
+  if (settle) {
+    if (auto later = settle->Look(name, identity, now)) {
+      read.kind = FileRead::Kind::kUnsettled;
+      read.look_again = *later;
+      return read;
+    }
+  }
+  auto bytes = ReadBounded(attempt.file->fd.get(), options_.max_bytes);
+  if (!bytes) {
+    read.kind = FileRead::Kind::kRefused;
+    read.reason = bytes.error().message;
+    return read;
+  }
+  struct stat after {};
+  if (::fstat(attempt.file->fd.get(), &after) != 0) after = attempt.file->st;
+  // Written to while we read: not settled after all.
+  if (settle && IdentityOf(after) != identity) {
+    read.kind = FileRead::Kind::kUnsettled;
+    read.look_again = *settle->Look(name, IdentityOf(after), now);
+    return read;
+  }
+  read.kind = FileRead::Kind::kReady;
+  read.bytes = std::move(*bytes);
+  read.stamp = StampOf(after);
+  read.written_while_read = IdentityOf(after) != identity;
+  if (StampOf(attempt.file->st) == read.stamp) {
+    struct timespec real {};
+    ::clock_gettime(CLOCK_REALTIME, &real);
+    const int64_t read_ns = static_cast<int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
+    read.stable =
+        read.stamp.ctime_ns + std::chrono::nanoseconds(options_.racy_margin).count() <= read_ns;
+  }
+  return read;
+}
+
+Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now) const {
+  auto snapshot = List();
+  if (!snapshot) return std::unexpected(snapshot.error());
+  FolderListing listing;
+  listing.refused = std::move(snapshot->refused);
+  std::set<std::string> seen;
+  for (const ListedFile& file : snapshot->files) {
+    FileRead read = ReadOne(snapshot->dir.get(), file.name, settle, now);
+    switch (read.kind) {
+      case FileRead::Kind::kGone:
         continue;
-      }
+      case FileRead::Kind::kRefused:
+        listing.refused.push_back({file.name, read.reason});
+        continue;
+      case FileRead::Kind::kUnsettled:
+        seen.insert(file.name);
+        listing.unsettled.push_back({file.name, read.look_again});
+        continue;
+      case FileRead::Kind::kReady:
+        seen.insert(file.name);
+        listing.ready.push_back({file.name, std::move(read.bytes),
+                                 FileIdentity{read.stamp.device, read.stamp.inode, read.stamp.size,
+                                              read.stamp.mtime_ns}});
+        continue;
     }
-    auto bytes = ReadBounded(attempt.file->fd.get(), options_.max_bytes);
-    if (!bytes) {
-      listing.refused.push_back({name, bytes.error().message});
-      continue;
-    }
-    // Written to while we read: not settled after all.
-    struct stat after {};
-    if (settle && ::fstat(attempt.file->fd.get(), &after) == 0 && IdentityOf(after) != identity) {
-      listing.unsettled.push_back({name, *settle->Look(name, IdentityOf(after), now)});
-      continue;
-    }
-    listing.ready.push_back({name, std::move(*bytes), identity});
   }
   if (settle) settle->KeepOnly(seen);
   return listing;

@@ -22,18 +22,26 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "document/document.h"
 #include "ingest/settle_tracker.h"
+#include "store/store.h"
 
 namespace broadcastd {
 
 struct FolderOptions {
   Duration settle{std::chrono::seconds(2)};
+  // A file's stamp is trusted to tell that it has not changed only when its ctime was at
+  // least this old, by the real clock, when its content was read: file times move in
+  // steps of the kernel's tick (or coarser), so a write right after a read may leave
+  // every field as it was. A file read sooner is read again at the next scan.
+  Duration racy_margin{std::chrono::seconds(1)};
   size_t max_bytes = DocumentLimits{}.max_bytes;
   // The user whose files are trusted besides root's; the effective user when empty.
   std::optional<uid_t> trusted_user;
@@ -54,6 +62,39 @@ struct RefusedFile {
   std::string name;
   std::string reason;  // "is a symbolic link (never followed)"
   friend bool operator==(const RefusedFile&, const RefusedFile&) = default;
+};
+
+// One campaign file of a listing, as fstatat (not following links) saw it: nothing
+// opened, nothing read.
+struct ListedFile {
+  std::string name;
+  Store::FileStamp stamp;
+  // Why it would be refused by what the listing shows (not a regular file, untrusted
+  // owner or mode); empty when it may be read.
+  std::string refusal;
+};
+
+// The folder at one moment: its descriptor (files are opened relative to it, later
+// ones too) and its campaign files by name.
+struct FolderSnapshot {
+  UniqueFd dir;
+  std::vector<ListedFile> files;     // by name
+  std::vector<RefusedFile> refused;  // names that cannot be shown
+};
+
+// What became of one listed file when it was opened.
+struct FileRead {
+  enum class Kind { kReady, kUnsettled, kRefused, kGone };
+  Kind kind = Kind::kGone;
+  std::string bytes;       // kReady: at most max_bytes + 1
+  Store::FileStamp stamp;  // kReady: fstat on the descriptor after the read
+  // kReady: ctime was racy_margin old when it was read: the stamp may be kept.
+  bool stable = false;
+  // kReady without the settle time: its identity moved during the read (Read then
+  // reports it unsettled).
+  bool written_while_read = false;
+  TimePoint look_again;  // kUnsettled
+  std::string reason;    // kRefused
 };
 
 struct FolderListing {
@@ -83,13 +124,30 @@ class CampaignFolder {
   // --check's look: the same rules without the settle time (nothing is unsettled).
   Result<FolderListing> ReadAll() const;
 
+  // The daemon's look in two steps, so that a file whose stamp has not changed is never
+  // opened: List takes the folder's listing (fails as Scan does); Read opens one listed
+  // file and reads it under every rule of Scan, the settle time only when `settle`
+  // (a file whose stamp says it was read before, unchanged, has settled).
+  Result<FolderSnapshot> List() const;
+  FileRead Read(int dir_fd, const std::string& name, TimePoint now, bool settle);
+  // Forgets what the settle time knows of files not in `seen` (gone since).
+  void KeepOnly(const std::set<std::string>& seen) { settle_.KeepOnly(seen); }
+
+  // How many files were opened to be read, for tests: a file known unchanged never is.
+  uint64_t opened() const { return opened_; }
+
  private:
   Result<FolderListing> Read(SettleTracker* settle, TimePoint now) const;
+
+  FileRead ReadOne(int dir_fd, const std::string& name, SettleTracker* settle, TimePoint now) const;
 
   std::filesystem::path dir_;
   FolderOptions options_;
   SettleTracker settle_;
+  mutable uint64_t opened_ = 0;
 };
+
+Store::FileStamp StampOf(const struct stat& st);
 
 // One file named by its path (--check with files named on the command line):
 // the file rules of the folder (a name that can be shown, O_NOFOLLOW, fstat

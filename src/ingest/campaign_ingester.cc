@@ -18,12 +18,6 @@ namespace broadcastd {
 namespace fs = std::filesystem;
 namespace {
 
-TimePoint ModificationTime(const fs::path& path, TimePoint fallback) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return fallback;
-  return FromMillis(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000);
-}
-
 // The diagnostic of a file whose campaign id another present file holds, at its `id`.
 std::string IdTaken(const std::string& name, const std::string& bytes,
                     const std::string& campaign_id, const std::string& holder) {
@@ -91,105 +85,322 @@ std::expected<Campaign, std::vector<std::string>> CheckCampaignBytes(
   return CheckBytes(bytes, display_name, config);
 }
 
+void ScanReport::Add(ScanReport slice) {
+  created += slice.created;
+  updated += slice.updated;
+  unchanged += slice.unchanged;
+  rejected += slice.rejected;
+  removed += slice.removed;
+  moved += slice.moved;
+  occurrences_added += slice.occurrences_added;
+  unsettled += slice.unsettled;
+  for (auto& e : slice.errors) errors.push_back(std::move(e));
+  for (auto& r : slice.refused) refused.push_back(std::move(r));
+  if (slice.next_rescan) next_rescan = slice.next_rescan;
+  more = slice.more;
+}
+
+namespace {
+
+// What a file's verdict depends on besides its bytes: where it is, and which apps a
+// campaign may name (ResolveApp).
+std::string ConfigKey(const Config& config) {
+  std::string key = config.campaigns_dir.string();
+  for (const auto& [name, _] : config.apps) key += '\n' + name;
+  return key;
+}
+
+bool Repeats(const Campaign& campaign) {
+  return std::any_of(campaign.broadcasts.begin(), campaign.broadcasts.end(),
+                     [](const Broadcast& b) { return b.repeat.has_value(); });
+}
+
+TimePoint MillisOf(int64_t ns) { return FromMillis(ns / 1'000'000); }
+
+}  // namespace
+
 CampaignIngester::CampaignIngester(const Config& config, Store& store, RepeatHorizon horizon,
-                                   FolderOptions folder)
-    : config_(config), store_(store), horizon_(horizon), folder_(config.campaigns_dir, folder) {}
+                                   FolderOptions folder, ScanLimits limits)
+    : config_(config),
+      store_(store),
+      horizon_(horizon),
+      limits_(limits),
+      config_key_(ConfigKey(config)),
+      folder_(config.campaigns_dir, folder) {}
 
 void CampaignIngester::SetConfig(const Config& config) {
+  const std::string key = ConfigKey(config);
+  if (key != config_key_) config_changed_ = true;
+  config_key_ = key;
   config_ = config;
-  config_changed_ = true;
   folder_.SetDir(config.campaigns_dir);
+  if (scan_) Abandon();
+}
+
+void CampaignIngester::Abandon() {
+  store_.RollbackBatch();
+  batch_writes_ = 0;
+  scan_.reset();
+}
+
+Status CampaignIngester::Load() {
+  if (loaded_) return {};
+  // Verdicts made under another config (changed while the daemon was stopped) are
+  // made again.
+  auto checked_under = store_.CheckedUnder();
+  if (!checked_under) return std::unexpected(checked_under.error());
+  if (*checked_under != config_key_) config_changed_ = true;
+  auto rows = store_.IngestedFiles();
+  if (!rows) return std::unexpected(rows.error());
+  known_.clear();
+  for (Store::IngestedFile& row : *rows) {
+    Known k;
+    k.status = row.status;
+    k.campaign_id = std::move(row.campaign_id);
+    k.hash = std::move(row.content_hash);
+    k.last_error = std::move(row.last_error);
+    k.facts = row.facts;
+    known_.emplace(std::move(row.file), std::move(k));
+  }
+  loaded_ = true;
+  return {};
+}
+
+Status CampaignIngester::OpenBatch() {
+  if (store_.InBatch()) return {};
+  return store_.BeginBatch();
+}
+
+Status CampaignIngester::CommitBatch() {
+  batch_writes_ = 0;
+  if (!store_.InBatch()) return {};
+  return store_.CommitBatch();
+}
+
+Status CampaignIngester::FileFailed(const std::string& name, const Error& error,
+                                    ScanReport& report) {
+  if (!store_.InBatch()) return std::unexpected(error);  // the whole batch is lost
+  report.errors.push_back(name + ": " + error.message);
+  spdlog::error("campaign.write_failed file={} reason={}", LogValue(name), LogValue(error.message));
+  return {};
 }
 
 Result<ScanReport> CampaignIngester::Scan(TimePoint now) {
-  ScanReport report;
-  auto listing = folder_.Scan(now);
-  if (!listing) return std::unexpected(listing.error());
+  ScanReport total;
+  while (true) {
+    auto slice = ScanSlice(now);
+    if (!slice) return slice;
+    const bool more = slice->more;
+    total.Add(std::move(*slice));
+    if (!more) return total;
+  }
+}
 
-  const bool force = config_changed_;
-  // Files refused or not settled yet are still there: their jobs are kept.
-  std::set<std::string> present;
-  std::vector<FileContent> contents;
-  for (ReadyFile& file : listing->ready) {
-    present.insert(file.name);
-    contents.push_back(
-        FileContent{config_.campaigns_dir / file.name, file.name, std::move(file.bytes)});
+Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
+  ScanReport report;
+  auto fail = [&](const Error& error) -> Result<ScanReport> {
+    // Memory may be ahead of what landed: read the rows again next time.
+    Abandon();
+    loaded_ = false;
+    return std::unexpected(error);
+  };
+  if (Status st = Load(); !st) return fail(st.error());
+  if (!scan_) {
+    if (Status st = Begin(now, report); !st) return fail(st.error());
   }
-  for (const UnsettledFile& file : listing->unsettled) {
-    present.insert(file.name);
-    ++report.unsettled;
-    spdlog::debug("campaign.unsettled file={} look_again={}", LogValue(file.name),
-                  FormatRfc3339(file.look_again));
-  }
-  report.next_rescan = listing->NextLook();
-  for (const RefusedFile& file : listing->refused) {
-    present.insert(file.name);
-    if (auto st = Refuse(file.name, file.reason, now, report); !st) {
-      return std::unexpected(st.error());
+  ScanState& scan = *scan_;
+  ++scan.slices;
+  const auto deadline = std::chrono::steady_clock::now() + limits_.slice;
+  const uint64_t opened_at_start = folder_.opened();
+  const std::vector<ListedFile>& files = scan.snapshot.files;
+  while (scan.next < files.size()) {
+    const uint64_t opened = folder_.opened();
+    if (Status st = Visit(files[scan.next], now, report); !st) return fail(st.error());
+    ++scan.next;
+    if (batch_writes_ >= limits_.batch_files) {
+      if (Status st = CommitBatch(); !st) return fail(st.error());
     }
+    const bool read = folder_.opened() != opened;
+    if (limits_.slice_files > 0 && folder_.opened() - opened_at_start >= limits_.slice_files) {
+      break;
+    }
+    if ((read || scan.next % 128 == 0) && std::chrono::steady_clock::now() >= deadline) break;
   }
-  if (auto st = IngestFiles(contents, present, force, now, report); !st) {
-    return std::unexpected(st.error());
+  if (scan.next < files.size()) {
+    if (Status st = CommitBatch(); !st) return fail(st.error());
+    report.more = true;
+    scan.total.Add(report);
+    return report;
   }
-  if (auto st = RemoveGone(present, now, report); !st) return std::unexpected(st.error());
-  config_changed_ = false;
+  if (Status st = Finish(now, report); !st) return fail(st.error());
+  if (scan.force) {
+    if (Status st = OpenBatch(); !st) return fail(st.error());
+    if (Status st = store_.SetCheckedUnder(config_key_); !st) return fail(st.error());
+  }
+  if (Status st = CommitBatch(); !st) return fail(st.error());
+  report.next_rescan = scan.next_look;
+  scan.total.Add(report);
+  const ScanReport& t = scan.total;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - scan.started)
+                      .count();
+  const bool news = t.created + t.updated + t.moved + t.removed + t.rejected > 0;
+  spdlog::log(news || scan.slices > 1 ? spdlog::level::info : spdlog::level::debug,
+              "campaigns.scanned files={} read={} created={} updated={} moved={} removed={} "
+              "rejected={} refused={} unsettled={} occurrences_added={} slices={} duration_ms={}",
+              files.size(), folder_.opened() - scan.opened_before, t.created, t.updated, t.moved,
+              t.removed, t.rejected, t.refused.size(), t.unsettled, t.occurrences_added,
+              scan.slices, ms);
+  config_changed_ = config_changed_ && !scan.force;
+  scan_.reset();
   return report;
 }
 
-Status CampaignIngester::IngestFiles(const std::vector<FileContent>& contents,
-                                     const std::set<std::string>& present, bool force,
-                                     TimePoint now, ScanReport& report) {
-  // A file whose id another present file holds waits for the second round: the holder
-  // may give the id up in this scan (its new version carries another id).
-  std::vector<const FileContent*> waiting;
-  for (const FileContent& content : contents) {
-    auto step = IngestFile(content, present, force, /*last_round=*/false, now, report);
-    if (!step) return std::unexpected(step.error());
-    if (*step == Step::kWaiting) waiting.push_back(&content);
-  }
-  for (const FileContent* content : waiting) {
-    auto step = IngestFile(*content, present, force, /*last_round=*/true, now, report);
-    if (!step) return std::unexpected(step.error());
+Status CampaignIngester::Begin(TimePoint now, ScanReport& report) {
+  auto snapshot = folder_.List();
+  if (!snapshot) return std::unexpected(snapshot.error());
+  ScanState& scan = scan_.emplace();
+  scan.snapshot = std::move(*snapshot);
+  scan.force = config_changed_;
+  scan.started = std::chrono::steady_clock::now();
+  scan.opened_before = folder_.opened();
+  for (const ListedFile& file : scan.snapshot.files) scan.present.insert(file.name);
+  // Names that cannot be shown are still files: their rows stay, their jobs are kept.
+  for (const RefusedFile& file : scan.snapshot.refused) {
+    scan.present.insert(file.name);
+    if (Status st = Refuse(file.name, file.reason, now, report); !st) return st;
   }
   return {};
 }
 
-Status CampaignIngester::RemoveGone(const std::set<std::string>& present, TimePoint now,
-                                    ScanReport& report) {
-  auto rows = store_.Campaigns();
-  if (!rows) return std::unexpected(rows.error());
-  for (const auto& row : *rows) {
-    if (row.status == CampaignStatus::kRemoved || present.contains(row.file)) continue;
-    auto cancelled = store_.RemoveCampaign(row.file, now);
-    if (!cancelled) return std::unexpected(cancelled.error());
-    ++report.removed;
-    spdlog::info("campaign.removed file={} id={} cancelled_jobs={}", LogValue(row.file),
-                 LogValue(row.campaign_id), *cancelled);
+Status CampaignIngester::Visit(const ListedFile& file, TimePoint now, ScanReport& report) {
+  ScanState& scan = *scan_;
+  const std::string& name = file.name;
+  if (!file.refusal.empty()) return Refuse(name, file.refusal, now, report);
+  auto known = known_.find(name);
+  const bool same_stamp = known != known_.end() && known->second.facts.stamp &&
+                          *known->second.facts.stamp == file.stamp &&
+                          known->second.status != CampaignStatus::kRefused;
+  if (same_stamp && !scan.force && !known->second.facts.recheck) {
+    // Read before and not changed since: not opened, the store not touched.
+    ++report.unchanged;
+    if (known->second.status == CampaignStatus::kOk && known->second.facts.repeats) {
+      return Extend(name, known->second, now, report);
+    }
+    return {};
   }
-  std::erase_if(known_, [&](const auto& entry) { return !present.contains(entry.first); });
-  return {};
+  // A file whose stamp matches was settled when it was read: no settle time for it.
+  FileRead read = folder_.Read(scan.snapshot.dir.get(), name, now, /*settle=*/!same_stamp);
+  switch (read.kind) {
+    case FileRead::Kind::kGone:
+      scan.present.erase(name);
+      return {};
+    case FileRead::Kind::kRefused:
+      return Refuse(name, read.reason, now, report);
+    case FileRead::Kind::kUnsettled:
+      ++report.unsettled;
+      if (!scan.next_look || read.look_again < *scan.next_look) scan.next_look = read.look_again;
+      spdlog::debug("campaign.unsettled file={} look_again={}", LogValue(name),
+                    FormatRfc3339(read.look_again));
+      return {};
+    case FileRead::Kind::kReady:
+      break;
+  }
+  return Ingest(name, read.bytes, read.stamp, read.stable, now, report);
 }
 
-Result<std::optional<std::string>> CampaignIngester::HolderOf(const std::string& campaign_id,
-                                                              const std::string& name) {
-  auto rows = store_.Campaigns();
-  if (!rows) return std::unexpected(rows.error());
-  for (const auto& row : *rows) {
-    if (row.file != name && row.status != CampaignStatus::kRemoved &&
-        row.campaign_id == campaign_id) {
-      return std::optional<std::string>(row.file);
+Status CampaignIngester::Ingest(const std::string& name, const std::string& bytes,
+                                const Store::FileStamp& stamp, bool stable, TimePoint now,
+                                ScanReport& report) {
+  const std::string hash = ContentHash(bytes);
+  Store::FileFacts facts;
+  if (stable) facts.stamp = stamp;
+  auto known = known_.find(name);
+  if (!scan_->force && known != known_.end() && known->second.facts.stamp &&
+      known->second.status != CampaignStatus::kRefused && known->second.hash == hash &&
+      !known->second.facts.recheck) {
+    // The same bytes under a new stamp (touched, copied over, read too soon after a
+    // write): nothing to check, only the stamp to keep.
+    Known& k = known->second;
+    ++report.unchanged;
+    facts.repeats = k.facts.repeats;
+    if (k.status == CampaignStatus::kOk && k.facts.repeats && !k.campaign) {
+      auto campaign = CheckBytes(bytes, name, config_);
+      if (campaign) k.campaign = std::make_shared<const Campaign>(std::move(*campaign));
+    }
+    if (facts.stamp != k.facts.stamp) {
+      if (Status st = OpenBatch(); !st) return st;
+      ++batch_writes_;
+      if (Status st = store_.SetFileFacts(name, facts); !st) {
+        return FileFailed(name, st.error(), report);
+      }
+      k.facts = facts;
+    }
+    if (k.status == CampaignStatus::kOk && k.facts.repeats) return Extend(name, k, now, report);
+    return {};
+  }
+  return Check(name, bytes, hash, facts, stamp.mtime_ns, /*last_round=*/false, now, report);
+}
+
+Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
+  ScanState& scan = *scan_;
+  // Files whose id another listed file held: that file may have given it up since.
+  std::vector<Waiting> waiting = std::move(scan.waiting);
+  for (const Waiting& w : waiting) {
+    if (Status st =
+            Check(w.name, w.bytes, w.hash, w.facts, w.mtime_ns, /*last_round=*/true, now, report);
+        !st) {
+      return st;
     }
   }
-  return std::optional<std::string>();
+  // Files with a row that the listing did not show are gone.
+  std::vector<std::string> gone;
+  for (const auto& [name, known] : known_) {
+    if (!scan.present.contains(name)) gone.push_back(name);
+  }
+  for (const std::string& name : gone) {
+    const std::string campaign_id = known_.at(name).campaign_id;
+    if (Status st = OpenBatch(); !st) return st;
+    ++batch_writes_;
+    auto cancelled = store_.RemoveCampaign(name, now);
+    if (!cancelled) {
+      if (Status st = FileFailed(name, cancelled.error(), report); !st) return st;
+      continue;
+    }
+    ++report.removed;
+    spdlog::info("campaign.removed file={} id={} cancelled_jobs={}", LogValue(name),
+                 LogValue(campaign_id), *cancelled);
+    known_.erase(name);
+  }
+  // A refused file is looked at afresh once it may be read.
+  std::set<std::string> settling = std::move(scan.present);
+  for (const RefusedFile& file : scan.total.refused) settling.erase(file.name);
+  for (const RefusedFile& file : report.refused) settling.erase(file.name);
+  // A file written while the scan ran, after the listing, keeps its mark for the next one.
+  settling.insert(scan.marked.begin(), scan.marked.end());
+  folder_.KeepOnly(settling);
+  return {};
 }
 
 Status CampaignIngester::Refuse(const std::string& name, const std::string& reason, TimePoint now,
                                 ScanReport& report) {
-  // Read again from scratch once it is readable: the store's row says refused.
-  known_.erase(name);
   report.refused.push_back(RefusedFile{name, reason});
+  auto known = known_.find(name);
+  if (known != known_.end() && known->second.status == CampaignStatus::kRefused &&
+      known->second.last_error == reason) {
+    return {};  // said already, and the row says it
+  }
+  if (Status st = OpenBatch(); !st) return st;
+  ++batch_writes_;
   auto changed = store_.RefuseFile(name, reason, now);
-  if (!changed) return std::unexpected(changed.error());
+  if (!changed) return FileFailed(name, changed.error(), report);
+  // Read again from scratch once it is readable.
+  Known& k = known_[name];
+  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
+  k = Known{};
+  k.campaign_id = std::move(held);
+  k.status = CampaignStatus::kRefused;
+  k.last_error = reason;
   if (*changed) {
     report.errors.push_back(name + ": " + reason);
     spdlog::warn("campaign.refused file={} reason={}", LogValue(name), LogValue(reason));
@@ -198,11 +409,21 @@ Status CampaignIngester::Refuse(const std::string& name, const std::string& reas
 }
 
 Status CampaignIngester::Reject(const std::string& name, const std::string& hash,
-                                const std::vector<std::string>& errors, bool recheck, TimePoint now,
-                                ScanReport& report) {
-  auto changed = store_.RejectCampaign(name, hash, JoinLines(errors), now);
-  if (!changed) return std::unexpected(changed.error());
-  known_[name] = Known{hash, {}, false, recheck};
+                                const std::vector<std::string>& errors, Store::FileFacts facts,
+                                TimePoint now, ScanReport& report) {
+  if (Status st = OpenBatch(); !st) return st;
+  ++batch_writes_;
+  facts.repeats = false;
+  auto changed = store_.RejectCampaign(name, hash, JoinLines(errors), now, facts);
+  if (!changed) return FileFailed(name, changed.error(), report);
+  Known& k = known_[name];
+  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
+  k = Known{};
+  k.campaign_id = std::move(held);
+  k.status = CampaignStatus::kRejected;
+  k.hash = hash;
+  k.last_error = JoinLines(errors);
+  k.facts = facts;
   if (*changed) {
     ++report.rejected;
     for (const auto& line : errors) {
@@ -215,45 +436,29 @@ Status CampaignIngester::Reject(const std::string& name, const std::string& hash
   return {};
 }
 
-Result<CampaignIngester::Step> CampaignIngester::IngestFile(const FileContent& content,
-                                                            const std::set<std::string>& present,
-                                                            bool force, bool last_round,
-                                                            TimePoint now, ScanReport& report) {
-  const std::string& name = content.name;
-  const std::string hash = ContentHash(content.bytes);
-  auto known = known_.find(name);
-  if (!force && known != known_.end() && known->second.hash == hash && !known->second.recheck) {
-    ++report.unchanged;
-    if (!known->second.ok) return Step::kDone;
-    auto added = ExtendRepeats(name, known->second.campaign, now);
-    if (!added) return std::unexpected(added.error());
-    report.occurrences_added += *added;
-    return Step::kDone;
-  }
-
-  auto campaign = CheckBytes(content.bytes, name, config_);
-  if (!campaign) {
-    if (auto st = Reject(name, hash, campaign.error(), false, now, report); !st) {
-      return std::unexpected(st.error());
-    }
-    return Step::kDone;
-  }
+Status CampaignIngester::Check(const std::string& name, const std::string& bytes,
+                               const std::string& hash, Store::FileFacts facts, int64_t mtime_ns,
+                               bool last_round, TimePoint now, ScanReport& report) {
+  ScanState& scan = *scan_;
+  facts.recheck = false;
+  auto campaign = CheckBytes(bytes, name, config_);
+  if (!campaign) return Reject(name, hash, campaign.error(), facts, now, report);
 
   // A campaign id names one file at a time. Held by a file gone from the folder, the
-  // campaign moves here; held by a present one, that file keeps it.
-  auto holder = HolderOf(campaign->id, name);
+  // campaign moves here; held by a listed one, that file keeps it.
+  auto holder = store_.HolderOf(campaign->id);
   if (!holder) return std::unexpected(holder.error());
+  if (*holder && **holder == name) holder->reset();
   std::string replaces;
-  if (*holder && !present.contains(**holder)) {
+  if (*holder && !scan.present.contains(**holder)) {
     replaces = **holder;
   } else if (*holder) {
-    if (!last_round) return Step::kWaiting;
-    if (auto st = Reject(name, hash, {IdTaken(name, content.bytes, campaign->id, **holder)}, true,
-                         now, report);
-        !st) {
-      return std::unexpected(st.error());
+    if (!last_round) {
+      scan.waiting.push_back(Waiting{name, bytes, hash, facts, mtime_ns});
+      return {};
     }
-    return Step::kDone;
+    facts.recheck = true;
+    return Reject(name, hash, {IdTaken(name, bytes, campaign->id, **holder)}, facts, now, report);
   }
 
   std::map<std::string, TimePoint> from_by_broadcast;
@@ -263,33 +468,50 @@ Result<CampaignIngester::Step> CampaignIngester::IngestFile(const FileContent& c
     if (!earliest) return std::unexpected(earliest.error());
     if (*earliest) from_by_broadcast[b.name] = **earliest;
   }
-  auto plan = PlanJobs(*campaign, campaign->app, ModificationTime(content.path, now), now,
-                       from_by_broadcast, now + horizon_.ahead, horizon_.max_per_pass);
-  if (!plan) return Fail(name + ": " + plan.error().message);
-
-  Store::CampaignFile file{name, campaign->id, hash, campaign->app, campaign->priority, replaces};
-  auto effect = store_.ApplyCampaign(file, plan->jobs, plan->covered_from, now);
-  if (!effect && effect.error().Is(ErrorKind::kConflict)) {
-    // Another process took the id between our look and the write.
-    auto again = HolderOf(campaign->id, name);
-    if (!again) return std::unexpected(again.error());
-    std::string error = IdTaken(name, content.bytes, campaign->id, again->value_or("another file"));
-    if (auto st = Reject(name, hash, {error}, true, now, report); !st) {
-      return std::unexpected(st.error());
-    }
-    return Step::kDone;
+  auto plan = PlanJobs(*campaign, campaign->app, MillisOf(mtime_ns), now, from_by_broadcast,
+                       now + horizon_.ahead, horizon_.max_per_pass);
+  if (!plan) {
+    report.errors.push_back(name + ": " + plan.error().message);
+    spdlog::error("campaign.plan_failed file={} reason={}", LogValue(name),
+                  LogValue(plan.error().message));
+    return {};
   }
-  if (!effect) return std::unexpected(effect.error());
+  facts.repeats = Repeats(*campaign);
+
+  if (Status st = OpenBatch(); !st) return st;
+  ++batch_writes_;
+  Store::CampaignFile file{name,     campaign->id, hash, campaign->app, campaign->priority,
+                           replaces, facts};
+  auto effect = store_.ApplyCampaign(file, plan->jobs, plan->covered_from, now);
+  if (!effect && effect.error().Is(ErrorKind::kConflict) && store_.InBatch()) {
+    // Another process took the id between our look and the write.
+    auto again = store_.HolderOf(campaign->id);
+    if (!again) return std::unexpected(again.error());
+    std::string error = IdTaken(name, bytes, campaign->id, again->value_or("another file"));
+    facts.recheck = true;
+    return Reject(name, hash, {error}, facts, now, report);
+  }
+  if (!effect) return FileFailed(name, effect.error(), report);
+  Known& k = known_[name];
+  k = Known{};
+  k.status = CampaignStatus::kOk;
+  k.campaign_id = campaign->id;
+  k.hash = hash;
+  k.facts = facts;
+  if (facts.repeats) {
+    k.campaign = std::make_shared<const Campaign>(*campaign);
+    k.next_occurrence = plan->next_occurrence;
+    k.horizon_known = true;
+  }
   switch (*effect) {
-    case Store::ApplyEffect::kUnchanged: {
-      // Same content as the store already has (after a restart): only the
-      // repeat horizon may need to move forward.
+    case Store::ApplyEffect::kUnchanged:
+      // Same content as the store already has: only the repeat horizon may move.
       ++report.unchanged;
-      auto added = ExtendRepeats(name, *campaign, now);
-      if (!added) return std::unexpected(added.error());
-      report.occurrences_added += *added;
+      if (facts.repeats) {
+        k.horizon_known = false;
+        return Extend(name, k, now, report);
+      }
       break;
-    }
     case Store::ApplyEffect::kCreated:
       ++report.created;
       spdlog::info("campaign.accepted file={} id={} jobs={}", LogValue(name),
@@ -307,22 +529,47 @@ Result<CampaignIngester::Step> CampaignIngester::IngestFile(const FileContent& c
                    LogValue(replaces), LogValue(campaign->id), plan->jobs.size());
       break;
   }
-  known_[name] = Known{hash, std::move(*campaign), true, false};
-  return Step::kDone;
+  return {};
 }
 
-Result<int> CampaignIngester::ExtendRepeats(const std::string& name, const Campaign& campaign,
-                                            TimePoint now) {
-  bool repeats = std::any_of(campaign.broadcasts.begin(), campaign.broadcasts.end(),
-                             [](const Broadcast& b) { return b.repeat.has_value(); });
-  if (!repeats) return 0;
+Status CampaignIngester::Extend(const std::string& name, Known& known, TimePoint now,
+                                ScanReport& report) {
+  if (!known.campaign) {
+    // After a restart: the campaign of a file known unchanged, read once to move its
+    // horizon from now on.
+    FileRead read = folder_.Read(scan_->snapshot.dir.get(), name, now, /*settle=*/false);
+    std::expected<Campaign, std::vector<std::string>> campaign =
+        std::unexpected(std::vector<std::string>{});
+    if (read.kind == FileRead::Kind::kReady && ContentHash(read.bytes) == known.hash) {
+      campaign = CheckBytes(read.bytes, name, config_);
+    }
+    if (!campaign) {
+      // Not what was read before after all: read it as a changed file next scan.
+      known.facts.stamp.reset();
+      return {};
+    }
+    known.campaign = std::make_shared<const Campaign>(std::move(*campaign));
+  }
+  const TimePoint to = now + horizon_.ahead;
+  if (known.horizon_known && (!known.next_occurrence || *known.next_occurrence > to)) return {};
   auto plan =
-      PlanJobs(campaign, campaign.app, now, now, {}, now + horizon_.ahead, horizon_.max_per_pass);
-  if (!plan) return Fail(name + ": " + plan.error().message);
+      PlanJobs(*known.campaign, known.campaign->app, now, now, {}, to, horizon_.max_per_pass);
+  if (!plan) {
+    report.errors.push_back(name + ": " + plan.error().message);
+    return {};
+  }
   std::erase_if(plan->jobs,
                 [](const Store::JobSpec& j) { return j.occurrence == kOnceOccurrence; });
-  if (plan->jobs.empty()) return 0;
-  return store_.AddMissingJobs(name, plan->jobs, now);
+  if (!plan->jobs.empty()) {
+    if (Status st = OpenBatch(); !st) return st;
+    ++batch_writes_;
+    auto added = store_.AddMissingJobs(name, plan->jobs, now);
+    if (!added) return FileFailed(name, added.error(), report);
+    report.occurrences_added += *added;
+  }
+  known.next_occurrence = plan->next_occurrence;
+  known.horizon_known = true;
+  return {};
 }
 
 }  // namespace broadcastd

@@ -6,12 +6,16 @@
 // changed file becomes jobs in one transaction; an unchanged file changes
 // nothing; a changed file updates only jobs no attempt may have reached; a
 // removed file cancels those; an invalid file is recorded as rejected with its
-// errors and its earlier jobs are kept until it is fixed or removed. Two files
+// errors and its earlier jobs are kept until it is fixed or removed. A file that has
+// not changed since it was read (its stamp, campaign_folder.h) is not read again, even
+// after a restart, unless its campaign repeats. Two files
 // with one id: the one that held it keeps it, the other is rejected. A bad file
 // never stops the others.
 
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,6 +37,16 @@ struct RepeatHorizon {
   size_t max_per_pass = 500;
 };
 
+// How a scan is cut into slices, so that the loop sends between them.
+struct ScanLimits {
+  // Real time of work per slice (a steady clock, whatever the scan's `now` says).
+  Duration slice{std::chrono::milliseconds(50)};
+  // At most this many files opened per slice; 0: no limit but the time.
+  size_t slice_files = 0;
+  // At most this many files written per commit.
+  size_t batch_files = 256;
+};
+
 struct ScanReport {
   int created = 0;
   int updated = 0;
@@ -46,8 +60,15 @@ struct ScanReport {
   // Files present but never read (untrusted, not regular, a name that cannot be
   // shown), every scan, with the reason. Their earlier jobs are kept.
   std::vector<RefusedFile> refused;
-  // When the earliest file not settled yet will have settled: scan again then.
+  // When the earliest file not settled yet will have settled: scan again then. Set by
+  // the last slice of a scan.
   std::optional<TimePoint> next_rescan;
+  // The scan stopped at its time slice with files left: call again soon (the counts
+  // above are this slice's).
+  bool more = false;
+
+  // Adds the counts and lists of `slice` (a later slice of the same scan).
+  void Add(ScanReport slice);
 };
 
 // Validates one campaign file and checks it against the config (its app).
@@ -62,64 +83,114 @@ class CampaignIngester {
  public:
   // REQUIRES: `store` outlives the ingester.
   CampaignIngester(const Config& config, Store& store, RepeatHorizon horizon = {},
-                   FolderOptions folder = {});
+                   FolderOptions folder = {}, ScanLimits limits = {});
 
   // Reads every settled, trusted *.yaml / *.yml file directly in
-  // config.campaigns_dir (campaign_folder.h) and brings the store in line with
-  // it. A file refused or not settled yet keeps what the store has. Returns an
-  // error only when the folder cannot be read (or is world-writable) or the
-  // database fails; problems with single files are in the report.
+  // config.campaigns_dir (campaign_folder.h) that changed since it was last read, and
+  // brings the store in line with it. A file whose stamp (device, inode, size, mtime,
+  // ctime) is the one recorded when it was read is unchanged: it is not opened, and
+  // the store is not touched for it (a repeating campaign's horizon still moves). A
+  // file refused or not settled yet keeps what the store has. Returns an error only
+  // when the folder cannot be read (or is world-writable) or the database fails as a
+  // whole; problems with single files, a failed write of one among them too, are in
+  // the report.
+  //
+  // ScanSlice does one slice of a scan (ScanLimits) and says `more` when files are
+  // left; the next call goes on from there. The folder is listed when a scan starts: a
+  // file written meanwhile is read when its turn comes or at the next scan, never
+  // half. Changed files are written in batches, one transaction each, every file all
+  // or nothing. Files gone are removed after the last slice. Scan does a whole scan.
+  Result<ScanReport> ScanSlice(TimePoint now);
   Result<ScanReport> Scan(TimePoint now);
 
   // inotify saw the writer of `name` finish (IN_CLOSE_WRITE, IN_MOVED_TO): the
   // next Scan reads it without waiting for it to settle.
-  void MarkWritten(const std::string& name) { folder_.MarkWritten(name); }
+  void MarkWritten(const std::string& name) {
+    folder_.MarkWritten(name);
+    if (scan_) scan_->marked.insert(name);  // kept past this scan, which may not list it
+  }
 
-  // Replaces the config (after a reload); the next Scan re-checks every file.
+  // Replaces the config (after a reload). A file's verdict depends on the config only
+  // through campaigns_dir and the names of the apps: when either changed, the next scan
+  // reads and checks every file again, else it is a scan like any other. A scan under
+  // way starts over.
   void SetConfig(const Config& config);
 
- private:
-  struct Known {
-    std::string hash;
-    Campaign campaign;  // valid only when ok
-    bool ok = false;
-    bool recheck = false;  // rejected for an id another file holds: look again next scan
-  };
-  struct FileContent {
-    std::filesystem::path path;
-    std::string name;  // inside campaigns_dir
-    std::string bytes;
-  };
-  enum class Step { kDone, kWaiting };
+  // Files opened to be read so far (a file known unchanged never is).
+  uint64_t files_opened() const { return folder_.opened(); }
 
-  // Every file read in this scan, in two rounds (see IngestFile). `present` names every
-  // file in the folder, read or not: a campaign held by a file not in it moves.
-  Status IngestFiles(const std::vector<FileContent>& contents, const std::set<std::string>& present,
-                     bool force, TimePoint now, ScanReport& report);
-  // kWaiting, touching nothing, when the campaign's id is held by another present file
-  // and this is not the last round; in the last round such a file is rejected.
-  Result<Step> IngestFile(const FileContent& content, const std::set<std::string>& present,
-                          bool force, bool last_round, TimePoint now, ScanReport& report);
-  // A file in the folder that is not read (unreadable, untrusted, not a regular file):
-  // recorded as refused, logged once per change, its campaign's jobs kept as they are.
-  // The caller keeps `name` in `present`, so that it is not taken for removed.
+ private:
+  // What is known of a file with a row that is not removed.
+  struct Known {
+    CampaignStatus status = CampaignStatus::kOk;
+    std::string campaign_id;  // the campaign it holds, for the log
+    std::string hash;
+    std::string last_error;  // refused: the reason
+    Store::FileFacts facts;
+    // Only for a campaign that repeats (its horizon moves every scan); read again
+    // after a restart.
+    std::shared_ptr<const Campaign> campaign;
+    // Until this enters the horizon, the campaign has no occurrence to add.
+    std::optional<TimePoint> next_occurrence;
+    bool horizon_known = false;  // next_occurrence was computed
+  };
+  // A file whose campaign id another listed file holds: checked again after the others.
+  struct Waiting {
+    std::string name;
+    std::string bytes;
+    std::string hash;
+    Store::FileFacts facts;
+    int64_t mtime_ns = 0;
+  };
+  struct ScanState {
+    FolderSnapshot snapshot;
+    size_t next = 0;                // the next file of snapshot.files
+    std::set<std::string> present;  // listed, and not found gone since
+    std::vector<Waiting> waiting;
+    std::set<std::string> marked;  // MarkWritten while this scan runs
+    bool force = false;            // check every file again (the config changed)
+    std::optional<TimePoint> next_look;
+    ScanReport total;
+    int slices = 0;
+    uint64_t opened_before = 0;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  Status Load();
+  Status Begin(TimePoint now, ScanReport& report);
+  Status Visit(const ListedFile& file, TimePoint now, ScanReport& report);
+  Status Finish(TimePoint now, ScanReport& report);
+  // A read file: unchanged content (its stamp recorded), or checked and applied.
+  Status Ingest(const std::string& name, const std::string& bytes, const Store::FileStamp& stamp,
+                bool stable, TimePoint now, ScanReport& report);
+  Status Check(const std::string& name, const std::string& bytes, const std::string& hash,
+               Store::FileFacts facts, int64_t mtime_ns, bool last_round, TimePoint now,
+               ScanReport& report);
   Status Refuse(const std::string& name, const std::string& reason, TimePoint now,
                 ScanReport& report);
   Status Reject(const std::string& name, const std::string& hash,
-                const std::vector<std::string>& errors, bool recheck, TimePoint now,
+                const std::vector<std::string>& errors, Store::FileFacts facts, TimePoint now,
                 ScanReport& report);
-  // The file other than `name` that holds `campaign_id`, if any.
-  Result<std::optional<std::string>> HolderOf(const std::string& campaign_id,
-                                              const std::string& name);
-  // Files with a row that are no longer in `present` are removed.
-  Status RemoveGone(const std::set<std::string>& present, TimePoint now, ScanReport& report);
-  Result<int> ExtendRepeats(const std::string& name, const Campaign& campaign, TimePoint now);
+  // Moves a repeating campaign's horizon; reads the file first when its campaign is not
+  // in memory (after a restart).
+  Status Extend(const std::string& name, Known& known, TimePoint now, ScanReport& report);
+  // A store write for one file failed: reported for that file when the batch survived
+  // it, else the scan fails.
+  Status FileFailed(const std::string& name, const Error& error, ScanReport& report);
+  Status OpenBatch();
+  Status CommitBatch();
+  void Abandon();
 
   Config config_;
   Store& store_;
   RepeatHorizon horizon_;
-  bool config_changed_ = true;
-  std::map<std::string, Known> known_;  // by file name, valid campaigns cached for the horizon
+  ScanLimits limits_;
+  bool config_changed_ = false;  // check every file again at the next scan
+  std::string config_key_;       // campaigns_dir and the app names: what a verdict depends on
+  bool loaded_ = false;
+  std::map<std::string, Known> known_;  // by file name
+  std::optional<ScanState> scan_;
+  size_t batch_writes_ = 0;
   CampaignFolder folder_;
 };
 

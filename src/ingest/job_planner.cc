@@ -43,14 +43,26 @@ Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimeP
     if (b.send_at) start = std::max(start, *b.send_at);
     TimePoint end = to;
     if (b.repeat->until) end = std::min(end, *b.repeat->until);
-    if (start > end) continue;
-    for (TimePoint occurrence : schedule->Between(start, end, max_per_broadcast)) {
+    // The first occurrence after what this pass describes, if it is not after until.
+    auto note_next = [&](std::optional<TimePoint> next) {
+      if (!next || (b.repeat->until && *next > *b.repeat->until)) return;
+      if (!plan.next_occurrence || *next < *plan.next_occurrence) plan.next_occurrence = next;
+    };
+    if (start > end) {
+      note_next(schedule->NextAfter(std::max(start, end) - Duration(1)));
+      continue;
+    }
+    const std::vector<TimePoint> occurrences = schedule->Between(start, end, max_per_broadcast);
+    for (TimePoint occurrence : occurrences) {
       Store::JobSpec spec = base;
       spec.occurrence = FormatRfc3339(occurrence);
       spec.due = occurrence;
       spec.expires = schedule->NextAfter(occurrence);
       plan.jobs.push_back(std::move(spec));
     }
+    note_next(schedule->NextAfter(occurrences.size() >= max_per_broadcast && !occurrences.empty()
+                                      ? occurrences.back()
+                                      : end));
   }
   return plan;
 }

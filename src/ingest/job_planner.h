@@ -20,6 +20,10 @@ struct JobPlan {
   // Timed occurrences earlier than this are outside what `jobs` describes: the
   // store must not cancel them just because they are missing.
   TimePoint covered_from;
+  // The earliest occurrence of a repeating broadcast that `jobs` stop short of (past
+  // `to`, or left out by the cap): until it enters the horizon, a later pass adds
+  // nothing. None when no repeating broadcast has an occurrence left.
+  std::optional<TimePoint> next_occurrence;
 };
 
 // A broadcast without `repeat` is one job, occurrence "once", due at send_at or,

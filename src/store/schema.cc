@@ -324,7 +324,33 @@ BEGIN
 END;
 )sql";
 
-// Version 7. The job change log: every insert, delete and change of a job's scheduling
+// Version 7. What the daemon needs to know a campaign file unchanged without reading it,
+// and what it must do with it every scan:
+//  - stat_*: the file as fstat saw it when its content was read (device, inode, size,
+//    mtime and ctime in ns). A file that still shows the same is not read again. NULL:
+//    unknown (rows from before, refused and removed files, a file read within the
+//    timestamps' granularity of a write): the file is read at the next scan.
+//  - repeats: its campaign (status ok) has repeating broadcasts, whose horizon moves
+//    every scan: only those files are read again after a restart.
+//  - recheck: rejected only because another file holds its id: checked again every scan.
+//  - ingest_state 'checked_under': what of the config the stored verdicts depend on
+//    (campaigns_dir, the app names), as they were made: when it differs at start-up,
+//    every file is checked again.
+constexpr std::string_view kSchema7 = R"sql(
+ALTER TABLE campaign_files ADD COLUMN stat_dev INTEGER;
+ALTER TABLE campaign_files ADD COLUMN stat_ino INTEGER;
+ALTER TABLE campaign_files ADD COLUMN stat_size INTEGER;
+ALTER TABLE campaign_files ADD COLUMN stat_mtime_ns INTEGER;
+ALTER TABLE campaign_files ADD COLUMN stat_ctime_ns INTEGER;
+ALTER TABLE campaign_files ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaign_files ADD COLUMN recheck INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE ingest_state (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+// Version 8. The job change log: every insert, delete and change of a job's scheduling
 // columns (state, due, expires, not_before, priority, app, target), by whatever process,
 // appends the job's id, so that the daemon brings its scheduler in line with the store
 // by re-reading only the jobs changed since the last change it saw (Store::
@@ -333,7 +359,7 @@ END;
 // jobs' scheduling columns in id order: the daemon's start-up reads the whole queue from
 // it without touching the table (and its bodies). scheduled -> ready alone (the
 // promotion of due jobs) changes nothing the scheduler keeps and is not logged.
-constexpr std::string_view kSchema7 = R"sql(
+constexpr std::string_view kSchema8 = R"sql(
 CREATE INDEX jobs_queued ON jobs(id, app, target, state, priority, due, expires, not_before)
   WHERE state IN ('scheduled', 'ready');
 CREATE TABLE job_changes (
@@ -358,7 +384,7 @@ BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations = {{
+constexpr std::array<Migration, 8> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
     {3, kSchema3, MoveToCampaignIdentity},
@@ -366,6 +392,7 @@ constexpr std::array<Migration, 7> kMigrations = {{
     {5, kSchema5},
     {6, kSchema6},
     {7, kSchema7},
+    {8, kSchema8},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }

@@ -1,6 +1,10 @@
 #include "store/sqlite_access.h"
 
+#include <sqlite3.h>
+
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace broadcastd {
 
@@ -18,6 +22,59 @@ std::string DescribeFailure(const std::filesystem::path& path, std::string_view 
 ErrorKind KindOf(const std::exception& e) {
   if (dynamic_cast<const CorruptRow*>(&e) != nullptr) return ErrorKind::kCorrupt;
   return ErrorKind::kIo;
+}
+
+namespace {
+
+using StatementsByText = std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>>;
+
+std::mutex& CacheMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::unordered_map<const SQLite::Database*, StatementsByText>& Caches() {
+  static std::unordered_map<const SQLite::Database*, StatementsByText> caches;
+  return caches;
+}
+
+}  // namespace
+
+CachedStatement::CachedStatement(SQLite::Database& db, const char* sql) {
+  std::unique_ptr<SQLite::Statement>* slot;
+  {
+    std::lock_guard lock(CacheMutex());
+    slot = &Caches()[&db][sql];
+  }
+  if (!*slot) *slot = std::make_unique<SQLite::Statement>(db, sql);
+  statement_ = slot->get();
+}
+
+CachedStatement::~CachedStatement() {
+  try {
+    statement_->reset();
+    statement_->clearBindings();
+  } catch (const std::exception&) {  // the next use resets it again
+  }
+}
+
+void ForgetStatements(SQLite::Database& db) {
+  std::lock_guard lock(CacheMutex());
+  Caches().erase(&db);
+}
+
+bool StillInTransaction(SQLite::Database& db) {
+  return sqlite3_get_autocommit(db.getHandle()) == 0;
+}
+
+bool UndoSavepoint(SQLite::Database& db, const char* name) {
+  if (!StillInTransaction(db)) return false;
+  try {
+    db.exec(std::string("ROLLBACK TO ") + name);
+    db.exec(std::string("RELEASE ") + name);
+  } catch (const std::exception&) {
+    // Nothing more to undo here; whether the transaction survived is all that counts.
+  }
+  return StillInTransaction(db);
 }
 
 std::optional<int64_t> OptionalInt64(const SQLite::Column& column) {

@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,32 @@ std::string DescribeFailure(const std::filesystem::path& path, std::string_view 
 // kCorrupt; SQLite's own failures (full disk, I/O error, read-only file, busy) are kIo.
 ErrorKind KindOf(const std::exception& e);
 
+// Whether the connection is inside a transaction (SQLite rolls the whole of it back on
+// some failures, a full disk or an I/O error, whatever savepoints were open).
+bool StillInTransaction(SQLite::Database& db);
+// Rolls back to the savepoint `name` and releases it. Returns whether the enclosing
+// transaction is still open afterwards.
+bool UndoSavepoint(SQLite::Database& db, const char* name);
+
+// A statement prepared once per connection and kept (preparing is most of the cost of
+// a small write), reset when this goes out of scope so that it holds no read snapshot.
+// `sql` must have static storage: it is the key. Used from one thread at a time, as
+// the Store that owns the connection.
+class CachedStatement {
+ public:
+  CachedStatement(SQLite::Database& db, const char* sql);
+  ~CachedStatement();
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  SQLite::Statement* operator->() { return statement_; }
+  SQLite::Statement& operator*() { return *statement_; }
+
+ private:
+  SQLite::Statement* statement_;
+};
+// Finalizes the statements kept for `db`: before the connection closes.
+void ForgetStatements(SQLite::Database& db);
+
 template <class F>
 auto Store::Read(std::string_view operation, F&& body) -> decltype(body()) {
   try {
@@ -45,6 +72,28 @@ auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
   if (mode_ == Mode::kReadOnly) {
     return Fail(ErrorKind::kIo,
                 DescribeFailure(path_, operation, "the database is open read-only"));
+  }
+  if (batch_open_) {
+    // Inside a batch (BeginBatch): a savepoint, so that this write is all or nothing
+    // and its failure undoes only itself.
+    try {
+      db_->exec("SAVEPOINT batch_write");
+    } catch (const std::exception& e) {
+      batch_open_ = StillInTransaction(*db_);
+      return Fail(KindOf(e), DescribeFailure(path_, operation, e.what()));
+    }
+    try {
+      auto result = body();
+      if (result) {
+        db_->exec("RELEASE batch_write");
+      } else {
+        batch_open_ = UndoSavepoint(*db_, "batch_write");
+      }
+      return result;
+    } catch (const std::exception& e) {
+      batch_open_ = UndoSavepoint(*db_, "batch_write");
+      return Fail(KindOf(e), DescribeFailure(path_, operation, e.what()));
+    }
   }
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);

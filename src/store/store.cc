@@ -86,11 +86,27 @@ std::optional<std::pair<uint64_t, uint64_t>> FileId(const std::filesystem::path&
 }  // namespace
 
 Store::Store(std::filesystem::path path, Mode mode, std::unique_ptr<SQLite::Database> db)
-    : path_(std::move(path)), mode_(mode), db_(std::move(db)) {}
+    : path_(std::move(path)), mode_(mode), statements_{db.get()}, db_(std::move(db)) {}
 
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
-Store::~Store() = default;
+
+Store::KeptStatements::KeptStatements(KeptStatements&& other) noexcept
+    : db(std::exchange(other.db, nullptr)) {}
+
+Store::KeptStatements& Store::KeptStatements::operator=(KeptStatements&& other) noexcept {
+  // Runs before db_ is replaced (declared before it): the old connection's statements go
+  // first, so that it can close.
+  if (this != &other) {
+    if (db != nullptr) ForgetStatements(*db);
+    db = std::exchange(other.db, nullptr);
+  }
+  return *this;
+}
+
+Store::~Store() {
+  if (db_) ForgetStatements(*db_);  // before db_ closes
+}
 
 Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const std::string& vfs) {
   auto failure = [&](std::string_view what) { return Fail(DescribeFailure(path, "open", what)); };

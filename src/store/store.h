@@ -88,6 +88,23 @@ class Store {
     // move, an edit) does not push it back.
     bool due_is_default = false;
   };
+  // What fstat says of a campaign file: while it shows the same, the file has not
+  // changed and is not read again (a write moves ctime, a rename-over changes the inode).
+  struct FileStamp {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;  // since the Unix epoch
+    int64_t ctime_ns = 0;
+    friend bool operator==(const FileStamp&, const FileStamp&) = default;
+  };
+  // Kept with a file's row (schema 7), for the next scan and the next start.
+  struct FileFacts {
+    // The file when its content was read; none when it must be read again.
+    std::optional<FileStamp> stamp = {};
+    bool repeats = false;  // its campaign has repeating broadcasts (status ok)
+    bool recheck = false;  // rejected only because another file holds its id
+  };
   struct CampaignFile {
     std::string file;  // name inside campaigns_dir
     std::string campaign_id;
@@ -97,12 +114,13 @@ class Store {
     // A file the caller saw gone from the folder that may hold campaign_id: the
     // campaign moves from it to `file` (a rename or a move seen in one scan). Empty: none.
     std::string replaces = {};
+    FileFacts facts = {};
   };
   enum class ApplyEffect { kUnchanged, kCreated, kUpdated, kMoved };
 
-  // A new or changed file carrying a valid campaign. kUnchanged, touching nothing, when
-  // the file's row has this content_hash and status ok (the caller folds into the hash
-  // whatever else must count as a change). Otherwise, in one transaction: the file's
+  // A new or changed file carrying a valid campaign. kUnchanged, touching nothing but the
+  // row's facts, when the file's row has this content_hash and status ok (the caller folds
+  // into the hash whatever else must count as a change). Otherwise, in one transaction: the file's
   // row becomes status ok and holds the campaign `campaign_id` (created if new); a
   // campaign the file held before under another id loses its file and its pending jobs
   // no attempt may have reached are cancelled. Then, for the campaign's jobs, matched on
@@ -133,8 +151,18 @@ class Store {
   // stays held and its jobs are kept as they are. Returns false, changing nothing, when
   // the row already says rejected with this hash and error (an unchanged bad file is
   // logged once).
+  // `facts` are recorded either way.
   Result<bool> RejectCampaign(const std::string& file, const std::string& content_hash,
-                              const std::string& error, TimePoint now);
+                              const std::string& error, TimePoint now, const FileFacts& facts);
+  Result<bool> RejectCampaign(const std::string& file, const std::string& content_hash,
+                              const std::string& error, TimePoint now) {
+    return RejectCampaign(file, content_hash, error, now, FileFacts{});
+  }
+
+  // Records a file's facts (a new stamp for the same content: a touch, a copy over it
+  // with the same bytes), changing nothing else. Fails (kNotFound) for a file without a
+  // row, or (kConflict) a removed or refused one.
+  Status SetFileFacts(const std::string& file, const FileFacts& facts);
 
   // A file the folder reader refused to read (untrusted, not a regular file, …): status
   // refused with `reason`; like a rejected file, a campaign it holds stays held and its
@@ -150,6 +178,42 @@ class Store {
 
   // Every file row, by file name.
   Result<std::vector<CampaignRow>> Campaigns();
+
+  // What the ingestion keeps of a file row that is not removed (one query for all).
+  struct IngestedFile {
+    std::string file;
+    CampaignStatus status = CampaignStatus::kOk;
+    std::string campaign_id;  // the campaign it holds; empty when none
+    std::string content_hash;
+    std::string last_error;
+    FileFacts facts;
+  };
+  // Every file row whose status is not removed, by file name.
+  Result<std::vector<IngestedFile>> IngestedFiles();
+
+  // The file that holds `campaign_id` (status ok, rejected or refused), if any: one
+  // indexed lookup.
+  Result<std::optional<std::string>> HolderOf(const std::string& campaign_id);
+
+  // What of the config the stored verdicts were made under (an opaque text of the
+  // ingestion's); none before the first scan.
+  Result<std::optional<std::string>> CheckedUnder();
+  Status SetCheckedUnder(const std::string& key);
+
+  // ---------------------------------------------------------------- batches
+  // Many ingestion writes in one transaction: one commit (one fsync) for all of them.
+  // While a batch is open every write method runs in its own SAVEPOINT inside it, all
+  // or nothing as ever: one that fails rolls back only itself and returns its error, the
+  // others stay. Nothing is durable, nor seen by another connection, before CommitBatch.
+  // A failure that SQLite answers by rolling the whole transaction back (a full disk, an
+  // I/O error) closes the batch: InBatch() turns false and every write made in it is
+  // lost. REQUIRES for BeginBatch: no batch or snapshot open.
+  Status BeginBatch();
+  // Commits the batch; on failure it is rolled back whole. No-op without a batch.
+  Status CommitBatch();
+  // Rolls the whole batch back. No-op without a batch.
+  void RollbackBatch();
+  bool InBatch() const { return batch_open_; }
 
   // The earliest due of a scheduled or ready timed occurrence of (campaign id,
   // broadcast) that no attempt may have reached, if there is one.
@@ -369,8 +433,18 @@ class Store {
 
   std::filesystem::path path_;
   Mode mode_ = Mode::kReadWrite;
+  // The connection whose prepared statements are kept (sqlite_access.h); declared before
+  // db_ so that a move assignment drops them before the old connection closes.
+  struct KeptStatements {
+    SQLite::Database* db = nullptr;
+    explicit KeptStatements(SQLite::Database* d) : db(d) {}
+    KeptStatements(KeptStatements&& other) noexcept;
+    KeptStatements& operator=(KeptStatements&& other) noexcept;
+  };
+  KeptStatements statements_;
   std::unique_ptr<SQLite::Database> db_;
   std::string boot_id_;
+  bool batch_open_ = false;  // BeginBatch: writes are savepoints in one transaction
   // The "-wal" file (device, inode) seen at open; nullopt until one is seen.
   std::optional<std::pair<uint64_t, uint64_t>> wal_file_;
 };

@@ -312,3 +312,77 @@ TEST_F(StoreIngest, EarliestPendingIsTheFirstTimedOccurrenceNoAttemptMayHaveReac
 
 }  // namespace
 }  // namespace broadcastd::testing_store
+
+namespace broadcastd::testing_store {
+namespace {
+
+class StoreIngestBatch : public StoreTest {
+ protected:
+  int64_t DataVersion(SQLite::Database& other) {
+    return other.execAndGet("PRAGMA data_version").getInt64();
+  }
+};
+
+TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) {
+  ASSERT_TRUE(
+      store().ApplyCampaign(File("held.yaml", "taken", "h0"), {Spec("x", "once", kT0)}, kT0, kT0));
+  SQLite::Database other(db_path_.string(), SQLite::OPEN_READONLY);
+  const int64_t version = DataVersion(other);
+
+  ASSERT_TRUE(store().BeginBatch().has_value());
+  EXPECT_TRUE(store().InBatch());
+  EXPECT_EQ(
+      store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0).value(),
+      Effect::kCreated);
+  // Another file holding the id: refused, and nothing of it stays in the batch.
+  auto clash =
+      store().ApplyCampaign(File("b.yaml", "taken", "h2"), {Spec("y", "once", kT0)}, kT0, kT0);
+  ASSERT_FALSE(clash.has_value());
+  EXPECT_EQ(clash.error().kind, ErrorKind::kConflict);
+  EXPECT_TRUE(store().InBatch());
+  Store::FileFacts facts;
+  facts.stamp = Store::FileStamp{1, 2, 3, 4, 5};
+  facts.repeats = true;
+  EXPECT_TRUE(store().RejectCampaign("c.yaml", "h3", "c.yaml:1:1: broken", kT0, facts).value());
+  EXPECT_EQ(DataVersion(other), version);  // nothing committed yet
+  ASSERT_TRUE(store().CommitBatch().has_value());
+  EXPECT_FALSE(store().InBatch());
+  EXPECT_NE(DataVersion(other), version);
+
+  const std::vector<Store::IngestedFile> files = store().IngestedFiles().value();
+  ASSERT_EQ(files.size(), 3u);  // a, c, held: no row for b.yaml
+  EXPECT_EQ(files[0].file, "a.yaml");
+  EXPECT_EQ(files[0].campaign_id, "a");
+  EXPECT_EQ(files[1].file, "c.yaml");
+  EXPECT_EQ(files[1].status, CampaignStatus::kRejected);
+  ASSERT_TRUE(files[1].facts.stamp.has_value());
+  EXPECT_EQ(*files[1].facts.stamp, *facts.stamp);
+  EXPECT_FALSE(files[0].facts.stamp.has_value());
+  EXPECT_EQ(store().HolderOf("taken").value(), std::optional<std::string>("held.yaml"));
+  EXPECT_EQ(store().HolderOf("nobody").value(), std::nullopt);
+}
+
+TEST_F(StoreIngestBatch, ARolledBackBatchLeavesNothing) {
+  const std::string before = DumpDatabase(db_path_);
+  ASSERT_TRUE(store().BeginBatch().has_value());
+  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  ASSERT_TRUE(store().SetCheckedUnder("key").has_value());
+  store().RollbackBatch();
+  EXPECT_FALSE(store().InBatch());
+  EXPECT_EQ(DumpDatabase(db_path_), before);
+  EXPECT_EQ(store().CheckedUnder().value(), std::nullopt);
+}
+
+TEST_F(StoreIngestBatch, FactsOfTheSameContentAreRecordedWithoutAnyOtherChange) {
+  ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  const std::vector<JobRow> jobs = store().Jobs().value();
+  Store::FileFacts facts;
+  facts.stamp = Store::FileStamp{7, 8, 9, 10, 11};
+  ASSERT_TRUE(store().SetFileFacts("a.yaml", facts).has_value());
+  EXPECT_EQ(store().IngestedFiles().value().at(0).facts.stamp, facts.stamp);
+  EXPECT_EQ(store().Jobs().value().at(0).updated_at, jobs.at(0).updated_at);
+  EXPECT_EQ(store().SetFileFacts("none.yaml", facts).error().kind, ErrorKind::kNotFound);
+}
+
+}  // namespace
+}  // namespace broadcastd::testing_store
