@@ -10,6 +10,9 @@ for the bench/*.sh scripts. Debian's python3 only.
   benchlib.py envelope LOG T0_MS T1_MS TARGET=COUNT/SECONDS[,...] ...
       per endpoint: sends made (200) in [T0, T1), sends the windows allowed in that span,
       the share, and 429s
+  benchlib.py gap LOG PATH_SUFFIX T0_MS T1_MS EXPECTED_MS
+      the longest gap between consecutive requests on PATH_SUFFIX that ends after T0 and
+      starts before T1, minus EXPECTED_MS (how much longer than the windows' pace), in ms
   benchlib.py pace LOG PATH_SUFFIX T0_MS T1_MS
       requests answered 200 on PATH_SUFFIX in [T0, T1), and per minute
 """
@@ -131,6 +134,13 @@ def cmd_envelope(log, t0, t1, *specs):
           f"{refused_all} |")
 
 
+def cmd_gap(log, suffix, t0, t1, expected):
+    t0, t1 = float(t0), float(t1)
+    times = [arrival_ms(line) for line in read(log) if line["path"].endswith(suffix)]
+    gaps = [b - a for a, b in zip(times, times[1:]) if b >= t0 and a <= t1]
+    print(f"{max(gaps, default=float('nan')) - float(expected):.0f}")
+
+
 def cmd_pace(log, suffix, t0, t1):
     t0, t1 = float(t0), float(t1)
     made = sum(1 for line in read(log)
@@ -140,7 +150,7 @@ def cmd_pace(log, suffix, t0, t1):
 
 
 def main(argv):
-    commands = {"first-after": cmd_first_after, "lag": cmd_lag, "envelope": cmd_envelope,
+    commands = {"first-after": cmd_first_after, "lag": cmd_lag, "envelope": cmd_envelope, "gap": cmd_gap,
                 "pace": cmd_pace}
     if len(argv) < 2 or argv[1] not in commands:
         sys.stderr.write(__doc__)
