@@ -13,6 +13,8 @@ for the bench/*.sh scripts. Debian's python3 only.
   benchlib.py gap LOG PATH_SUFFIX T0_MS T1_MS EXPECTED_MS
       the longest gap between consecutive requests on PATH_SUFFIX that ends after T0 and
       starts before T1, minus EXPECTED_MS (how much longer than the windows' pace), in ms
+  benchlib.py backlog SECONDS TARGET=COUNT/SECONDS[,...] ...
+      "TARGET JOBS" per endpoint: more jobs than the windows let go in SECONDS
   benchlib.py pace LOG PATH_SUFFIX T0_MS T1_MS
       requests answered 200 on PATH_SUFFIX in [T0, T1), and per minute
 """
@@ -20,9 +22,9 @@ for the bench/*.sh scripts. Debian's python3 only.
 import json
 import sys
 
-PATHS = {
-    "users": "/messages/users/broadcast",
-    "online_users": "/messages/online_users/broadcast",
+PATHS = {  # as easemob-sim serves them (core/target.h)
+    "users": "/messages/broadcast",
+    "online_users": "/messages/users/broadcast",
     "chatrooms": "/messages/chatrooms/broadcast",
 }
 
@@ -50,7 +52,9 @@ def parse_windows(spec):
 
 
 def endpoint_requests(lines, target):
-    return [line for line in lines if line["path"].endswith(PATHS[target])]
+    # "/{org}/{app}/messages/..." -> "/messages/..."
+    return [line for line in lines
+            if "/" + line["path"].lstrip("/").split("/", 2)[-1] == PATHS[target]]
 
 
 def percentile(values, p):
@@ -141,6 +145,12 @@ def cmd_gap(log, suffix, t0, t1, expected):
     print(f"{max(gaps, default=float('nan')) - float(expected):.0f}")
 
 
+def cmd_backlog(seconds, *specs):
+    for spec in specs:
+        target, windows = parse_windows(spec)
+        print(target, allowed(0.0, float(seconds) * 1000.0, windows) + 10)
+
+
 def cmd_pace(log, suffix, t0, t1):
     t0, t1 = float(t0), float(t1)
     made = sum(1 for line in read(log)
@@ -150,7 +160,7 @@ def cmd_pace(log, suffix, t0, t1):
 
 
 def main(argv):
-    commands = {"first-after": cmd_first_after, "lag": cmd_lag, "envelope": cmd_envelope, "gap": cmd_gap,
+    commands = {"first-after": cmd_first_after, "lag": cmd_lag, "envelope": cmd_envelope, "gap": cmd_gap, "backlog": cmd_backlog,
                 "pace": cmd_pace}
     if len(argv) < 2 or argv[1] not in commands:
         sys.stderr.write(__doc__)

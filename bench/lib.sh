@@ -138,3 +138,94 @@ cpu_settle() {
 
 # median V...: the median of the numbers given (the lower middle for an even count).
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+# Windows as one list, e.g. "users=1/20 online_users=1/10 chatrooms=1/1,10/20": the same
+# windows for the daemon (config limits:, no daily cap in practice) and the simulator.
+sim_window_args() {
+  local spec target w
+  for spec in $1; do
+    target="${spec%%=*}"
+    IFS=, read -ra parts <<< "${spec#*=}"
+    for w in "${parts[@]}"; do printf -- '--window\n%s=%s\n' "$target" "$w"; done
+    printf -- '--daily-%s\n100000000\n' "${target//_/-}"
+  done
+}
+limits_yaml() {
+  local spec target w list
+  echo "limits:"
+  for spec in $1; do
+    target="${spec%%=*}"
+    list=""
+    IFS=, read -ra parts <<< "${spec#*=}"
+    for w in "${parts[@]}"; do
+      list+="${list:+, }{count: ${w%%/*}, seconds: ${w#*/}}"
+    done
+    echo "  $target: {windows: [$list], daily: 100000000}"
+  done
+}
+
+# backlog_file NAME TARGET COUNT: a campaign of COUNT broadcasts on TARGET, each due at
+# once (no send_at), settled.
+backlog_file() {
+  local name="$1" target="$2" count="$3" extra=""
+  [ "$target" = chatrooms ] && extra="    chatroom_msg_level: normal"
+  {
+    echo "id: $name"
+    echo "broadcasts:"
+    for i in $(seq "$count"); do
+      printf '  - name: b%d\n    target: %s\n%s\n    message: {type: txt, msg: "m %d"}\n' \
+        "$i" "$target" "$extra" "$i"
+    done
+  } | grep -v '^$' > "$work/campaigns/$name.yaml"
+  touch -d '1 hour ago' "$work/campaigns/$name.yaml"
+}
+
+# first_request_ms: the first broadcast request at the simulator (ms), empty if none yet.
+first_request_ms() {
+  grep -m1 '/broadcast"' "$work/requests.jsonl" 2> /dev/null |
+    python3 -c 'import json,sys; l=sys.stdin.readline(); print(int(json.loads(l)["time_us"]) // 1000 if l else "")'  || true
+}
+
+# pace_run SECONDS WINDOWS MARGIN_MS [SIMULATOR ARGS...]: a backlog on every endpoint in
+# WINDOWS (more jobs than the windows allow in SECONDS), the daemon sending them for
+# SECONDS from its first broadcast request (pace_t0, ms) to pace_t1. MARGIN_MS empty: the
+# daemon's default safety margin. JITTER="MIN-MAX" puts bench/delay_proxy.py (a random
+# MIN..MAX ms per chunk, each way) between the daemon and the simulator. Leaves the
+# simulator's log in $work/requests.jsonl; stops both.
+pace_run() {
+  local seconds="$1" windows="$2" margin="$3" target count port
+  shift 3
+  rm -f "$work"/queue.db* "$work"/campaigns/*.yaml
+  local -a sim_args
+  mapfile -t sim_args < <(sim_window_args "$windows")
+  sim_start "${sim_args[@]}" "$@"
+  port="$sim_port"
+  if [ -n "${JITTER:-}" ]; then
+    rm -f "$work/proxy.port"
+    python3 "$bench_root/bench/delay_proxy.py" "$work/proxy.port" "$sim_port" \
+      "${JITTER%-*}" "${JITTER#*-}" &
+    proxy_pid=$!
+    bench_pids+=("$proxy_pid")
+    for _ in $(seq 100); do [ -s "$work/proxy.port" ] && break; sleep 0.05; done
+    port="$(cat "$work/proxy.port")"
+  fi
+  write_config "$port" "${margin:+safety_margin_ms: $margin}
+$(limits_yaml "$windows")"
+  while read -r target count; do
+    backlog_file "backlog-$target" "$target" "$count"
+  done < <(python3 "$BENCH_PY" backlog "$seconds" $windows)
+  daemon_start
+  wait_log daemon.ready 300 > /dev/null
+  pace_t0=""
+  for _ in $(seq 600); do
+    pace_t0="$(first_request_ms)"
+    [ -n "$pace_t0" ] && break
+    sleep 0.1
+  done
+  [ -n "$pace_t0" ] || { echo "no broadcast request in 60 s; see $work" >&2; exit 1; }
+  pace_t1=$((pace_t0 + seconds * 1000))
+  sleep "$(echo "scale=3; ($pace_t1 - $(now_ms)) / 1000 + 0.5" | bc)"
+  daemon_stop
+  [ -n "${JITTER:-}" ] && { kill "$proxy_pid" 2> /dev/null || true; wait "$proxy_pid" 2> /dev/null || true; }
+  sim_stop
+}
