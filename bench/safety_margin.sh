@@ -38,7 +38,7 @@ for l in $links; do
     pace_run "$seconds" "$windows" "$m"
     python3 "$BENCH_PY" envelope "$work/requests.jsonl" "$pace_t0" "$pace_t1" $windows \
       > "$work/envelope.$l.$m"
-    row="$(awk -F'|' '$2 ~ /all/ {printf "%s | %s | %s", $3 + 0, $5 + 0, $6 + 0}' \
+    row="$(awk -F'|' '$2 ~ /all/ {printf "%s | %s%% | %s", $3 + 0, $5 + 0, $6 + 0}' \
       "$work/envelope.$l.$m")"
     rows+=("| $l | $m ms | $row |")
     echo "${rows[-1]}"
