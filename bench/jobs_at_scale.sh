@@ -8,21 +8,23 @@
 # transaction, as bench/status_at_scale.sh does): a third per endpoint; half ready (due in
 # the past), half scheduled over the next 30 days; bodies of about 140 bytes. Chatrooms
 # run on a shortened window (1 per second) with no daily cap, so the daemon sends a ready
-# chatrooms job every 1 s + margin: the gaps between those requests at the simulator show
-# how long the loop was blocked ("blocked" = the longest gap around the action minus
-# 1 s + margin). The users and online_users windows stay the vendor's.
-# Usage: bench/jobs_at_scale.sh [--jobs N] [--runs N] [--margin MS]
+# chatrooms job every 1 s + margin (the users and online_users windows stay the vendor's):
+# the gaps between those requests at the simulator show how long the loop was blocked: the longest gap in the OBSERVE s after the action minus
+# 1 s + margin, next to the same figure for the OBSERVE s before it (sending itself may
+# slow the loop down with many jobs).
+# Usage: bench/jobs_at_scale.sh [--jobs N] [--runs N] [--margin MS] [--observe S]
 #   (BROADCASTD, EASEMOB_SIM, BENCH_DIR: see bench/lib.sh). Figures: docs/BENCHMARKS.md.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-jobs=1000000 runs=3 margin=100
+jobs=1000000 runs=3 margin=100 observe=15
 while [ $# -gt 0 ]; do
   case "$1" in
     --jobs) jobs="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --margin) margin="$2"; shift 2 ;;
-    *) echo "usage: $0 [--jobs N] [--runs N] [--margin MS]" >&2; exit 2 ;;
+    --observe) observe="$2"; shift 2 ;;
+    *) echo "usage: $0 [--jobs N] [--runs N] [--margin MS] [--observe S]" >&2; exit 2 ;;
   esac
 done
 
@@ -67,26 +69,30 @@ echo "built $jobs jobs in $(($(now_ms) - start)) ms ($(du -h "$work/queue.db" | 
 
 rooms=/messages/chatrooms/broadcast
 expected=$((1000 + margin))
-ready=() rss=() hwm=() cancel_block=() cancel_cpu=() cancel_busy=() cancel_rss=()
-file_block=() file_cpu=() file_busy=() file_rss=() hwm_end=()
+ready=() rss=() hwm=() cancel_block=() cancel_base=() cancel_cpu=() cancel_rss=()
+file_block=() file_base=() file_cpu=() file_rss=() hwm_end=()
 
-# action LABEL COMMAND...: runs one action against the running daemon; appends to
-# LABEL_block, LABEL_cpu, LABEL_busy, LABEL_rss.
+# action LABEL COMMAND...: runs one action against the running daemon and watches it for
+# OBSERVE s before and after; appends to LABEL_block (the longest probe gap after the action
+# over 1 s + margin, ms), LABEL_base (the same before it), LABEL_cpu (the daemon's CPU in
+# the OBSERVE s after, less the OBSERVE s before) and LABEL_rss (RSS after).
 action() {
-  local label="$1" t cpu0 settled cpu1 block
+  local label="$1" t c0 c1 c2 block base
   shift
-  sleep 3  # a few probe requests before
-  cpu0=$(cpu_ticks "$daemon_pid")
+  c0=$(cpu_ticks "$daemon_pid")
+  sleep "$observe"
+  c1=$(cpu_ticks "$daemon_pid")
   t=$(now_ms)
   "$@"
-  settled=$(cpu_settle "$daemon_pid" 300)
-  cpu1=$(cpu_ticks "$daemon_pid")
-  sleep $(((expected + 999) / 1000 + 2))  # the probe request after the block
-  block=$(python3 "$BENCH_PY" gap "$work/requests.jsonl" "$rooms" "$t" "$((settled + 1))" \
+  sleep "$observe"
+  c2=$(cpu_ticks "$daemon_pid")
+  block=$(python3 "$BENCH_PY" gap "$work/requests.jsonl" "$rooms" "$t" "$((t + observe * 1000))" \
     "$expected")
+  base=$(python3 "$BENCH_PY" gap "$work/requests.jsonl" "$rooms" "$((t - observe * 1000))" \
+    "$((t - expected))" "$expected")
   eval "${label}_block+=(\"\$block\")"
-  eval "${label}_cpu+=(\"\$(echo \"scale=2; (\$cpu1 - \$cpu0) / \$CLK_TCK\" | bc)\")"
-  eval "${label}_busy+=(\"\$(echo \"scale=2; (\$settled - \$t) / 1000\" | bc)\")"
+  eval "${label}_base+=(\"\$base\")"
+  eval "${label}_cpu+=(\"\$(echo \"scale=2; (\$c2 - 2 * \$c1 + \$c0) / \$CLK_TCK\" | bc)\")"
   eval "${label}_rss+=(\"\$((\$(status_kb \"\$daemon_pid\" VmRSS) / 1024))\")"
 }
 
@@ -109,7 +115,6 @@ for run in $(seq "$runs"); do
   daemon_start
   t=$(wait_log daemon.ready 900)
   ready+=("$(echo "scale=2; ($t - $daemon_t0) / 1000" | bc)")
-  cpu_settle "$daemon_pid" 300 > /dev/null
   sleep 5
   rss+=("$(($(status_kb "$daemon_pid" VmRSS) / 1024))")
   hwm+=("$(($(status_kb "$daemon_pid" VmHWM) / 1024))")
@@ -119,8 +124,9 @@ for run in $(seq "$runs"); do
   hwm_end+=("$(($(status_kb "$daemon_pid" VmHWM) / 1024))")
   daemon_stop
   echo "run $run: ready ${ready[-1]} s, RSS ${rss[-1]} MB (peak ${hwm[-1]} MB);" \
-    "cancel: blocked ${cancel_block[-1]} ms, CPU ${cancel_cpu[-1]} s, RSS ${cancel_rss[-1]} MB;" \
-    "new file: blocked ${file_block[-1]} ms, CPU ${file_cpu[-1]} s, RSS ${file_rss[-1]} MB;" \
+    "cancel: blocked ${cancel_block[-1]} ms (before: ${cancel_base[-1]}), CPU ${cancel_cpu[-1]} s," \
+    "RSS ${cancel_rss[-1]} MB; new file: blocked ${file_block[-1]} ms (before: ${file_base[-1]})," \
+    "CPU ${file_cpu[-1]} s, RSS ${file_rss[-1]} MB;" \
     "peak ${hwm_end[-1]} MB"
 done
 
@@ -132,12 +138,12 @@ printf '| what | figure |\n|---|---|\n'
 row "second start to daemon.ready" s "${ready[@]}"
 row "RSS, steady (5 s after ready)" MB "${rss[@]}"
 row "RSS peak (VmHWM) at that point" MB "${hwm[@]}"
-row "--cancel-job: loop blocked (probe gap over 1 s + margin)" ms "${cancel_block[@]}"
-row "--cancel-job: daemon busy (CPU until quiet)" s "${cancel_busy[@]}"
-row "--cancel-job: daemon CPU" s "${cancel_cpu[@]}"
+row "--cancel-job: loop blocked (longest probe gap after, over 1 s + margin)" ms "${cancel_block[@]}"
+row "(the same in the ${observe} s before the action)" ms "${cancel_base[@]}"
+row "--cancel-job: daemon CPU (${observe} s after less ${observe} s before)" s "${cancel_cpu[@]}"
 row "--cancel-job: RSS after" MB "${cancel_rss[@]}"
-row "new file: loop blocked (probe gap over 1 s + margin)" ms "${file_block[@]}"
-row "new file: daemon busy (CPU until quiet)" s "${file_busy[@]}"
-row "new file: daemon CPU" s "${file_cpu[@]}"
+row "new file: loop blocked (longest probe gap after, over 1 s + margin)" ms "${file_block[@]}"
+row "(the same in the ${observe} s before the action)" ms "${file_base[@]}"
+row "new file: daemon CPU (${observe} s after less ${observe} s before)" s "${file_cpu[@]}"
 row "new file: RSS after" MB "${file_rss[@]}"
 row "RSS peak (VmHWM) at the end" MB "${hwm_end[@]}"

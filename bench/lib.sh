@@ -2,7 +2,7 @@
 # config and process, its log, and /proc figures. Each script runs the real binaries:
 #   BROADCASTD (default build/broadcastd) and EASEMOB_SIM (default
 #   build/tools/easemob-sim/easemob-sim), on 127.0.0.1.
-# BENCH_DIR=DIR keeps the work folder (logs, databases, request logs) for a look afterwards.
+# BENCH_DIR=DIR (new or empty) keeps the work folder (logs, databases, request logs) for a look afterwards.
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BROADCASTD="${BROADCASTD:-$bench_root/build/broadcastd}"
@@ -23,6 +23,10 @@ bench_init() {
     [ -x "$f" ] || { echo "missing $f (set BROADCASTD / EASEMOB_SIM or build it)" >&2; exit 2; }
   done
   work="${BENCH_DIR:-$(mktemp -d /tmp/bench.XXXXXX)}"
+  if [ -n "${BENCH_DIR:-}" ] && [ -n "$(ls -A "$work" 2> /dev/null)" ]; then
+    echo "BENCH_DIR $work is not empty" >&2
+    exit 2
+  fi
   mkdir -p "$work"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
