@@ -10,9 +10,10 @@ for the bench/*.sh scripts. Debian's python3 only.
   benchlib.py envelope LOG T0_MS T1_MS TARGET=COUNT/SECONDS[,...] ...
       per endpoint: sends made (200) in [T0, T1), sends the windows allowed in that span,
       the share, and 429s
-  benchlib.py gap LOG PATH_SUFFIX T0_MS T1_MS EXPECTED_MS
+  benchlib.py gap LOG PATH_SUFFIX T0_MS T1_MS EXPECTED_MS [inside]
       the longest gap between consecutive requests on PATH_SUFFIX that ends after T0 and
-      starts before T1, minus EXPECTED_MS (how much longer than the windows' pace), in ms
+      starts before T1 (with "inside": that starts and ends within [T0, T1]), minus
+      EXPECTED_MS (how much longer than the windows' pace), in ms
   benchlib.py backlog SECONDS TARGET=COUNT/SECONDS[,...] ...
       "TARGET JOBS" per endpoint: more jobs than the windows let go in SECONDS
   benchlib.py pace LOG PATH_SUFFIX T0_MS T1_MS
@@ -138,10 +139,13 @@ def cmd_envelope(log, t0, t1, *specs):
           f"{refused_all} |")
 
 
-def cmd_gap(log, suffix, t0, t1, expected):
+def cmd_gap(log, suffix, t0, t1, expected, mode=""):
     t0, t1 = float(t0), float(t1)
     times = [arrival_ms(line) for line in read(log) if line["path"].endswith(suffix)]
-    gaps = [b - a for a, b in zip(times, times[1:]) if b >= t0 and a <= t1]
+    if mode == "inside":
+        gaps = [b - a for a, b in zip(times, times[1:]) if a >= t0 and b <= t1]
+    else:
+        gaps = [b - a for a, b in zip(times, times[1:]) if b >= t0 and a <= t1]
     print(f"{max(gaps, default=float('nan')) - float(expected):.0f}")
 
 

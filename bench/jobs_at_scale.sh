@@ -69,13 +69,14 @@ echo "built $jobs jobs in $(($(now_ms) - start)) ms ($(du -h "$work/queue.db" | 
 
 rooms=/messages/chatrooms/broadcast
 expected=$((1000 + margin))
-ready=() rss=() hwm=() cancel_block=() cancel_base=() cancel_cpu=() cancel_rss=()
-file_block=() file_base=() file_cpu=() file_rss=() hwm_end=()
+ready=() rss=() hwm=() cancel_block=() cancel_base=() cancel_cpu=() cancel_cpu_base=()
+cancel_rss=() file_block=() file_base=() file_cpu=() file_cpu_base=() file_rss=() hwm_end=()
 
 # action LABEL COMMAND...: runs one action against the running daemon and watches it for
 # OBSERVE s before and after; appends to LABEL_block (the longest probe gap after the action
-# over 1 s + margin, ms), LABEL_base (the same before it), LABEL_cpu (the daemon's CPU in
-# the OBSERVE s after, less the OBSERVE s before) and LABEL_rss (RSS after).
+# over 1 s + margin, ms), LABEL_base (the same for gaps wholly in the OBSERVE s before it),
+# LABEL_cpu and LABEL_cpu_base (the daemon's CPU in the OBSERVE s after and before) and
+# LABEL_rss (RSS after).
 action() {
   local label="$1" t c0 c1 c2 block base
   shift
@@ -89,10 +90,11 @@ action() {
   block=$(python3 "$BENCH_PY" gap "$work/requests.jsonl" "$rooms" "$t" "$((t + observe * 1000))" \
     "$expected")
   base=$(python3 "$BENCH_PY" gap "$work/requests.jsonl" "$rooms" "$((t - observe * 1000))" \
-    "$((t - expected))" "$expected")
+    "$t" "$expected" inside)
   eval "${label}_block+=(\"\$block\")"
   eval "${label}_base+=(\"\$base\")"
-  eval "${label}_cpu+=(\"\$(echo \"scale=2; (\$c2 - 2 * \$c1 + \$c0) / \$CLK_TCK\" | bc)\")"
+  eval "${label}_cpu+=(\"\$(echo \"scale=2; (\$c2 - \$c1) / \$CLK_TCK\" | bc)\")"
+  eval "${label}_cpu_base+=(\"\$(echo \"scale=2; (\$c1 - \$c0) / \$CLK_TCK\" | bc)\")"
   eval "${label}_rss+=(\"\$((\$(status_kb \"\$daemon_pid\" VmRSS) / 1024))\")"
 }
 
@@ -139,11 +141,13 @@ row "second start to daemon.ready" s "${ready[@]}"
 row "RSS, steady (5 s after ready)" MB "${rss[@]}"
 row "RSS peak (VmHWM) at that point" MB "${hwm[@]}"
 row "--cancel-job: loop blocked (longest probe gap after, over 1 s + margin)" ms "${cancel_block[@]}"
-row "(the same in the ${observe} s before the action)" ms "${cancel_base[@]}"
-row "--cancel-job: daemon CPU (${observe} s after less ${observe} s before)" s "${cancel_cpu[@]}"
+row "(gaps wholly in the ${observe} s before the action)" ms "${cancel_base[@]}"
+row "--cancel-job: daemon CPU in the ${observe} s after" s "${cancel_cpu[@]}"
+row "(the same in the ${observe} s before)" s "${cancel_cpu_base[@]}"
 row "--cancel-job: RSS after" MB "${cancel_rss[@]}"
 row "new file: loop blocked (longest probe gap after, over 1 s + margin)" ms "${file_block[@]}"
-row "(the same in the ${observe} s before the action)" ms "${file_base[@]}"
-row "new file: daemon CPU (${observe} s after less ${observe} s before)" s "${file_cpu[@]}"
+row "(gaps wholly in the ${observe} s before the action)" ms "${file_base[@]}"
+row "new file: daemon CPU in the ${observe} s after" s "${file_cpu[@]}"
+row "(the same in the ${observe} s before)" s "${file_cpu_base[@]}"
 row "new file: RSS after" MB "${file_rss[@]}"
 row "RSS peak (VmHWM) at the end" MB "${hwm_end[@]}"
