@@ -14,6 +14,13 @@ bench_pids=()
 bench_cleanup() {
   local pid
   for pid in "${bench_pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
+  # A daemon whose loop is busy (a long scan) sees SIGTERM only afterwards: 10 s, then KILL.
+  for _ in $(seq 100); do
+    for pid in "${bench_pids[@]}"; do kill -0 "$pid" 2> /dev/null && break; done
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  for pid in "${bench_pids[@]}"; do kill -KILL "$pid" 2> /dev/null || true; done
   for pid in "${bench_pids[@]}"; do wait "$pid" 2> /dev/null || true; done
   [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
 }
