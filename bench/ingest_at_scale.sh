@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
+# Ingestion at scale: FILES campaign files (one users broadcast each, send_at in 2099, so
+# nothing of theirs sends) plus one probe campaign (chatrooms, every minute). Per run:
+#   cold start (empty database) to daemon.ready and to the end of the first scan; second
+#   start (database full, no file changed) likewise; SIGHUP with every file unchanged
+#   (until config.reloaded, until the daemon's CPU settles, and its CPU for it); then
+#   `--check` over the folder. With the probe, the SIGHUP is sent 0.7 s before a minute
+#   starts: the probe's occurrence falls due during the rescan, and its request time at
+#   the simulator shows whether sends went on. Last, the reference: FILES rows into SQLite
+#   with the sqlite3 CLI, in one transaction and one per row.
 # The daemon reads a file only once it has settled: at start-up it looks at every file,
 # says daemon.ready, and takes them at its next look (0.5 s later at the soonest). "Scan
 # done" is when the daemon's CPU last moved before 1.5 s without any (/proc/PID/stat).
-# Ingestion at scale: FILES campaign files (one users broadcast each, send_at in 2099, so
-# nothing of theirs sends) plus one probe campaign (chatrooms, every minute). Per run:
-#   cold start (empty database) to daemon.ready and to the end of the first scan, second
-#   start (database full, no file changed) likewise, SIGHUP with every file unchanged (until config.reloaded, until the daemon's
-#   CPU settles, and its CPU for it), then `--check` over the folder. With the probe, the
-#   SIGHUP is sent 0.7 s before a minute starts: the probe's occurrence falls due during
-#   the rescan, and its request time at the simulator shows whether sends went on.
 # Usage: bench/ingest_at_scale.sh [--files N] [--runs N] [--no-probe]
 #   (BROADCASTD, EASEMOB_SIM, BENCH_DIR: see bench/lib.sh). Figures: docs/BENCHMARKS.md.
 set -euo pipefail
@@ -107,6 +109,26 @@ for run in $(seq "$runs"); do
     "${probe_lag:+probe lag ${probe_lag[-1]} s}"
 done
 
+# The reference: FILES rows (a campaign-file-sized row each) into SQLite on the same disk,
+# as the daemon opens it (WAL, synchronous FULL), in one transaction and one per row.
+raw() {
+  rm -f "$work"/raw.db*
+  sqlite3 "$work/raw.db" "PRAGMA journal_mode = WAL;" > /dev/null
+  local s
+  s=$(now_ms)
+  {
+    echo "PRAGMA synchronous = FULL;"
+    echo "CREATE TABLE files (file TEXT PRIMARY KEY, hash TEXT, body TEXT, at INTEGER);"
+    [ "$1" = one ] && echo "BEGIN;"
+    awk -v n="$files" 'BEGIN { for (i = 1; i <= n; i++)
+      printf "INSERT INTO files VALUES (\047c%06d.yaml\047, hex(randomblob(32)), hex(randomblob(100)), %d);\n", i, i }'
+    [ "$1" = one ] && echo "COMMIT;"
+  } | sqlite3 "$work/raw.db"
+  echo "scale=2; ($(now_ms) - $s) / 1000" | bc
+}
+raw_one=$(raw one)
+raw_each=$(raw each)
+
 total=$((files + probe))
 cold_m=$(median "${cold_done[@]}")
 printf '\n%s files, median of %s run(s) [all runs]; commit %s, %s\n' "$total" "$runs" \
@@ -123,6 +145,8 @@ printf '| SIGHUP to config.reloaded | %s s [%s] |\n' "$(median "${hup[@]}")" "${
 printf '| SIGHUP until the CPU settles | %s s [%s] |\n' "$(median "${hup_busy[@]}")" "${hup_busy[*]}"
 printf '| SIGHUP: daemon CPU | %s s [%s] |\n' "$(median "${hup_cpu[@]}")" "${hup_cpu[*]}"
 printf '| --check over the folder | %s s [%s] |\n' "$(median "${check[@]}")" "${check[*]}"
+printf '| raw SQLite, %s rows: one transaction / one per row | %s s / %s s |\n' "$files" \
+  "$raw_one" "$raw_each"
 if [ "$probe" = 1 ]; then
   if [ "${#probe_lag[@]}" -gt 0 ]; then
     printf '| probe due 0.7 s into the SIGHUP scan: request after due | %s s [%s] |\n' \
