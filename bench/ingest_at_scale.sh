@@ -53,7 +53,7 @@ fi
 settle_files
 echo "wrote $files campaign files in $(($(now_ms) - start)) ms; $runs run(s)"
 
-cold=() cold_done=() warm_done=() accepted=() warm=() hup=() hup_busy=() hup_cpu=() check=() rss=() probe_lag=() probe_vs_end=()
+cold=() cold_done=() warm_done=() accepted=() warm=() hup=() hup_busy=() hup_cpu=() check=() rss=() probe_lag=() probe_vs_end=() probe_vs_reloaded=()
 for run in $(seq "$runs"); do
   rm -f "$work"/queue.db*
   daemon_start
@@ -95,6 +95,7 @@ for run in $(seq "$runs"); do
     if [ -n "$arrival" ]; then
       probe_lag+=("$(echo "scale=3; ($arrival - $due) / 1000" | bc)")
       probe_vs_end+=("$(echo "scale=3; ($arrival - $t_busy) / 1000" | bc)")
+      probe_vs_reloaded+=("$(echo "scale=3; ($arrival - $t_reloaded) / 1000" | bc)")
     fi
   fi
   daemon_stop
@@ -151,7 +152,9 @@ if [ "$probe" = 1 ]; then
   if [ "${#probe_lag[@]}" -gt 0 ]; then
     printf '| probe due 0.7 s into the SIGHUP scan: request after due | %s s [%s] |\n' \
       "$(median "${probe_lag[@]}")" "${probe_lag[*]}"
-    printf '| probe request minus end of the scan (< 0: sent during it) | %s s [%s] |\n' \
+    printf '| probe request minus config.reloaded (< 0: sent before it) | %s s [%s] |\n' \
+      "$(median "${probe_vs_reloaded[@]}")" "${probe_vs_reloaded[*]}"
+    printf '| probe request minus the CPU settling (its own send is CPU too) | %s s [%s] |\n' \
       "$(median "${probe_vs_end[@]}")" "${probe_vs_end[*]}"
   else
     printf '| probe due during the SIGHUP scan | no request (expired, or blocked) |\n'
