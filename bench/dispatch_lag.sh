@@ -33,7 +33,7 @@ for run in $(seq "$runs"); do
 done
 printf '\nwindows %s, margin %s ms, %s s, median of %s run(s) [all runs]; commit %s, %s\n' \
   "$windows" "$margin" "$seconds" "$runs" \
-  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F)"
+  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 printf '| what | figure |\n|---|---|\n'
 printf '| dispatch lag p50, all endpoints | %s ms [%s] |\n' "$(median "${p50[@]}")" "${p50[*]}"
 printf '| dispatch lag p99, all endpoints | %s ms [%s] |\n' "$(median "${p99[@]}")" "${p99[*]}"

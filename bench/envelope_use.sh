@@ -34,7 +34,7 @@ for run in $(seq "$runs"); do
 done
 printf '\nwindows %s, margin %s, %s s, median of %s run(s) [all runs]; commit %s, %s\n' \
   "$windows" "${margin:-the default} ms" "$seconds" "$runs" \
-  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F)"
+  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 printf '| what | figure |\n|---|---|\n'
 printf '| share of the allowed sends made | %s%% [%s] |\n' "$(median "${share[@]}")" "${share[*]}"
 printf '| 429s | %s [%s] |\n' "$(median "${refused[@]}")" "${refused[*]}"

@@ -77,7 +77,7 @@ for run in $(seq "$runs"); do
 done
 printf '\n%s files, %s jobs hours ahead, %s s, median of %s run(s) [all runs]; commit %s, %s\n' \
   "$files" "$jobs" "$seconds" "$runs" \
-  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F)"
+  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 printf '| what | after the cold ingestion | after a restart |\n|---|---|---|\n'
 printf '| CPU per minute | %s s (%s%% of a core) [%s] | %s s (%s%% of a core) [%s] |\n' \
   "$(median "${cold_cpu[@]}")" "$(echo "scale=2; $(median "${cold_cpu[@]}") * 100 / 60" | bc)" \

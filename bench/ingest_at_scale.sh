@@ -133,7 +133,7 @@ raw_each=$(raw each)
 total=$((files + probe))
 cold_m=$(median "${cold_done[@]}")
 printf '\n%s files, median of %s run(s) [all runs]; commit %s, %s\n' "$total" "$runs" \
-  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F)"
+  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 printf '| what | figure |\n|---|---|\n'
 printf '| cold start to daemon.ready | %s s [%s] |\n' "$(median "${cold[@]}")" "${cold[*]}"
 printf '| cold start to scan done | %s s (%s files/s) [%s]; accepted [%s] |\n' "$cold_m" \

@@ -134,7 +134,7 @@ done
 
 printf '\n%s jobs, median of %s run(s) [all runs]; margin %s ms; commit %s, %s\n' "$jobs" \
   "$runs" "$margin" "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" \
-  "$(date -u +%F)"
+  "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 row() { printf '| %s | %s %s [%s] |\n' "$1" "$(median "${@:3}")" "$2" "${*:3}"; }
 printf '| what | figure |\n|---|---|\n'
 row "second start to daemon.ready" s "${ready[@]}"

@@ -46,6 +46,6 @@ for l in $links; do
 done
 printf '\nwindows %s, %s s per margin, jitter %s ms; commit %s, %s\n' "$windows" "$seconds" \
   "$jitter" "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" \
-  "$(date -u +%F)"
+  "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 printf '| link | margin | sent | share of allowed | 429s |\n|---|---|---|---|---|\n'
 printf '%s\n' "${rows[@]}"

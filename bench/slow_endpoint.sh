@@ -39,7 +39,7 @@ done
 f=$(median "${fast[@]}") s=$(median "${slow[@]}")
 printf '\nwindows %s, margin %s ms, users delayed %s ms, %s s, median of %s run(s) [all runs]; commit %s, %s\n' \
   "$windows" "$margin" "$delay" "$seconds" "$runs" \
-  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F)"
+  "$(git -C "$bench_root" rev-parse --short HEAD 2> /dev/null || echo '?')" "$(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg)"
 printf '| what | figure |\n|---|---|\n'
 printf '| chatrooms sends/min, users answered at once | %s [%s] |\n' "$f" "${fast[*]}"
 printf '| chatrooms sends/min, users answered after %s ms | %s [%s] |\n' "$delay" "$s" "${slow[*]}"
