@@ -224,5 +224,39 @@ TEST(SimulatorSmokeTest, ScriptedFaultsAndDailyBudget) {
   EXPECT_EQ(dropped, 1u);
 }
 
+TEST(SimulatorSmokeTest, PerTargetDelayAndArrivalMicroseconds) {
+  TempDir dir;
+  Simulator sim(dir, {"--delay-ms", "users=400", "--window", "chatrooms=1/0.2"});
+  ASSERT_GT(sim.port(), 0);
+  CurlTransport transport;
+  FakeClock clock(FromMillis(1'800'000'000'000));
+  BroadcastClient client(App(sim.port()), dir.path(), transport, clock);
+  auto token = client.Token();
+  ASSERT_TRUE(token) << token.error().message;
+
+  // The delayed endpoint answers late; the others do not wait for it.
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.Send(BroadcastTarget::kUsers, Body(BroadcastTarget::kUsers), *token).outcome,
+            OutcomeClass::kSent);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
+  const std::string rooms = Body(BroadcastTarget::kChatrooms);
+  start = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms, *token).outcome, OutcomeClass::kSent);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
+  // A window of a fraction of a second: the second request at once is refused.
+  EXPECT_EQ(client.Send(BroadcastTarget::kChatrooms, rooms, *token).http_status, 429);
+
+  EXPECT_EQ(sim.Stop(), 0);
+  const std::vector<nlohmann::json> log = LogLines(dir);
+  ASSERT_EQ(log.size(), 4u);
+  for (const nlohmann::json& line : log) {
+    ASSERT_TRUE(line.contains("time_us")) << line.dump();
+    EXPECT_EQ(line["time_us"].get<int64_t>() / 1000, line["time_ms"].get<int64_t>());
+  }
+  // The users request is stamped when it arrives, before its 400 ms wait.
+  EXPECT_LT(log[2]["time_us"].get<int64_t>() - log[1]["time_us"].get<int64_t>(), 1'000'000);
+  EXPECT_GE(log[2]["time_us"].get<int64_t>() - log[1]["time_us"].get<int64_t>(), 400'000);
+}
+
 }  // namespace
 }  // namespace broadcastd

@@ -5,7 +5,7 @@
 //               --client-secret-file F --log requests.jsonl [--token-ttl S]
 //               [--daily-users N] [--daily-online-users N] [--daily-chatrooms N]
 //               [--window users=1/1800 ...] [--fault-file F] [--first-id N]
-//               [--token-delay-ms MS]
+//               [--token-delay-ms MS] [--delay-ms users=2000 ...]
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -19,10 +19,12 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -79,7 +81,7 @@ std::string ReadSecret(const std::filesystem::path& file) {
   return secret;
 }
 
-// "users=1/1800" -> (users, {1, 1800 s}).
+// "users=1/1800" -> (users, {1, 1800 s}); the seconds may have a fraction ("chatrooms=1/0.5").
 std::pair<BroadcastTarget, RateWindow> ParseWindow(const std::string& spec) {
   const size_t eq = spec.find('=');
   const size_t slash = spec.find('/');
@@ -90,8 +92,26 @@ std::pair<BroadcastTarget, RateWindow> ParseWindow(const std::string& spec) {
   }
   RateWindow window;
   window.count = std::stoi(spec.substr(eq + 1, slash - eq - 1));
-  window.length = std::chrono::seconds(std::stoll(spec.substr(slash + 1)));
+  const double seconds = std::stod(spec.substr(slash + 1));
+  window.length = Duration(std::llround(seconds * 1000));
+  if (window.count < 1 || window.length.count() < 1) {
+    throw std::runtime_error("--window wants a count and a length above 0, got " + spec);
+  }
   return {*target, window};
+}
+
+// "users=2000" -> (users, 2000 ms).
+std::pair<BroadcastTarget, std::chrono::milliseconds> ParseDelay(const std::string& spec) {
+  const size_t eq = spec.find('=');
+  std::optional<BroadcastTarget> target =
+      eq == std::string::npos ? std::nullopt : ParseTarget(spec.substr(0, eq));
+  int ms = -1;
+  if (target) {
+    const char* end = spec.data() + spec.size();
+    if (std::from_chars(spec.data() + eq + 1, end, ms).ptr != end) ms = -1;
+  }
+  if (!target || ms < 0) throw std::runtime_error("--delay-ms wants TARGET=MS, got " + spec);
+  return {*target, std::chrono::milliseconds(ms)};
 }
 
 int Run(int argc, char** argv) {
@@ -99,6 +119,8 @@ int Run(int argc, char** argv) {
   int port = 0;
   std::string port_file, secret_file, log_file, fault_file;
   std::vector<std::string> windows;
+  std::vector<std::string> delay_specs;
+  std::map<std::string, std::chrono::milliseconds> delays;  // broadcast path -> delay
   SimulatorConfig config;
   for (BroadcastTarget target : kAllTargets) config.limits[target] = DefaultLimits(target);
   cli.add_option("--port", port, "TCP port on 127.0.0.1; 0 picks a free one");
@@ -120,6 +142,9 @@ int Run(int argc, char** argv) {
   int token_delay_ms = 0;
   cli.add_option("--token-delay-ms", token_delay_ms,
                  "the token endpoint waits this long before it answers (a slow token server)");
+  cli.add_option("--delay-ms", delay_specs,
+                 "TARGET=MS: that broadcast endpoint answers MS later; the request counts when "
+                 "it arrives (a slow endpoint; repeatable)");
   try {
     cli.parse(argc, argv);
     config.client_secret = ReadSecret(secret_file);
@@ -129,6 +154,10 @@ int Run(int argc, char** argv) {
       replaced[target].push_back(window);
     }
     for (auto& [target, list] : replaced) config.limits[target].windows = list;
+    for (const std::string& spec : delay_specs) {
+      auto [target, delay] = ParseDelay(spec);
+      delays["/" + config.org + "/" + config.app + std::string(TargetPath(target))] = delay;
+    }
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   } catch (const std::exception& e) {
@@ -152,6 +181,9 @@ int Run(int argc, char** argv) {
   int bound = 0;
 
   server.Post(R"(/.*)", [&](const httplib::Request& req, httplib::Response& res) {
+    const int64_t arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
     std::optional<std::string> fault;
     if (req.path.ends_with("/broadcast")) fault = faults.Next();
     if (req.path.ends_with("/token") && token_delay_ms > 0) {
@@ -162,8 +194,12 @@ int Run(int argc, char** argv) {
       std::from_chars(fault->data() + 6, fault->data() + fault->size(), ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
-    SimRequest request{req.path, req.get_header_value("Authorization"), req.body, clock.Now()};
+    SimRequest request{req.path, req.get_header_value("Authorization"), req.body, clock.Now(),
+                       arrival_us};
     SimReply reply = simulator.Handle(request, fault);
+    if (auto delay = delays.find(req.path); delay != delays.end()) {
+      std::this_thread::sleep_for(delay->second);
+    }
     if (reply.drop) {
       if (!DropConnection(bound, req.remote_port)) {
         std::cerr << "easemob-sim: could not drop the connection; answering 500\n";

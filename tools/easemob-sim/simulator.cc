@@ -229,6 +229,7 @@ void EasemobSimulator::Log(const SimRequest& request, const SimReply& reply,
                {"path", request.path},
                {"status", reply.status}};
   // The token request carries the client secret: its body is never logged.
+  if (request.arrival_us != 0) line["time_us"] = request.arrival_us;
   if (!request.path.ends_with("/token")) line["body"] = request.body;
   if (!reply.broadcast_id.empty()) line["id"] = reply.broadcast_id;
   if (reply.drop) line["dropped"] = true;

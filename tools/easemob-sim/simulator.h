@@ -37,6 +37,7 @@ struct SimRequest {
   std::string authorization;  // the Authorization header, "" when absent
   std::string body;
   TimePoint now;
+  int64_t arrival_us = 0;  // when the server read the request, µs since the epoch (0: unknown)
 };
 
 struct SimReply {
