@@ -44,7 +44,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     -DBROADCASTD_SANITIZE=ON -DBROADCASTD_BENCH=OFF
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" ctest --test-dir build-asan --output-on-failure -j"$jobs"
 fi
 
 if [ "${FUZZ_SECONDS:-60}" != 0 ]; then
