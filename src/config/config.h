@@ -35,7 +35,7 @@ struct Config {
   Duration day_boundary{0};  // offset of the budget day's start from 00:00 UTC
   // Added to every rate window so that clock and latency differences with the
   // server never turn an exact-to-the-millisecond send into a 429.
-  Duration safety_margin{500};
+  Duration safety_margin{100};
   // "HOST:PORT" of the read-only HTTP listener (metrics at /metrics, the status page at
   // /); none when unset. A loopback host unless http_listen_public is true.
   std::optional<std::string> http_listen;

@@ -51,8 +51,9 @@ struct LimiterOptions {
   Duration day_boundary{0};  // the budget day starts at 00:00 UTC + this
   // Added to every window's length. Our start time is not the server's arrival time:
   // two requests that leave exactly one window apart arrive closer together when the
-  // first is slower in transit, and the server's clock may differ from ours. Half a
-  // second absorbs that without wasting a noticeable part of any published window.
+  // first is slower in transit, and the server's clock may differ from ours. The daemon
+  // takes it from the config (safety_margin_ms, default 100 ms: docs/BENCHMARKS.md); this
+  // default is the tests' wider one.
   Duration safety_margin{500};
   Duration backoff_base{1000};
   Duration backoff_cap{15 * 60 * 1000};

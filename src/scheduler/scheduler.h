@@ -108,7 +108,6 @@ class Scheduler {
   };
   std::unordered_map<int64_t, ForecastEntry> Forecast(const Instant& now, Duration horizon) const;
 
-
  private:
   using EndpointId = uint32_t;
   // What the scheduler keeps of a job: its QueuedJob with the endpoint interned and

@@ -366,7 +366,7 @@ TEST_F(ConfigLoaderTest, DayBoundaryFormat) {
 }
 
 TEST_F(ConfigLoaderTest, SafetyMarginDefaultAndRange) {
-  EXPECT_EQ(Ok(kMinimal).safety_margin, Duration(500));
+  EXPECT_EQ(Ok(kMinimal).safety_margin, Duration(100));
   EXPECT_EQ(Ok(std::string(kMinimal) + "safety_margin_ms: 0\n").safety_margin, Duration(0));
   EXPECT_EQ(Ok(std::string(kMinimal) + "safety_margin_ms: 2000\n").safety_margin, Duration(2000));
   for (const char* bad : {"-1", "60001", "0.5", "\"500\""}) {

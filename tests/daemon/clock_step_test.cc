@@ -11,8 +11,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The all-users window (30 min) plus the default safety margin.
-constexpr Duration kUsersWindow = 30min + 500ms;
+// The all-users window (30 min) plus the config's default safety margin.
+const Duration kUsersWindow = 30min + Config{}.safety_margin;
 
 constexpr const char* kThreeUsers = R"(id: c
 broadcasts:

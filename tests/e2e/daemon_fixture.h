@@ -66,9 +66,17 @@ class DaemonE2ETest : public ::testing::Test {
         << ReadFile(dir_ / "sim.log");
     std::string port = ReadFile(dir_ / "sim.port");
     while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+    // A margin wider than the default unless the test sets its own: these tests assert
+    // that no window is ever exceeded (no 429) on a machine busy with parallel and
+    // sanitizer builds, where a thread may be scheduled late. The default is measured in
+    // docs/BENCHMARKS.md.
+    const std::string margin = extra_config.find("safety_margin_ms:") == std::string::npos
+                                   ? "safety_margin_ms: 500\n"
+                                   : "";
     dir_.Write("broadcastd.yaml", "database: " + (dir_ / "state/queue.db").string() +
-                                      "\ncampaigns_dir: " + (dir_ / "campaigns").string() +
-                                      "\napps:\n  main:\n    host: http://127.0.0.1:" + port +
+                                      "\ncampaigns_dir: " + (dir_ / "campaigns").string() + "\n" +
+                                      margin +
+                                      "apps:\n  main:\n    host: http://127.0.0.1:" + port +
                                       "\n    org: org\n    app: app\n    client_id: cid\n"
                                       "    client_secret_file: main.secret\n" +
                                       extra_config);
