@@ -382,6 +382,16 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
   return {};
 }
 
+CampaignIngester::Known& CampaignIngester::ResetKnown(const std::string& name,
+                                                      CampaignStatus status) {
+  Known& k = known_[name];
+  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
+  k = Known{};
+  k.campaign_id = std::move(held);
+  k.status = status;
+  return k;
+}
+
 Status CampaignIngester::Refuse(const std::string& name, const std::string& reason, TimePoint now,
                                 ScanReport& report) {
   report.refused.push_back(RefusedFile{name, reason});
@@ -395,11 +405,7 @@ Status CampaignIngester::Refuse(const std::string& name, const std::string& reas
   auto changed = store_.RefuseFile(name, reason, now);
   if (!changed) return FileFailed(name, changed.error(), report);
   // Read again from scratch once it is readable.
-  Known& k = known_[name];
-  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
-  k = Known{};
-  k.campaign_id = std::move(held);
-  k.status = CampaignStatus::kRefused;
+  Known& k = ResetKnown(name, CampaignStatus::kRefused);
   k.last_error = reason;
   if (*changed) {
     report.errors.push_back(name + ": " + reason);
@@ -416,11 +422,7 @@ Status CampaignIngester::Reject(const std::string& name, const std::string& hash
   facts.repeats = false;
   auto changed = store_.RejectCampaign(name, hash, JoinLines(errors), now, facts);
   if (!changed) return FileFailed(name, changed.error(), report);
-  Known& k = known_[name];
-  std::string held = std::move(k.campaign_id);  // a campaign it holds stays held
-  k = Known{};
-  k.campaign_id = std::move(held);
-  k.status = CampaignStatus::kRejected;
+  Known& k = ResetKnown(name, CampaignStatus::kRejected);
   k.hash = hash;
   k.last_error = JoinLines(errors);
   k.facts = facts;

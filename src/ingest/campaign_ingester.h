@@ -166,6 +166,9 @@ class CampaignIngester {
   Status Check(const std::string& name, const std::string& bytes, const std::string& hash,
                Store::FileFacts facts, int64_t mtime_ns, bool last_round, TimePoint now,
                ScanReport& report);
+  // The file's entry, emptied and set to `status` (refused, rejected): what it knew of the
+  // file's content is gone, a campaign it holds stays held.
+  Known& ResetKnown(const std::string& name, CampaignStatus status);
   Status Refuse(const std::string& name, const std::string& reason, TimePoint now,
                 ScanReport& report);
   Status Reject(const std::string& name, const std::string& hash,

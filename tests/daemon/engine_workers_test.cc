@@ -15,6 +15,12 @@ broadcasts:
   - {name: r2, target: chatrooms, message: {type: txt, msg: three}}
 )";
 
+constexpr const char* kTwoChatrooms = R"(id: c
+broadcasts:
+  - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
+  - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
+)";
+
 class EngineWorkersTest : public EngineTest {
  protected:
   // Next() once, expecting a claimed send.
@@ -63,11 +69,7 @@ TEST_F(EngineWorkersTest, TwoEndpointsEachGetASendBeforeEitherCompletes) {
 }
 
 TEST_F(EngineWorkersTest, NeverTwoRequestsInFlightOnOneEndpoint) {
-  Campaign("c.yaml", R"(id: c
-broadcasts:
-  - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
-  - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
-)");
+  Campaign("c.yaml", kTwoChatrooms);
   auto engine = Start();
   std::optional<PendingSend> first = Claim(*engine);
   ASSERT_TRUE(first.has_value());
@@ -87,11 +89,7 @@ broadcasts:
 }
 
 TEST_F(EngineWorkersTest, AbandonReleasesTheEndpoint) {
-  Campaign("c.yaml", R"(id: c
-broadcasts:
-  - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
-  - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
-)");
+  Campaign("c.yaml", kTwoChatrooms);
   auto engine = Start();
   std::optional<PendingSend> first = Claim(*engine);
   ASSERT_TRUE(first.has_value());
