@@ -18,16 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Where relative credential names are looked up: $CREDENTIALS_DIRECTORY under
-// systemd; from a shell, the folder the unit loads them from, "credentials"
-// beside the config (/etc/broadcastd/credentials).
-fs::path CredentialsDirectory(const Config& config) {
-  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) return dir;
-  std::error_code ec;
-  fs::path source = fs::absolute(config.source, ec);
-  return (ec ? config.source : source).parent_path() / "credentials";
-}
-
 // Warnings about one app's credential file. They never name the file by the
 // config's value (it may be a pasted secret), only by its key.
 void CheckCredential(const AppConfig& app, const fs::path& credentials_dir, std::ostream& err) {

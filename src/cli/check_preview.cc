@@ -10,6 +10,7 @@
 #include "core/time_format.h"
 #include "ingest/job_planner.h"
 #include "queue/scheduler_state.h"
+#include "store/configured_store.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -96,7 +97,7 @@ std::string CheckPreviewText(const Config& config, const Campaign& campaign,
     against = access.error().Is(ErrorKind::kNotFound)
                   ? "an empty queue (no database at " + config.database.string() + " yet)"
                   : "an empty queue (" + access.error().message + ")";
-  } else if (auto store = Store::Open(config.database, Store::Mode::kReadOnly); !store) {
+  } else if (auto store = OpenConfiguredStore(config, Store::Mode::kReadOnly); !store) {
     against = "an empty queue (" + store.error().message + ")";
   } else if (auto state = LoadSchedulerState(config, *store, now); !state) {
     against = "an empty queue (" + state.error().message + ")";

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "ha/pg_connection.h"
+
 namespace broadcastd {
 namespace {
 
@@ -38,6 +40,8 @@ std::string CurrentUserDescription() {
 }
 
 Status CheckDatabaseAccess(const fs::path& database, DatabaseUse use) {
+  // A PostgreSQL server answers for itself when the store connects.
+  if (IsPostgresUri(database.native())) return {};
   const std::string name = "database " + database.string();
   struct stat st {};
   if (::stat(database.c_str(), &st) != 0) {

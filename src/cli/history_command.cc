@@ -11,6 +11,7 @@
 #include "cli/text_table.h"
 #include "config/config_loader.h"
 #include "core/time_format.h"
+#include "store/configured_store.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -155,7 +156,7 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
     ctx.err << config.error().message << "\n";
     return 2;
   }
-  auto store = Store::Open(config->database, Store::Mode::kReadOnly);
+  auto store = OpenConfiguredStore(*config, Store::Mode::kReadOnly);
   if (!store) {
     ctx.err << store.error().message << "\n";
     return 2;

@@ -7,6 +7,7 @@
 #include "cli/database_access.h"
 #include "config/config_loader.h"
 #include "core/log_value.h"
+#include "store/configured_store.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
 
@@ -92,7 +93,7 @@ int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action) {
     ctx.err << access.error().message << "\n";
     return kExitUsage;
   }
-  auto store = Store::Open(config->database, Store::Mode::kReadWriteExisting);
+  auto store = OpenConfiguredStore(*config, Store::Mode::kReadWriteExisting);
   if (!store) {
     ctx.err << store.error().message << "\n";
     return kExitUsage;

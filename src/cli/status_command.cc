@@ -6,6 +6,7 @@
 #include "cli/database_access.h"
 #include "cli/status_report.h"
 #include "config/config_loader.h"
+#include "store/configured_store.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -61,7 +62,7 @@ int RunStatus(const CommandContext& ctx, const StatusOptions& options) {
     ctx.err << access.error().message << "\n";
     return kExitUsage;
   }
-  auto store = Store::Open(config->database, Store::Mode::kReadOnly);
+  auto store = OpenConfiguredStore(*config, Store::Mode::kReadOnly);
   if (!store) {
     ctx.err << store.error().message << "\n";
     return kExitUsage;

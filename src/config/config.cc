@@ -2,6 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <system_error>
+
+#include "ha/pg_connection.h"
 
 namespace broadcastd {
 
@@ -14,6 +20,21 @@ EndpointLimits Config::LimitsFor(const std::string& app, BroadcastTarget target)
     }
   }
   return result;
+}
+
+bool Config::DatabaseIsPostgres() const { return IsPostgresUri(database.native()); }
+
+std::filesystem::path CredentialsDirectory(const Config& config) {
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) return dir;
+  std::error_code ec;
+  std::filesystem::path source = std::filesystem::absolute(config.source, ec);
+  return (ec ? config.source : source).parent_path() / "credentials";
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
 }
 
 }  // namespace broadcastd

@@ -27,8 +27,18 @@ struct AppConfig {
 };
 
 struct Config {
-  std::filesystem::path source;         // the file it was read from
-  std::filesystem::path database;       // default: $STATE_DIRECTORY/queue.db
+  std::filesystem::path source;  // the file it was read from
+  // A SQLite file (default: $STATE_DIRECTORY/queue.db), or a PostgreSQL database shared by
+  // several daemons, named by a libpq URI ("postgresql://user@host:5432/dbname").
+  std::filesystem::path database;
+  // PostgreSQL: the credential file holding the password (like client_secret_file, never
+  // the password itself); none: libpq's own means (~/.pgpass, peer or certificate).
+  std::optional<std::filesystem::path> database_password_file;
+  // This daemon's name among those sharing a PostgreSQL database: default the host name.
+  std::string node_name;
+  // PostgreSQL: how long the sender lease lasts unless renewed (renewed every third of
+  // it). A standby takes over at most this plus one renewal period after the sender died.
+  Duration sender_lease_ttl{15000};
   std::filesystem::path campaigns_dir;  // relative paths: against the config's folder
   std::map<std::string, AppConfig> apps;
   std::map<BroadcastTarget, EndpointLimits> limits;  // all three present after loading
@@ -43,7 +53,17 @@ struct Config {
 
   // The limits of one app's endpoint, with its daily_budget override applied.
   EndpointLimits LimitsFor(const std::string& app, BroadcastTarget target) const;
+  // Whether `database` names a PostgreSQL database rather than a SQLite file.
+  bool DatabaseIsPostgres() const;
 };
+
+// Where relative credential names are looked up: $CREDENTIALS_DIRECTORY under systemd;
+// from a shell, the folder the unit loads them from, "credentials" beside the config
+// (/etc/broadcastd/credentials).
+std::filesystem::path CredentialsDirectory(const Config& config);
+
+// This host's name (node_name's default).
+std::string HostName();
 
 // http_listen split: "127.0.0.1:9464", "[::1]:9464", "localhost:9464". Fails for a
 // missing or bad port, or a host that is empty.

@@ -12,6 +12,7 @@
 
 #include "config/app_host.h"
 #include "document/document.h"
+#include "ha/pg_connection.h"
 
 namespace broadcastd {
 namespace {
@@ -23,6 +24,7 @@ constexpr const char* kSecretHint = "secrets never go in the config";
 
 // Keys that would put a secret in the config, and where it belongs instead.
 const char* SecretFileFor(const std::string& key) {
+  if (key == "database_password") return "database_password_file";
   if (key == "client_secret" || key == "secret" || key == "password") return "client_secret_file";
   if (key == "token" || key == "app_token" || key == "access_token") return "token_file";
   return nullptr;
@@ -46,13 +48,39 @@ class ConfigReader {
     Config config;
     config.source = source_;
     const Json& root = doc_.json();
-    CheckKeys(Pointer(""), {"database", "campaigns_dir", "apps", "limits", "day_boundary",
-                            "safety_margin_ms", "http_listen", "http_listen_public"});
+    CheckKeys(Pointer(""),
+              {"database", "database_password_file", "node_name", "sender_lease_ttl_ms",
+               "campaigns_dir", "apps", "limits", "day_boundary", "safety_margin_ms", "http_listen",
+               "http_listen_public"});
 
     if (auto path = OptionalString(Pointer("/database"))) {
-      config.database = Resolve(*path);
+      // A PostgreSQL URI is taken as written; a file is relative to the config's folder.
+      config.database = IsPostgresUri(*path) ? std::filesystem::path(*path) : Resolve(*path);
     } else if (!root.contains("database")) {
       config.database = DefaultDatabasePath(std::getenv("STATE_DIRECTORY"));
+    }
+    config.database_password_file = CredentialFileName(Pointer("/database_password_file"));
+    if (config.database_password_file && !config.DatabaseIsPostgres()) {
+      Problem(Pointer("/database_password_file"),
+              "only for a PostgreSQL database (database: \"postgresql://...\")");
+    }
+    if (auto node = OptionalString(Pointer("/node_name"))) {
+      const bool printable = std::all_of(node->begin(), node->end(),
+                                         [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+      if (node->empty() || node->size() > 64 || !printable) {
+        Problem(Pointer("/node_name"), "must be 1 to 64 printable characters without spaces");
+      } else {
+        config.node_name = *node;
+      }
+    }
+    if (config.node_name.empty()) config.node_name = HostName();
+    if (const Json* ttl = Node(Pointer("/sender_lease_ttl_ms"))) {
+      if (!ttl->is_number_integer() || ttl->get<int64_t>() < 1000 || ttl->get<int64_t>() > 600000) {
+        Problem(Pointer("/sender_lease_ttl_ms"),
+                "must be an integer from 1000 to 600000 (milliseconds)");
+      } else {
+        config.sender_lease_ttl = Duration(ttl->get<int64_t>());
+      }
     }
     if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
     ReadApps(config);

@@ -7,7 +7,9 @@
 
 #include "core/log_value.h"
 #include "core/time_format.h"
+#include "ha/pg_connection.h"
 #include "queue/scheduler_state.h"
+#include "store/configured_store.h"
 
 namespace broadcastd {
 namespace {
@@ -37,11 +39,27 @@ bool IsRefusal(const Error& error) {
 Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
                                                std::filesystem::path credentials_dir,
                                                HttpTransport& transport, const Clock& clock) {
-  auto store = Store::Open(config.database, Store::Mode::kReadWrite);
+  auto store = OpenConfiguredStore(config, Store::Mode::kReadWrite, credentials_dir);
   if (!store) return std::unexpected(store.error());
   store->set_boot_id(clock.BootId());
-  return Create(config, std::move(credentials_dir), transport, clock,
-                std::make_unique<Store>(std::move(*store)));
+  std::unique_ptr<LeaseState> lease;
+  if (store->IsPostgres()) {
+    lease = std::make_unique<LeaseState>();
+    lease->uri = config.database.native();
+    auto password = DatabasePassword(config, credentials_dir);
+    if (!password) return std::unexpected(password.error());
+    lease->password = std::move(*password);
+    auto conn = PgConnect(lease->uri, lease->password);
+    if (!conn) return std::unexpected(conn.error());
+    if (Status st = SenderLease::CreateSchema(**conn); !st) return std::unexpected(st.error());
+    lease->conn = std::move(*conn);
+    lease->lease = std::make_unique<SenderLease>(
+        *lease->conn, config.node_name, LeaseOptions{.ttl = config.sender_lease_ttl}, clock);
+  }
+  auto engine = Create(config, std::move(credentials_dir), transport, clock,
+                       std::make_unique<Store>(std::move(*store)));
+  if (engine) (*engine)->lease_ = std::move(lease);
+  return engine;
 }
 
 Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
@@ -73,13 +91,17 @@ std::map<std::string, std::shared_ptr<BroadcastClient>> Engine::BuildClients(con
 
 Status Engine::Start() {
   const TimePoint now = clock_.Now();
-  auto recovered = store_->RecoverInFlight(now);
-  if (!recovered) return std::unexpected(recovered.error());
-  for (int64_t id : *recovered) {
-    spdlog::warn(
-        "job.unknown job={} reason=\"the daemon stopped while its request was in flight; it is "
-        "not resent: resolve it with --resolve-sent or --resolve-not-sent\"",
-        id);
+  // Shared with other daemons (PostgreSQL): a job `sending` may be another daemon's
+  // request in flight; it is recovered on taking the lease (TickLease), not here.
+  if (!lease_) {
+    auto recovered = store_->RecoverInFlight(now);
+    if (!recovered) return std::unexpected(recovered.error());
+    for (int64_t id : *recovered) {
+      spdlog::warn(
+          "job.unknown job={} reason=\"the daemon stopped while its request was in flight; it "
+          "is not resent: resolve it with --resolve-sent or --resolve-not-sent\"",
+          id);
+    }
   }
   // A notice of an earlier run says nothing about this one's tokens.
   if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
@@ -129,6 +151,9 @@ Status Engine::RebuildQueue() {
 }
 
 void Engine::PruneJobChanges() {
+  // Shared (PostgreSQL): the holder alone prunes, so that a standby never deletes changes
+  // the sender has not read (a standby rebuilds everything when it takes over).
+  if (lease_ && !lease_->leading) return;
   if (auto pruned = store_->PruneJobChanges(queue_position_.job_change, kPruneBatch); !pruned) {
     // The log only grows meanwhile; the next reload tries again.
     spdlog::warn("store.error reason={}", LogValue(pruned.error().message));
@@ -237,6 +262,14 @@ Result<EngineStep> Engine::Next() {
   };
   if (Status st = NoteClockStep(reading); !st) return failed(st.error());
   RetryUncommitted(now);
+  if (lease_) {
+    if (Status st = TickLease(reading); !st) return failed(st.error());
+    const Duration to_tick = std::chrono::duration_cast<Duration>(lease_->next_tick - reading.mono);
+    if (!Leading(reading.mono)) {
+      next_wake_ = now + std::max(to_tick, Duration(0));
+      return EngineStep{};
+    }
+  }
   if (auto promoted = store_->PromoteDue(now); !promoted) return failed(promoted.error());
   while (true) {
     Decision decision = scheduler_->Decide(reading);
@@ -326,7 +359,73 @@ Status Engine::Refused(int64_t id, const Error& refusal) {
   return std::unexpected(refusal);
 }
 
-std::optional<TimePoint> Engine::NextWake() const { return next_wake_; }
+std::optional<TimePoint> Engine::NextWake() const {
+  if (!lease_) return next_wake_;
+  // The lease is renewed on time whatever the queue needs.
+  const Instant now = clock_.Read();
+  const TimePoint tick =
+      now.wall +
+      std::max(Duration(0), std::chrono::duration_cast<Duration>(lease_->next_tick - now.mono));
+  return next_wake_ ? std::min(*next_wake_, tick) : tick;
+}
+
+Status Engine::TickLease(const Instant& reading) {
+  LeaseState& l = *lease_;
+  if (reading.mono < l.next_tick) return {};
+  l.next_tick = reading.mono + config_.sender_lease_ttl / 3;
+  auto log_once = [&](const std::string& what, auto&& write) {
+    if (l.seen != what) write();
+    l.seen = what;
+  };
+  auto tick = l.lease->Tick();
+  if (!tick) {
+    // Claims stop when valid_until passes (Leading); the connection is made again at
+    // the next tick.
+    log_once("unavailable", [&] {
+      spdlog::warn("lease.unavailable node={} reason={}", LogValue(config_.node_name),
+                   LogValue(tick.error().message));
+    });
+    if (auto conn = PgConnect(l.uri, l.password)) {
+      l.conn = std::move(*conn);
+      l.lease = std::make_unique<SenderLease>(
+          *l.conn, config_.node_name, LeaseOptions{.ttl = config_.sender_lease_ttl}, clock_);
+    }
+    return {};
+  }
+  if (tick->role == LeaseRole::kStandby) {
+    if (l.leading) {
+      spdlog::warn("lease.lost node={} holder={} epoch={}", LogValue(config_.node_name),
+                   LogValue(tick->lease.holder), tick->lease.epoch);
+    }
+    l.leading = false;
+    store_->set_fence(std::nullopt);
+    log_once("standby " + tick->lease.holder, [&] {
+      spdlog::info("lease.standby node={} holder={} epoch={}", LogValue(config_.node_name),
+                   LogValue(tick->lease.holder), tick->lease.epoch);
+    });
+    return {};
+  }
+  const bool first = !l.leading || l.epoch != tick->epoch;
+  l.leading = true;
+  l.epoch = tick->epoch;
+  l.valid_until = tick->valid_until;
+  store_->set_fence(Store::Fence{config_.node_name, tick->epoch});
+  l.seen = "leader";
+  if (!first) return {};
+  spdlog::info("lease.acquired node={} epoch={} previous={}", LogValue(config_.node_name),
+               tick->epoch, LogValue(tick->previous_holder));
+  auto recovered = store_->RecoverInFlight(reading.wall);
+  if (!recovered) return std::unexpected(recovered.error());
+  for (int64_t id : *recovered) {
+    spdlog::warn(
+        "job.unknown job={} reason=\"it was sending when this daemon took the sender lease; "
+        "its request may have reached the server and is not resent: resolve it with "
+        "--resolve-sent or --resolve-not-sent\"",
+        id);
+  }
+  // The windows and budgets of the shared audit, whoever sent.
+  return RebuildQueue();
+}
 
 Status Engine::VerifyDatabase() { return store_->VerifyFiles(); }
 

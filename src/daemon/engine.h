@@ -38,6 +38,7 @@
 #include "core/error.h"
 #include "easemob/broadcast_client.h"
 #include "easemob/transport.h"
+#include "ha/sender_lease.h"
 #include "ingest/campaign_ingester.h"
 #include "queue/scheduler_state.h"
 #include "scheduler/scheduler.h"
@@ -156,11 +157,35 @@ class Engine {
   // Whether a token fetch for `app` is in flight.
   bool FetchingToken(const std::string& app) const { return fetching_.contains(app); }
 
+  // PostgreSQL (several daemons share the database): whether this daemon holds the sender
+  // lease now; only then does Next() claim. SQLite: always.
+  bool Leading(MonoTime now) const {
+    return !lease_ || (lease_->leading && now < lease_->valid_until);
+  }
+  bool HasLease() const { return lease_ != nullptr; }
+
   const Config& config() const { return config_; }
   Store& store() { return *store_; }
   const Scheduler& scheduler() const { return *scheduler_; }
 
  private:
+  // The sender lease of a PostgreSQL database: one sender among the daemons sharing it.
+  struct LeaseState {
+    std::string uri;
+    std::optional<std::string> password;
+    std::unique_ptr<pqxx::connection> conn;  // its own connection, apart from the store's
+    std::unique_ptr<SenderLease> lease;
+    bool leading = false;  // this process holds it (took it, or renewed it since)
+    int64_t epoch = 0;
+    MonoTime valid_until{};  // claim nothing after this (the last good tick + the TTL)
+    MonoTime next_tick{};
+    std::string seen;  // what was logged last (a change is logged once)
+  };
+  // Renews or takes the lease when a renewal period has passed since the last tick. On
+  // becoming the holder (a take-over, or this process's first tick as holder): every job
+  // still `sending` becomes `unknown` (the previous holder's requests may have reached
+  // the server) and the scheduler, windows and budgets are rebuilt from the shared audit.
+  Status TickLease(const Instant& reading);
   // An answer that arrived and is not committed yet.
   struct Uncommitted {
     PendingSend send;
@@ -212,6 +237,7 @@ class Engine {
   HttpTransport& transport_;
   const Clock& clock_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<LeaseState> lease_;  // PostgreSQL only
   std::unique_ptr<CampaignIngester> ingester_;
   std::unique_ptr<Scheduler> scheduler_;
   std::map<std::string, std::shared_ptr<BroadcastClient>> clients_;  // by app name

@@ -144,16 +144,20 @@ Daemon::~Daemon() {
 Status Daemon::Setup() {
   auto config = LoadConfig(options_.config_path);
   if (!config) return std::unexpected(config.error());
-  // The lock file sits beside the database: its folder must exist first.
-  std::error_code ec;
-  std::filesystem::create_directories(config->database.parent_path(), ec);
-  if (ec) {
-    return Fail("database " + config->database.string() +
-                ": cannot create its folder: " + ec.message());
+  // PostgreSQL: several daemons share the database by design; the sender lease, not a
+  // lock file, keeps one sender at a time.
+  if (!config->DatabaseIsPostgres()) {
+    // The lock file sits beside the database: its folder must exist first.
+    std::error_code ec;
+    std::filesystem::create_directories(config->database.parent_path(), ec);
+    if (ec) {
+      return Fail("database " + config->database.string() +
+                  ": cannot create its folder: " + ec.message());
+    }
+    auto lock = DaemonLock::Acquire(config->database);
+    if (!lock) return std::unexpected(lock.error());
+    lock_.emplace(std::move(*lock));
   }
-  auto lock = DaemonLock::Acquire(config->database);
-  if (!lock) return std::unexpected(lock.error());
-  lock_.emplace(std::move(*lock));
   auto engine = Engine::Create(*config, options_.credentials_dir, transport_, clock_);
   if (!engine) return std::unexpected(engine.error());
   engine_ = std::move(*engine);

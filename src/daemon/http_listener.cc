@@ -7,6 +7,7 @@
 
 #include "cli/status_report.h"
 #include "core/log_value.h"
+#include "store/configured_store.h"
 #include "store/store.h"
 #include "web/metrics.h"
 #include "web/status_page.h"
@@ -60,14 +61,14 @@ Result<std::unique_ptr<HttpListener>> HttpListener::Start(const Config& config,
   server.set_keep_alive_max_count(10);
 
   server.Get("/metrics", [s](const httplib::Request&, httplib::Response& res) {
-    auto store = Store::Open(s->config.database, Store::Mode::kReadOnly);
+    auto store = OpenConfiguredStore(s->config, Store::Mode::kReadOnly);
     if (!store) return Failure(res, store.error());
     auto text = RenderMetrics(s->config, *store, s->clock.Now());
     if (!text) return Failure(res, text.error());
     res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/", [s](const httplib::Request&, httplib::Response& res) {
-    auto store = Store::Open(s->config.database, Store::Mode::kReadOnly);
+    auto store = OpenConfiguredStore(s->config, Store::Mode::kReadOnly);
     if (!store) return Failure(res, store.error());
     const TimePoint now = s->clock.Now();
     auto report = GatherStatus(s->config, *store, now, {.state = JobState::kUnknown, .limit = 50});

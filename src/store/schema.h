@@ -10,6 +10,10 @@ class Database;
 
 namespace broadcastd {
 
+namespace sql {
+class Connection;
+}
+
 struct Migration {
   // PRAGMA user_version once applied: 1, 2, 3… without gaps. A database at version v
   // takes every step above v, in order.
@@ -33,5 +37,14 @@ int CurrentSchemaVersion();
 // Throws SQLite::Exception (the caller turns it into an Error); throws std::runtime_error
 // for a database newer than the code.
 void Migrate(SQLite::Database& db);
+
+// PostgreSQL: the schema at CurrentSchemaVersion() is created whole, in one transaction
+// under the store's writer lock (several daemons may start together: one creates it, the
+// others find it), when `create` and the database has no broadcastd tables yet.
+// Throws std::runtime_error for a database without the tables (and not `create`), or at
+// another version than this code's.
+void MigratePostgres(sql::Connection& db, bool create);
+// broadcastd_schema.version.
+int PostgresSchemaVersion(sql::Connection& db);
 
 }  // namespace broadcastd

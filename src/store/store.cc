@@ -12,8 +12,11 @@
 #include <system_error>
 #include <utility>
 
+#include "ha/pg_connection.h"
 #include "store/schema.h"
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
+#include "store/sql_postgres.h"
+#include "store/sql_sqlite.h"
 
 namespace broadcastd {
 
@@ -85,27 +88,52 @@ std::optional<std::pair<uint64_t, uint64_t>> FileId(const std::filesystem::path&
 
 }  // namespace
 
-Store::Store(std::filesystem::path path, Mode mode, std::unique_ptr<SQLite::Database> db)
-    : path_(std::move(path)), mode_(mode), statements_{db.get()}, db_(std::move(db)) {}
+Store::Store(std::filesystem::path path, Mode mode, std::unique_ptr<sql::Connection> db)
+    : path_(std::move(path)), mode_(mode), db_(std::move(db)) {}
 
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
 
-Store::KeptStatements::KeptStatements(KeptStatements&& other) noexcept
-    : db(std::exchange(other.db, nullptr)) {}
+namespace {
 
-Store::KeptStatements& Store::KeptStatements::operator=(KeptStatements&& other) noexcept {
-  // Runs before db_ is replaced (declared before it): the old connection's statements go
-  // first, so that it can close.
-  if (this != &other) {
-    if (db != nullptr) ForgetStatements(*db);
-    db = std::exchange(other.db, nullptr);
-  }
-  return *this;
+SQLite::Database& SqliteOf(sql::Connection& db) {
+  return static_cast<sql::SqliteConnection&>(db).database();
 }
 
-Store::~Store() {
-  if (db_) ForgetStatements(*db_);  // before db_ closes
+}  // namespace
+
+bool Store::IsPostgres() const { return db_->dialect() == sql::Connection::Dialect::kPostgres; }
+
+Result<Store> Store::OpenDatabase(const std::filesystem::path& database, Mode mode,
+                                  const std::optional<std::string>& password) {
+  if (IsPostgresUri(database.native())) return OpenPostgres(database.native(), mode, password);
+  return Open(database, mode);
+}
+
+Result<Store> Store::OpenPostgres(const std::string& uri, Mode mode,
+                                  const std::optional<std::string>& password) {
+  const std::string display = PgDisplayName(uri);
+  auto info = PgConnInfo(uri, password);
+  if (!info) return std::unexpected(info.error());
+  try {
+    // Read-only: every transaction refuses to write. The daemon (read-write) listens for
+    // the other connections' commits (DataVersion).
+    const std::string session =
+        mode == Mode::kReadOnly ? "SET default_transaction_read_only = on" : "LISTEN broadcastd";
+    auto db = std::make_unique<sql::PgConnection>(*info, display, session);
+    MigratePostgres(*db, mode == Mode::kReadWrite);
+    return Store(display, mode, std::move(db));
+  } catch (const sql::Failure& e) {
+    return Fail(e.kind(), DescribeFailure(display, "open", e.what()));
+  } catch (const std::exception& e) {
+    return Fail(ErrorKind::kIo, DescribeFailure(display, "open", e.what()));
+  }
+}
+
+int Store::NotifySocket() const {
+  if (!IsPostgres()) return -1;
+  return static_cast<const sql::PgConnection&>(*db_).Socket();
 }
 
 Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const std::string& vfs) {
@@ -130,7 +158,7 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
                        std::to_string(CurrentSchemaVersion()) +
                        "; start the daemon once to migrate it");
       }
-      return Store(path, mode, std::move(db));
+      return Store(path, mode, std::make_unique<sql::SqliteConnection>(std::move(db)));
     }
 
     if (mode == Mode::kReadWrite && path.has_parent_path()) {
@@ -158,9 +186,9 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
     db->exec("PRAGMA synchronous = FULL");
     db->exec("PRAGMA foreign_keys = ON");
     Migrate(*db);
-    Store store(path, mode, std::move(db));
+    Store store(path, mode, std::make_unique<sql::SqliteConnection>(std::move(db)));
     // A read opens (or creates) the -wal file; its identity is what VerifyFiles checks.
-    store.db_->execAndGet("SELECT count(*) FROM sqlite_master");
+    store.db_->QueryInt64("SELECT count(*) FROM sqlite_master");
     store.wal_file_ = FileId(WalPathOf(path));
     return store;
   } catch (const std::exception& e) {
@@ -169,13 +197,17 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
 }
 
 Result<int> Store::SchemaVersion() {
-  return Read("schema version",
-              [&]() -> Result<int> { return db_->execAndGet("PRAGMA user_version").getInt(); });
+  return Read("schema version", [&]() -> Result<int> {
+    if (IsPostgres()) return PostgresSchemaVersion(*db_);
+    return static_cast<int>(db_->QueryInt64("PRAGMA user_version"));
+  });
 }
 
 Status Store::VerifyFiles() {
+  if (IsPostgres()) return {};
   int moved = 0;
-  const int rc = sqlite3_file_control(db_->getHandle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+  const int rc =
+      sqlite3_file_control(SqliteOf(*db_).getHandle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved);
   if (rc != SQLITE_OK) {
     return Fail(ErrorKind::kIo,
                 DescribeFailure(path_, "check the files",
@@ -206,7 +238,11 @@ Status Store::VerifyFiles() {
 
 Result<int64_t> Store::DataVersion() {
   return Read("data version", [&]() -> Result<int64_t> {
-    return db_->execAndGet("PRAGMA data_version").getInt64();
+    if (IsPostgres()) {
+      notifications_ += static_cast<sql::PgConnection&>(*db_).TakeNotifications();
+      return notifications_;
+    }
+    return db_->QueryInt64("PRAGMA data_version");
   });
 }
 

@@ -1,8 +1,12 @@
 #pragma once
-// The persistent queue and audit: one SQLite file (WAL, synchronous=FULL).
-// It stores and answers; it knows nothing of HTTP, YAML or scheduling policy.
+// The persistent queue and audit: one SQLite file (WAL, synchronous=FULL), or a
+// PostgreSQL database shared by several daemons (config `database:` a libpq URI).
+// It stores and answers; it knows nothing of HTTP, YAML or scheduling policy. Both
+// backends run the same SQL and keep the same promises; what differs is said where it does.
 //
-// Every write is one BEGIN IMMEDIATE transaction: all of it lands, or none of it.
+// Every write is one transaction that no other writer of the database runs alongside
+// (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock all writers take): all of it
+// lands, or none of it.
 // Nothing throws out of a Store: failures come back as Error values whose message names
 // the database path and the operation. A Store is one connection: use it from one thread
 // at a time. Several processes may open the same file (the daemon read-write; --status
@@ -25,11 +29,11 @@
 #include "store/job_state.h"
 #include "store/rows.h"
 
-namespace SQLite {
-class Database;
-}
-
 namespace broadcastd {
+
+namespace sql {
+class Connection;
+}
 
 class Store {
  public:
@@ -45,13 +49,25 @@ class Store {
   static Result<Store> Open(const std::filesystem::path& path, Mode mode,
                             const std::string& vfs = {});
 
+  // A PostgreSQL database named by a libpq URI (`password`, when given, from the
+  // credential file; it never appears in a message). kReadWrite creates the tables when
+  // missing (several daemons may race to; one does it); the other modes need them.
+  // kUnavailable when the server cannot be reached.
+  static Result<Store> OpenPostgres(const std::string& uri, Mode mode,
+                                    const std::optional<std::string>& password = {});
+  // OpenPostgres when `database` is a PostgreSQL URI (IsPostgresUri), else Open.
+  static Result<Store> OpenDatabase(const std::filesystem::path& database, Mode mode,
+                                    const std::optional<std::string>& password = {});
+  bool IsPostgres() const;
+
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();
 
+  // The SQLite file, or the PostgreSQL URI without its password.
   const std::filesystem::path& path() const { return path_; }
   Mode mode() const { return mode_; }
-  // PRAGMA user_version.
+  // PRAGMA user_version (PostgreSQL: broadcastd_schema.version).
   Result<int> SchemaVersion();
 
   // The boot (Clock::BootId) that the monotonic readings passed to ClaimForSending and
@@ -62,8 +78,19 @@ class Store {
   // when the database file was moved, replaced or deleted (SQLITE_FCNTL_HAS_MOVED), or
   // its "-wal" file is gone or is another file than the one seen at open. A commit
   // would then land in a file that nobody opens again, and vanish with this process:
-  // the daemon checks before every claim and stops instead.
+  // the daemon checks before every claim and stops instead. PostgreSQL: always fine.
   Status VerifyFiles();
+
+  // PostgreSQL only: every claim (ClaimForSending) first checks, in its own transaction,
+  // that daemon `node` holds the sender lease at `epoch` and that it has not expired by
+  // the database's clock (ha/sender_lease.h), and is refused (kConflict) otherwise: a
+  // daemon paused past its lease claims nothing once another took over. Unset: claims
+  // are refused (kConflict) on PostgreSQL until a fence is set.
+  struct Fence {
+    std::string node;
+    int64_t epoch = 0;
+  };
+  void set_fence(std::optional<Fence> fence) { fence_ = std::move(fence); }
 
   // ---------------------------------------------------------------- ingestion
   // A job is (campaign id, broadcast name, occurrence), whatever file carries it. A
@@ -417,11 +444,16 @@ class Store {
   Result<std::optional<TimePoint>> LastSent();
 
   // PRAGMA data_version: changes whenever another connection commits, so the daemon
-  // notices operator actions with one cheap query.
+  // notices operator actions with one cheap query. PostgreSQL: every write transaction
+  // sends NOTIFY broadcastd; this counts those of other connections received so far
+  // (LISTEN, read without waiting; a reconnect counts as a change).
   Result<int64_t> DataVersion();
+  // PostgreSQL: the socket on which those notifications arrive (for the daemon's poll);
+  // -1 for SQLite.
+  int NotifySocket() const;
 
  private:
-  Store(std::filesystem::path path, Mode mode, std::unique_ptr<SQLite::Database> db);
+  Store(std::filesystem::path path, Mode mode, std::unique_ptr<sql::Connection> db);
 
   // Runs `body` (returning Result<T>) and turns any exception into an Error naming the
   // database and `operation`.
@@ -433,16 +465,9 @@ class Store {
 
   std::filesystem::path path_;
   Mode mode_ = Mode::kReadWrite;
-  // The connection whose prepared statements are kept (sqlite_access.h); declared before
-  // db_ so that a move assignment drops them before the old connection closes.
-  struct KeptStatements {
-    SQLite::Database* db = nullptr;
-    explicit KeptStatements(SQLite::Database* d) : db(d) {}
-    KeptStatements(KeptStatements&& other) noexcept;
-    KeptStatements& operator=(KeptStatements&& other) noexcept;
-  };
-  KeptStatements statements_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<sql::Connection> db_;  // keeps its prepared statements (sql_access.h)
+  std::optional<Fence> fence_;
+  int64_t notifications_ = 0;  // PostgreSQL: DataVersion
   std::string boot_id_;
   bool batch_open_ = false;  // BeginBatch: writes are savepoints in one transaction
   // The "-wal" file (device, inode) seen at open; nullopt until one is seen.

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/time_format.h"
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
 
 namespace broadcastd {
 
@@ -40,7 +40,7 @@ JobState StateByDue(TimePoint due, TimePoint now) {
 
 std::string StateText(JobState state) { return std::string(JobStateName(state)); }
 
-void InsertJob(SQLite::Database& db, int64_t campaign_ref, const std::string& campaign_id,
+void InsertJob(sql::Connection& db, int64_t campaign_ref, const std::string& campaign_id,
                const Store::JobSpec& spec, TimePoint now) {
   CachedStatement insert(db,
                          "INSERT INTO jobs (campaign_ref, campaign_id, broadcast, occurrence, "
@@ -67,7 +67,7 @@ void InsertJob(SQLite::Database& db, int64_t campaign_ref, const std::string& ca
 // only when something did change. A spec due "as soon as allowed" keeps the job's
 // earlier due: a newer copy of the file (a move, an edit) must not push it back.
 // A retried job keeps its not_before (the server's Retry-After) and its last error.
-void UpdateJob(SQLite::Database& db, const ExistingJob& job, const std::string& campaign_id,
+void UpdateJob(sql::Connection& db, const ExistingJob& job, const std::string& campaign_id,
                const Store::JobSpec& spec, TimePoint now) {
   TimePoint due = spec.due_is_default ? std::min(spec.due, job.due) : spec.due;
   CachedStatement update(
@@ -75,9 +75,11 @@ void UpdateJob(SQLite::Database& db, const ExistingJob& job, const std::string& 
       "UPDATE jobs SET campaign_id = ?1, app = ?2, target = ?3, body = ?4, state = ?5, due = ?6, "
       "expires = ?7, priority = ?8, cancelled_by = NULL, updated_at = ?9, "
       "last_error = CASE WHEN state = 'cancelled' THEN NULL ELSE last_error END "
-      "WHERE id = ?10 AND (campaign_id IS NOT ?1 OR app IS NOT ?2 OR target IS NOT ?3 OR "
-      "body IS NOT ?4 OR state IS NOT ?5 OR due IS NOT ?6 OR expires IS NOT ?7 OR "
-      "priority IS NOT ?8 OR cancelled_by IS NOT NULL)");
+      "WHERE id = ?10 AND (campaign_id IS DISTINCT FROM ?1 OR app IS DISTINCT FROM ?2 OR target IS "
+      "DISTINCT FROM ?3 OR "
+      "body IS DISTINCT FROM ?4 OR state IS DISTINCT FROM ?5 OR due IS DISTINCT FROM ?6 OR expires "
+      "IS DISTINCT FROM ?7 OR "
+      "priority IS DISTINCT FROM ?8 OR cancelled_by IS NOT NULL)");
   update->bind(1, campaign_id);
   update->bind(2, spec.app);
   update->bind(3, std::string(TargetName(spec.target)));
@@ -91,10 +93,10 @@ void UpdateJob(SQLite::Database& db, const ExistingJob& job, const std::string& 
   update->exec();
 }
 
-void CancelForFile(SQLite::Database& db, int64_t job_id, const std::string& reason, TimePoint now) {
-  SQLite::Statement cancel(db,
-                           "UPDATE jobs SET state = 'cancelled', cancelled_by = 'file', "
-                           "last_error = ?, updated_at = ? WHERE id = ?");
+void CancelForFile(sql::Connection& db, int64_t job_id, const std::string& reason, TimePoint now) {
+  sql::Statement cancel(db,
+                        "UPDATE jobs SET state = 'cancelled', cancelled_by = 'file', "
+                        "last_error = ?, updated_at = ? WHERE id = ?");
   cancel.bind(1, reason);
   cancel.bind(2, ToMillis(now));
   cancel.bind(3, job_id);
@@ -102,20 +104,20 @@ void CancelForFile(SQLite::Database& db, int64_t job_id, const std::string& reas
 }
 
 // Cancels the campaign's queued jobs that no attempt may have reached. Returns how many.
-int CancelPending(SQLite::Database& db, int64_t campaign_ref, const std::string& reason,
+int CancelPending(sql::Connection& db, int64_t campaign_ref, const std::string& reason,
                   TimePoint now) {
-  SQLite::Statement cancel(db, std::string("UPDATE jobs AS j SET state = 'cancelled', "
-                                           "cancelled_by = 'file', last_error = ?, "
-                                           "updated_at = ? WHERE campaign_ref = ? AND "
-                                           "state IN ('scheduled', 'ready') AND ") +
-                                   kProvenUnapplied);
+  sql::Statement cancel(db, std::string("UPDATE jobs AS j SET state = 'cancelled', "
+                                        "cancelled_by = 'file', last_error = ?, "
+                                        "updated_at = ? WHERE campaign_ref = ? AND "
+                                        "state IN ('scheduled', 'ready') AND ") +
+                                kProvenUnapplied);
   cancel.bind(1, reason);
   cancel.bind(2, ToMillis(now));
   cancel.bind(3, campaign_ref);
   return cancel.exec();
 }
 
-std::map<JobKey, ExistingJob> ExistingJobs(SQLite::Database& db, int64_t campaign_ref) {
+std::map<JobKey, ExistingJob> ExistingJobs(sql::Connection& db, int64_t campaign_ref) {
   static const std::string sql =
       std::string("SELECT j.id, j.broadcast, j.occurrence, j.state, j.cancelled_by, j.due, ") +
       kProvenUnapplied + " FROM jobs j WHERE j.campaign_ref = ?";
@@ -165,7 +167,7 @@ struct FileState {
   std::string last_error;
 };
 
-std::optional<FileState> FindFile(SQLite::Database& db, const std::string& file) {
+std::optional<FileState> FindFile(sql::Connection& db, const std::string& file) {
   CachedStatement q(db,
                     "SELECT status, content_hash, last_error FROM campaign_files WHERE file = ?");
   q->bind(1, file);
@@ -185,8 +187,7 @@ struct CampaignState {
   std::optional<std::string> file;  // the file that holds it
 };
 
-std::optional<CampaignState> FindCampaignById(SQLite::Database& db,
-                                              const std::string& campaign_id) {
+std::optional<CampaignState> FindCampaignById(sql::Connection& db, const std::string& campaign_id) {
   CachedStatement q(db, "SELECT id, file FROM campaigns WHERE campaign_id = ?");
   q->bind(1, campaign_id);
   if (!q->executeStep()) return std::nullopt;
@@ -194,7 +195,7 @@ std::optional<CampaignState> FindCampaignById(SQLite::Database& db,
 }
 
 // The campaign the file holds, with its id.
-std::optional<std::pair<int64_t, std::string>> HeldBy(SQLite::Database& db,
+std::optional<std::pair<int64_t, std::string>> HeldBy(sql::Connection& db,
                                                       const std::string& file) {
   CachedStatement q(db, "SELECT id, campaign_id FROM campaigns WHERE file = ?");
   q->bind(1, file);
@@ -205,7 +206,7 @@ std::optional<std::pair<int64_t, std::string>> HeldBy(SQLite::Database& db,
 // Records what the folder shows for `file`. For any status but removed, campaign_ref
 // becomes the campaign the file holds (none for a file that holds none); a removed
 // file keeps the campaign it carried last, for --status.
-void BindFacts(SQLite::Statement& statement, int first, const Store::FileFacts& facts) {
+void BindFacts(sql::Statement& statement, int first, const Store::FileFacts& facts) {
   if (facts.stamp) {
     statement.bind(first, static_cast<int64_t>(facts.stamp->device));
     statement.bind(first + 1, static_cast<int64_t>(facts.stamp->inode));
@@ -223,7 +224,7 @@ void BindFacts(SQLite::Statement& statement, int first, const Store::FileFacts& 
 // file: it is looked at again). For any status but removed, campaign_ref becomes the
 // campaign the file holds (none for a file that holds none); a removed file keeps the
 // campaign it carried last, for --status.
-void SetFileStatus(SQLite::Database& db, const std::string& file, CampaignStatus status,
+void SetFileStatus(sql::Connection& db, const std::string& file, CampaignStatus status,
                    const std::optional<std::string>& content_hash,
                    const std::optional<std::string>& error, TimePoint now,
                    const Store::FileFacts& facts = {}) {
@@ -234,8 +235,8 @@ void SetFileStatus(SQLite::Database& db, const std::string& file, CampaignStatus
       "recheck) VALUES (?1, ?2, (SELECT id FROM campaigns WHERE file = ?1), "
       "COALESCE(?3, ''), ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
       "ON CONFLICT (file) DO UPDATE SET status = excluded.status, "
-      "campaign_ref = CASE WHEN excluded.status = 'removed' THEN campaign_ref "
-      "ELSE excluded.campaign_ref END, content_hash = COALESCE(?3, content_hash), "
+      "campaign_ref = CASE WHEN excluded.status = 'removed' THEN campaign_files.campaign_ref "
+      "ELSE excluded.campaign_ref END, content_hash = COALESCE(?3, campaign_files.content_hash), "
       "last_error = excluded.last_error, updated_at = excluded.updated_at, "
       "stat_dev = ?6, stat_ino = ?7, stat_size = ?8, stat_mtime_ns = ?9, stat_ctime_ns = ?10, "
       "repeats = ?11, recheck = ?12");
@@ -248,20 +249,22 @@ void SetFileStatus(SQLite::Database& db, const std::string& file, CampaignStatus
   upsert->exec();
 }
 
-void UpdateFacts(SQLite::Database& db, const std::string& file, const Store::FileFacts& facts) {
-  CachedStatement update(db,
-                         "UPDATE campaign_files SET stat_dev = ?1, stat_ino = ?2, "
-                         "stat_size = ?3, stat_mtime_ns = ?4, stat_ctime_ns = ?5, "
-                         "repeats = ?6, recheck = ?7 WHERE file = ?8 AND (stat_dev IS NOT ?1 "
-                         "OR stat_ino IS NOT ?2 OR stat_size IS NOT ?3 OR stat_mtime_ns IS "
-                         "NOT ?4 OR stat_ctime_ns IS NOT ?5 OR repeats IS NOT ?6 OR recheck "
-                         "IS NOT ?7)");
+void UpdateFacts(sql::Connection& db, const std::string& file, const Store::FileFacts& facts) {
+  CachedStatement update(
+      db,
+      "UPDATE campaign_files SET stat_dev = ?1, stat_ino = ?2, "
+      "stat_size = ?3, stat_mtime_ns = ?4, stat_ctime_ns = ?5, "
+      "repeats = ?6, recheck = ?7 WHERE file = ?8 AND (stat_dev IS DISTINCT FROM ?1 "
+      "OR stat_ino IS DISTINCT FROM ?2 OR stat_size IS DISTINCT FROM ?3 OR stat_mtime_ns "
+      "IS DISTINCT FROM ?4 OR stat_ctime_ns IS DISTINCT FROM ?5 OR repeats IS DISTINCT FROM ?6 OR "
+      "recheck "
+      "IS DISTINCT FROM ?7)");
   BindFacts(*update, 1, facts);
   update->bind(8, file);
   update->exec();
 }
 
-void SetHolder(SQLite::Database& db, int64_t campaign_ref, const std::optional<std::string>& file,
+void SetHolder(sql::Connection& db, int64_t campaign_ref, const std::optional<std::string>& file,
                TimePoint now) {
   CachedStatement update(db, "UPDATE campaigns SET file = ?, updated_at = ? WHERE id = ?");
   BindOptional(*update, 1, file);
@@ -271,7 +274,7 @@ void SetHolder(SQLite::Database& db, int64_t campaign_ref, const std::optional<s
 }
 
 // Points the campaign `campaign_id` at `file`, creating it if new, and returns its row id.
-int64_t HoldCampaign(SQLite::Database& db, const Store::CampaignFile& file,
+int64_t HoldCampaign(sql::Connection& db, const Store::CampaignFile& file,
                      const std::optional<CampaignState>& identity, TimePoint now) {
   if (identity) {
     CachedStatement update(db,
@@ -287,17 +290,17 @@ int64_t HoldCampaign(SQLite::Database& db, const Store::CampaignFile& file,
   }
   CachedStatement insert(db,
                          "INSERT INTO campaigns (campaign_id, file, app, priority, updated_at) "
-                         "VALUES (?, ?, ?, ?, ?)");
+                         "VALUES (?, ?, ?, ?, ?) RETURNING id");
   insert->bind(1, file.campaign_id);
   insert->bind(2, file.file);
   insert->bind(3, file.app);
   insert->bind(4, file.priority);
   insert->bind(5, ToMillis(now));
-  insert->exec();
-  return db.getLastInsertRowid();
+  insert->executeStep();
+  return insert->getColumn(0).getInt64();
 }
 
-void ApplyJobs(SQLite::Database& db, int64_t ref, const Store::CampaignFile& file,
+void ApplyJobs(sql::Connection& db, int64_t ref, const Store::CampaignFile& file,
                const std::vector<Store::JobSpec>& jobs, TimePoint covered_from, TimePoint now) {
   std::map<JobKey, ExistingJob> current = ExistingJobs(db, ref);
   std::set<JobKey> specified;
@@ -325,7 +328,7 @@ Result<Store::ApplyEffect> Store::ApplyCampaign(const CampaignFile& file,
                                                 const std::vector<JobSpec>& jobs,
                                                 TimePoint covered_from, TimePoint now) {
   return Write("apply campaign " + file.file, [&]() -> Result<ApplyEffect> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::optional<FileState> existing = FindFile(db, file.file);
     if (existing && existing->status == CampaignStatus::kOk &&
         existing->content_hash == file.content_hash) {
@@ -368,7 +371,7 @@ Result<Store::ApplyEffect> Store::ApplyCampaign(const CampaignFile& file,
 Result<int> Store::AddMissingJobs(const std::string& file, const std::vector<JobSpec>& jobs,
                                   TimePoint now) {
   return Write("add jobs for " + file, [&]() -> Result<int> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::optional<FileState> state = FindFile(db, file);
     if (!state) return Fail(ErrorKind::kNotFound, "campaign file " + file + " is not known");
     auto held = HeldBy(db, file);
@@ -394,7 +397,7 @@ Result<bool> Store::RejectCampaign(const std::string& file, const std::string& c
                                    const std::string& error, TimePoint now,
                                    const FileFacts& facts) {
   return Write("reject campaign " + file, [&]() -> Result<bool> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::optional<FileState> state = FindFile(db, file);
     if (state && state->status == CampaignStatus::kRejected &&
         state->content_hash == content_hash && state->last_error == error) {
@@ -408,7 +411,7 @@ Result<bool> Store::RejectCampaign(const std::string& file, const std::string& c
 
 Status Store::SetFileFacts(const std::string& file, const FileFacts& facts) {
   return Write("record campaign file " + file, [&]() -> Status {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::optional<FileState> state = FindFile(db, file);
     if (!state) return Fail(ErrorKind::kNotFound, "campaign file " + file + " is not known");
     if (state->status == CampaignStatus::kRemoved || state->status == CampaignStatus::kRefused) {
@@ -422,7 +425,7 @@ Status Store::SetFileFacts(const std::string& file, const FileFacts& facts) {
 
 Result<bool> Store::RefuseFile(const std::string& file, const std::string& reason, TimePoint now) {
   return Write("refuse campaign file " + file, [&]() -> Result<bool> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::optional<FileState> state = FindFile(db, file);
     if (state && state->status == CampaignStatus::kRefused && state->last_error == reason) {
       return false;
@@ -434,7 +437,7 @@ Result<bool> Store::RefuseFile(const std::string& file, const std::string& reaso
 
 Result<int> Store::RemoveCampaign(const std::string& file, TimePoint now) {
   return Write("remove campaign " + file, [&]() -> Result<int> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::optional<FileState> state = FindFile(db, file);
     if (!state || state->status == CampaignStatus::kRemoved) return 0;
     int cancelled = 0;
@@ -449,10 +452,10 @@ Result<int> Store::RemoveCampaign(const std::string& file, TimePoint now) {
 
 Result<std::vector<CampaignRow>> Store::Campaigns() {
   return Read("list campaigns", [&]() -> Result<std::vector<CampaignRow>> {
-    SQLite::Statement q(*db_,
-                        "SELECT f.campaign_ref, f.file, c.campaign_id, f.content_hash, f.status, "
-                        "f.last_error, c.app, c.priority, f.updated_at FROM campaign_files f "
-                        "LEFT JOIN campaigns c ON c.id = f.campaign_ref ORDER BY f.file");
+    sql::Statement q(*db_,
+                     "SELECT f.campaign_ref, f.file, c.campaign_id, f.content_hash, f.status, "
+                     "f.last_error, c.app, c.priority, f.updated_at FROM campaign_files f "
+                     "LEFT JOIN campaigns c ON c.id = f.campaign_ref ORDER BY f.file");
     std::vector<CampaignRow> rows;
     while (q.executeStep()) {
       CampaignRow row;
@@ -476,12 +479,12 @@ Result<std::vector<CampaignRow>> Store::Campaigns() {
 
 Result<std::vector<Store::IngestedFile>> Store::IngestedFiles() {
   return Read("list campaign files", [&]() -> Result<std::vector<IngestedFile>> {
-    SQLite::Statement q(*db_,
-                        "SELECT f.file, f.status, c.campaign_id, f.content_hash, f.last_error, "
-                        "f.stat_dev, f.stat_ino, f.stat_size, f.stat_mtime_ns, f.stat_ctime_ns, "
-                        "f.repeats, f.recheck FROM campaign_files f LEFT JOIN campaigns c ON "
-                        "c.id = f.campaign_ref AND c.file = f.file WHERE f.status <> 'removed' "
-                        "ORDER BY f.file");
+    sql::Statement q(*db_,
+                     "SELECT f.file, f.status, c.campaign_id, f.content_hash, f.last_error, "
+                     "f.stat_dev, f.stat_ino, f.stat_size, f.stat_mtime_ns, f.stat_ctime_ns, "
+                     "f.repeats, f.recheck FROM campaign_files f LEFT JOIN campaigns c ON "
+                     "c.id = f.campaign_ref AND c.file = f.file WHERE f.status <> 'removed' "
+                     "ORDER BY f.file");
     std::vector<IngestedFile> rows;
     while (q.executeStep()) {
       IngestedFile row;
@@ -518,7 +521,7 @@ Result<std::optional<std::string>> Store::HolderOf(const std::string& campaign_i
 
 Result<std::optional<std::string>> Store::CheckedUnder() {
   return Read("read ingest state", [&]() -> Result<std::optional<std::string>> {
-    SQLite::Statement q(*db_, "SELECT value FROM ingest_state WHERE name = 'checked_under'");
+    sql::Statement q(*db_, "SELECT value FROM ingest_state WHERE name = 'checked_under'");
     if (!q.executeStep()) return std::optional<std::string>();
     return std::optional<std::string>(q.getColumn(0).getString());
   });
@@ -526,10 +529,10 @@ Result<std::optional<std::string>> Store::CheckedUnder() {
 
 Status Store::SetCheckedUnder(const std::string& key) {
   return Write("record ingest state", [&]() -> Status {
-    SQLite::Statement upsert(*db_,
-                             "INSERT INTO ingest_state (name, value) VALUES ('checked_under', ?) "
-                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value "
-                             "WHERE value IS NOT excluded.value");
+    sql::Statement upsert(*db_,
+                          "INSERT INTO ingest_state (name, value) VALUES ('checked_under', ?) "
+                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value "
+                          "WHERE ingest_state.value IS DISTINCT FROM excluded.value");
     upsert.bind(1, key);
     upsert.exec();
     return {};
@@ -545,7 +548,7 @@ Status Store::BeginBatch() {
     return Fail(ErrorKind::kInvalid,
                 DescribeFailure(path_, "begin batch", "a batch is open already"));
   try {
-    db_->exec("BEGIN IMMEDIATE");
+    db_->BeginWrite();
   } catch (const std::exception& e) {
     return Fail(KindOf(e), DescribeFailure(path_, "begin batch", e.what()));
   }
@@ -557,11 +560,11 @@ Status Store::CommitBatch() {
   if (!batch_open_) return {};
   batch_open_ = false;
   try {
-    db_->exec("COMMIT");
+    db_->Commit();
   } catch (const std::exception& e) {
     if (StillInTransaction(*db_)) {
       try {
-        db_->exec("ROLLBACK");
+        db_->Rollback();
       } catch (const std::exception&) {  // rolled back by SQLite already
       }
     }
@@ -575,7 +578,7 @@ void Store::RollbackBatch() {
   batch_open_ = false;
   if (!StillInTransaction(*db_)) return;
   try {
-    db_->exec("ROLLBACK");
+    db_->Rollback();
   } catch (const std::exception&) {  // nothing more can be undone
   }
 }
@@ -583,11 +586,11 @@ void Store::RollbackBatch() {
 Result<std::optional<TimePoint>> Store::EarliestPending(const std::string& campaign_id,
                                                         const std::string& broadcast) {
   return Read("earliest pending of " + campaign_id, [&]() -> Result<std::optional<TimePoint>> {
-    SQLite::Statement q(*db_, std::string("SELECT MIN(j.due) FROM jobs j JOIN campaigns c ON "
-                                          "c.id = j.campaign_ref WHERE c.campaign_id = ? AND "
-                                          "j.broadcast = ? AND j.occurrence <> 'once' AND "
-                                          "j.state IN ('scheduled', 'ready') AND ") +
-                                  kProvenUnapplied);
+    sql::Statement q(*db_, std::string("SELECT MIN(j.due) FROM jobs j JOIN campaigns c ON "
+                                       "c.id = j.campaign_ref WHERE c.campaign_id = ? AND "
+                                       "j.broadcast = ? AND j.occurrence <> 'once' AND "
+                                       "j.state IN ('scheduled', 'ready') AND ") +
+                               kProvenUnapplied);
     q.bind(1, campaign_id);
     q.bind(2, broadcast);
     q.executeStep();

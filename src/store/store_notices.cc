@@ -1,14 +1,14 @@
 // Store: app notices (what keeps an app from sending, for --status).
 
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
 
 namespace broadcastd {
 
 Status Store::SetAppNotice(const AppNotice& notice) {
   return Write("record notice for app " + notice.app, [&]() -> Status {
-    SQLite::Statement q(*db_,
-                        "INSERT INTO app_notices (app, kind, message, since) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (app, kind) DO UPDATE SET message = excluded.message");
+    sql::Statement q(*db_,
+                     "INSERT INTO app_notices (app, kind, message, since) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (app, kind) DO UPDATE SET message = excluded.message");
     q.bind(1, notice.app);
     q.bind(2, notice.kind);
     q.bind(3, notice.message);
@@ -20,7 +20,7 @@ Status Store::SetAppNotice(const AppNotice& notice) {
 
 Status Store::ClearAppNotice(const std::string& app, const std::string& kind) {
   return Write("clear notice for app " + app, [&]() -> Status {
-    SQLite::Statement q(*db_, "DELETE FROM app_notices WHERE (?1 = '' OR app = ?1) AND kind = ?2");
+    sql::Statement q(*db_, "DELETE FROM app_notices WHERE (?1 = '' OR app = ?1) AND kind = ?2");
     q.bind(1, app);
     q.bind(2, kind);
     q.exec();
@@ -30,8 +30,7 @@ Status Store::ClearAppNotice(const std::string& app, const std::string& kind) {
 
 Result<std::vector<Store::AppNotice>> Store::AppNotices() {
   return Read("list app notices", [&]() -> Result<std::vector<AppNotice>> {
-    SQLite::Statement q(*db_,
-                        "SELECT app, kind, message, since FROM app_notices ORDER BY app, kind");
+    sql::Statement q(*db_, "SELECT app, kind, message, since FROM app_notices ORDER BY app, kind");
     std::vector<AppNotice> rows;
     while (q.executeStep()) {
       rows.push_back(AppNotice{q.getColumn(0).getString(), q.getColumn(1).getString(),

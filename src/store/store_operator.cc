@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
 
 namespace broadcastd {
 
@@ -13,7 +13,7 @@ namespace {
 std::string JobName(int64_t job_id) { return "job " + std::to_string(job_id); }
 
 // An Error for a job that is missing or not in a state the action accepts.
-std::unexpected<Error> WrongState(SQLite::Database& db, int64_t job_id, std::string_view action,
+std::unexpected<Error> WrongState(sql::Connection& db, int64_t job_id, std::string_view action,
                                   std::string_view accepted) {
   std::optional<JobState> state = CurrentState(db, job_id);
   if (!state) return Fail(JobName(job_id) + " does not exist");
@@ -27,19 +27,19 @@ std::unexpected<Error> WrongState(SQLite::Database& db, int64_t job_id, std::str
 
 Result<int> Store::CancelCampaign(const std::string& campaign_id, TimePoint now) {
   return Write("cancel campaign " + campaign_id, [&]() -> Result<int> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     // Jobs keep the campaign id they were created under; the campaign row may carry a
     // newer one. Either names the campaign.
     constexpr char kMatch[] =
         "(campaign_id = ?1 OR campaign_ref IN (SELECT id FROM campaigns WHERE campaign_id = ?1))";
-    SQLite::Statement known(db, std::string("SELECT (SELECT COUNT(*) FROM jobs WHERE ") + kMatch +
-                                    ") + (SELECT COUNT(*) FROM campaigns WHERE campaign_id = ?1)");
+    sql::Statement known(db, std::string("SELECT (SELECT COUNT(*) FROM jobs WHERE ") + kMatch +
+                                 ") + (SELECT COUNT(*) FROM campaigns WHERE campaign_id = ?1)");
     known.bind(1, campaign_id);
     known.executeStep();
     if (known.getColumn(0).getInt64() == 0) {
       return Fail("no campaign has the id '" + campaign_id + "'");
     }
-    SQLite::Statement cancel(
+    sql::Statement cancel(
         db, std::string("UPDATE jobs SET state = 'cancelled', cancelled_by = 'operator', "
                         "last_error = 'cancelled by an operator', updated_at = ?2 WHERE ") +
                 kMatch + " AND state IN ('scheduled', 'ready', 'unknown')");
@@ -54,11 +54,11 @@ Result<int> Store::CancelCampaign(const std::string& campaign_id, TimePoint now)
 
 Status Store::CancelJob(int64_t job_id, TimePoint now) {
   return Write("cancel " + JobName(job_id), [&]() -> Status {
-    SQLite::Database& db = *db_;
-    SQLite::Statement cancel(db,
-                             "UPDATE jobs SET state = 'cancelled', cancelled_by = 'operator', "
-                             "last_error = 'cancelled by an operator', updated_at = ? "
-                             "WHERE id = ? AND state IN ('scheduled', 'ready', 'unknown')");
+    sql::Connection& db = *db_;
+    sql::Statement cancel(db,
+                          "UPDATE jobs SET state = 'cancelled', cancelled_by = 'operator', "
+                          "last_error = 'cancelled by an operator', updated_at = ? "
+                          "WHERE id = ? AND state IN ('scheduled', 'ready', 'unknown')");
     cancel.bind(1, ToMillis(now));
     cancel.bind(2, job_id);
     if (cancel.exec() != 1)
@@ -72,9 +72,9 @@ Status Store::Pause(const std::string& app, BroadcastTarget target, const std::s
                     TimePoint now) {
   std::string endpoint = app + " " + std::string(TargetName(target));
   return Write("pause " + endpoint, [&]() -> Status {
-    SQLite::Statement pause(*db_,
-                            "INSERT INTO pauses (app, target, reason, since) VALUES (?, ?, ?, ?) "
-                            "ON CONFLICT (app, target) DO UPDATE SET reason = excluded.reason");
+    sql::Statement pause(*db_,
+                         "INSERT INTO pauses (app, target, reason, since) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (app, target) DO UPDATE SET reason = excluded.reason");
     pause.bind(1, app);
     pause.bind(2, std::string(TargetName(target)));
     pause.bind(3, reason);
@@ -88,7 +88,7 @@ Status Store::Pause(const std::string& app, BroadcastTarget target, const std::s
 Status Store::Resume(const std::string& app, BroadcastTarget target, TimePoint now) {
   std::string endpoint = app + " " + std::string(TargetName(target));
   return Write("resume " + endpoint, [&]() -> Status {
-    SQLite::Statement resume(*db_, "DELETE FROM pauses WHERE app = ? AND target = ?");
+    sql::Statement resume(*db_, "DELETE FROM pauses WHERE app = ? AND target = ?");
     resume.bind(1, app);
     resume.bind(2, std::string(TargetName(target)));
     if (resume.exec() == 0) return Fail(endpoint + " is not paused");
@@ -99,7 +99,7 @@ Status Store::Resume(const std::string& app, BroadcastTarget target, TimePoint n
 
 Result<std::vector<PauseRow>> Store::Pauses() {
   return Read("list pauses", [&]() -> Result<std::vector<PauseRow>> {
-    SQLite::Statement q(*db_, "SELECT app, target, reason, since FROM pauses ORDER BY app, target");
+    sql::Statement q(*db_, "SELECT app, target, reason, since FROM pauses ORDER BY app, target");
     std::vector<PauseRow> rows;
     while (q.executeStep()) {
       rows.push_back(PauseRow{q.getColumn(0).getString(), TargetOf(q.getColumn(1)),
@@ -111,12 +111,12 @@ Result<std::vector<PauseRow>> Store::Pauses() {
 
 Status Store::ResolveSent(int64_t job_id, std::optional<std::string> broadcast_id, TimePoint now) {
   return Write("resolve " + JobName(job_id) + " as sent", [&]() -> Status {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     if (broadcast_id && broadcast_id->empty()) broadcast_id.reset();
-    SQLite::Statement resolve(db,
-                              "UPDATE jobs SET state = 'sent', broadcast_id = ?, "
-                              "last_error = NULL, updated_at = ? "
-                              "WHERE id = ? AND state = 'unknown'");
+    sql::Statement resolve(db,
+                           "UPDATE jobs SET state = 'sent', broadcast_id = ?, "
+                           "last_error = NULL, updated_at = ? "
+                           "WHERE id = ? AND state = 'unknown'");
     BindOptional(resolve, 1, broadcast_id);
     resolve.bind(2, ToMillis(now));
     resolve.bind(3, job_id);
@@ -129,11 +129,11 @@ Status Store::ResolveSent(int64_t job_id, std::optional<std::string> broadcast_i
 
 Status Store::ResolveNotSent(int64_t job_id, TimePoint now) {
   return Write("resolve " + JobName(job_id) + " as not sent", [&]() -> Status {
-    SQLite::Database& db = *db_;
-    SQLite::Statement resolve(db,
-                              "UPDATE jobs SET state = 'ready', not_before = ?1, "
-                              "last_error = NULL, updated_at = ?1 "
-                              "WHERE id = ?2 AND state = 'unknown'");
+    sql::Connection& db = *db_;
+    sql::Statement resolve(db,
+                           "UPDATE jobs SET state = 'ready', not_before = ?1, "
+                           "last_error = NULL, updated_at = ?1 "
+                           "WHERE id = ?2 AND state = 'unknown'");
     resolve.bind(1, ToMillis(now));
     resolve.bind(2, job_id);
     if (resolve.exec() != 1) return WrongState(db, job_id, "resolved", "unknown");
@@ -144,9 +144,9 @@ Status Store::ResolveNotSent(int64_t job_id, TimePoint now) {
 
 Result<std::vector<OperatorActionRow>> Store::OperatorActions(std::optional<int64_t> job_id) {
   return Read("list operator actions", [&]() -> Result<std::vector<OperatorActionRow>> {
-    SQLite::Statement q(*db_,
-                        "SELECT id, at, action, job_id, detail FROM operator_actions "
-                        "WHERE ?1 IS NULL OR job_id = ?1 ORDER BY id");
+    sql::Statement q(*db_,
+                     "SELECT id, at, action, job_id, detail FROM operator_actions "
+                     "WHERE CAST(?1 AS BIGINT) IS NULL OR job_id = ?1 ORDER BY id");
     if (job_id) q.bind(1, *job_id);
     std::vector<OperatorActionRow> rows;
     while (q.executeStep()) {

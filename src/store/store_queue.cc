@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
 
 namespace broadcastd {
 
@@ -49,13 +49,13 @@ JobState StateAfter(OutcomeClass outcome) {
   return JobState::kUnknown;
 }
 
-std::vector<JobRow> QueryJobs(SQLite::Statement& q) {
+std::vector<JobRow> QueryJobs(sql::Statement& q) {
   std::vector<JobRow> rows;
   while (q.executeStep()) rows.push_back(ReadJob(q));
   return rows;
 }
 
-std::vector<AttemptRow> QueryAttempts(SQLite::Statement& q) {
+std::vector<AttemptRow> QueryAttempts(sql::Statement& q) {
   std::vector<AttemptRow> rows;
   while (q.executeStep()) rows.push_back(ReadAttempt(q));
   return rows;
@@ -67,9 +67,9 @@ constexpr char kInFlightDetail[] = "daemon stopped while the request was in flig
 
 Result<int> Store::PromoteDue(TimePoint now) {
   return Write("promote due jobs", [&]() -> Result<int> {
-    SQLite::Statement q(*db_,
-                        "UPDATE jobs SET state = 'ready', updated_at = ?1 "
-                        "WHERE state = 'scheduled' AND due <= ?1");
+    sql::Statement q(*db_,
+                     "UPDATE jobs SET state = 'ready', updated_at = ?1 "
+                     "WHERE state = 'scheduled' AND due <= ?1");
     q.bind(1, ToMillis(now));
     return q.exec();
   });
@@ -77,9 +77,9 @@ Result<int> Store::PromoteDue(TimePoint now) {
 
 Result<std::vector<JobRow>> Store::QueuedJobs() {
   return Read("list queued jobs", [&]() -> Result<std::vector<JobRow>> {
-    SQLite::Statement q(*db_, std::string("SELECT ") + kJobColumns +
-                                  " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
-                                  "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id");
+    sql::Statement q(*db_, std::string("SELECT ") + kJobColumns +
+                               " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
+                               "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id");
     return QueryJobs(q);
   });
 }
@@ -90,10 +90,10 @@ constexpr char kLeanColumns[] =
     "j.id, j.app, j.target, j.state, j.priority, j.due, j.expires, j.not_before";
 
 // Reads kLeanColumns starting at column `first`.
-QueuedJobRow ReadLean(SQLite::Statement& q, int first) {
+QueuedJobRow ReadLean(sql::Statement& q, int first) {
   QueuedJobRow row;
   row.id = q.getColumn(first).getInt64();
-  const SQLite::Column app = q.getColumn(first + 1);
+  const sql::Column app = q.getColumn(first + 1);
   row.app = std::string_view(app.getText(), static_cast<size_t>(app.getBytes()));
   row.target = TargetOf(q.getColumn(first + 2));
   row.state = StateOf(q.getColumn(first + 3));
@@ -115,7 +115,7 @@ std::string Store::LeanQueueQuery() {
 
 Result<int64_t> Store::ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each) {
   return Read("list queued jobs", [&]() -> Result<int64_t> {
-    SQLite::Statement q(*db_, LeanQueueQuery());
+    sql::Statement q(*db_, LeanQueueQuery());
     int64_t n = 0;
     while (q.executeStep()) {
       each(ReadLean(q, 0));
@@ -127,13 +127,13 @@ Result<int64_t> Store::ForEachQueuedJob(const std::function<void(const QueuedJob
 
 Result<int64_t> Store::LastJobChange() {
   return Read("read the job change log", [&]() -> Result<int64_t> {
-    return db_->execAndGet("SELECT COALESCE(max(seq), 0) FROM job_changes").getInt64();
+    return db_->QueryInt64("SELECT COALESCE(max(seq), 0) FROM job_changes");
   });
 }
 
 Result<int64_t> Store::CountJobChangesSince(int64_t after) {
   return Read("read the job change log", [&]() -> Result<int64_t> {
-    SQLite::Statement q(*db_, "SELECT count(*) FROM job_changes WHERE seq > ?");
+    sql::Statement q(*db_, "SELECT count(*) FROM job_changes WHERE seq > ?");
     q.bind(1, after);
     q.executeStep();
     return q.getColumn(0).getInt64();
@@ -143,9 +143,10 @@ Result<int64_t> Store::CountJobChangesSince(int64_t after) {
 Result<int64_t> Store::ForEachJobChangedSince(
     int64_t after, const std::function<void(int64_t id, const QueuedJobRow* row)>& changed) {
   return Read("read changed jobs", [&]() -> Result<int64_t> {
-    SQLite::Statement q(*db_, std::string("SELECT c.job_id, max(c.seq), ") + kLeanColumns +
-                                  " FROM job_changes c LEFT JOIN jobs j ON j.id = c.job_id "
-                                  "WHERE c.seq > ? GROUP BY c.job_id ORDER BY c.job_id");
+    sql::Statement q(*db_, std::string("SELECT c.job_id, c.seq, ") + kLeanColumns +
+                               " FROM (SELECT job_id, max(seq) AS seq FROM job_changes "
+                               "WHERE seq > ? GROUP BY job_id) c LEFT JOIN jobs j ON "
+                               "j.id = c.job_id ORDER BY c.job_id");
     q.bind(1, after);
     int64_t last = after;
     while (q.executeStep()) {
@@ -164,9 +165,9 @@ Result<int64_t> Store::ForEachJobChangedSince(
 
 Result<int> Store::PruneJobChanges(int64_t through, int limit) {
   return Write("prune the job change log", [&]() -> Result<int> {
-    SQLite::Statement q(*db_,
-                        "DELETE FROM job_changes WHERE seq IN (SELECT seq FROM job_changes "
-                        "WHERE seq <= ? ORDER BY seq LIMIT ?)");
+    sql::Statement q(*db_,
+                     "DELETE FROM job_changes WHERE seq IN (SELECT seq FROM job_changes "
+                     "WHERE seq <= ? ORDER BY seq LIMIT ?)");
     q.bind(1, through);
     q.bind(2, limit);
     return q.exec();
@@ -175,17 +176,17 @@ Result<int> Store::PruneJobChanges(int64_t through, int limit) {
 
 Result<int64_t> Store::LastAttemptId() {
   return Read("read the audit", [&]() -> Result<int64_t> {
-    return db_->execAndGet("SELECT COALESCE(max(id), 0) FROM attempts").getInt64();
+    return db_->QueryInt64("SELECT COALESCE(max(id), 0) FROM attempts");
   });
 }
 
 Result<std::vector<JobRow>> Store::Jobs(const JobFilter& filter) {
   return Read("list jobs", [&]() -> Result<std::vector<JobRow>> {
-    SQLite::Statement q(*db_, std::string("SELECT ") + kJobColumns +
-                                  " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
-                                  "WHERE (?1 IS NULL OR j.state = ?1) AND "
-                                  "(?2 IS NULL OR j.campaign_id = ?2) AND "
-                                  "(?3 IS NULL OR c.file = ?3) ORDER BY j.id");
+    sql::Statement q(*db_, std::string("SELECT ") + kJobColumns +
+                               " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
+                               "WHERE (CAST(?1 AS TEXT) IS NULL OR j.state = ?1) AND "
+                               "(CAST(?2 AS TEXT) IS NULL OR j.campaign_id = ?2) AND "
+                               "(CAST(?3 AS TEXT) IS NULL OR c.file = ?3) ORDER BY j.id");
     if (filter.state) q.bind(1, std::string(JobStateName(*filter.state)));
     BindOptional(q, 2, filter.campaign_id);
     BindOptional(q, 3, filter.file);
@@ -195,9 +196,9 @@ Result<std::vector<JobRow>> Store::Jobs(const JobFilter& filter) {
 
 Result<std::optional<JobRow>> Store::Job(int64_t id) {
   return Read("read job " + std::to_string(id), [&]() -> Result<std::optional<JobRow>> {
-    SQLite::Statement q(*db_, std::string("SELECT ") + kJobColumns +
-                                  " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
-                                  "WHERE j.id = ?");
+    sql::Statement q(*db_, std::string("SELECT ") + kJobColumns +
+                               " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref "
+                               "WHERE j.id = ?");
     q.bind(1, id);
     if (!q.executeStep()) return std::optional<JobRow>();
     return std::optional<JobRow>(ReadJob(q));
@@ -206,8 +207,26 @@ Result<std::optional<JobRow>> Store::Job(int64_t id) {
 
 Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now) {
   return Write("claim job " + std::to_string(job_id), [&]() -> Result<int64_t> {
-    SQLite::Database& db = *db_;
-    SQLite::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
+    sql::Connection& db = *db_;
+    if (IsPostgres()) {
+      // Fencing: the lease row is locked (FOR SHARE) until this claim commits, so a
+      // take-over waits for it and then finds the job `sending`.
+      if (!fence_) {
+        return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) +
+                                              ": this daemon does not hold the sender lease");
+      }
+      sql::Statement held(db,
+                          "SELECT 1 FROM broadcastd_lease WHERE name = 'sender' AND holder = ? "
+                          "AND epoch = ? AND expires_at > clock_timestamp() FOR SHARE");
+      held.bind(1, fence_->node);
+      held.bind(2, fence_->epoch);
+      if (!held.executeStep()) {
+        return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + ": " + fence_->node +
+                                              " no longer holds the sender lease at epoch " +
+                                              std::to_string(fence_->epoch));
+      }
+    }
+    sql::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
     job.bind(1, job_id);
     if (!job.executeStep()) {
       return Fail(ErrorKind::kNotFound, "job " + std::to_string(job_id) + " does not exist");
@@ -220,7 +239,7 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now) {
                                             std::string(JobStateName(state)) +
                                             ", not queued; it must not be sent");
     }
-    SQLite::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
+    sql::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
     paused.bind(1, app);
     paused.bind(2, target);
     if (paused.executeStep()) {
@@ -228,23 +247,23 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now) {
                                             target + " is paused (" +
                                             paused.getColumn(0).getString() + ")");
     }
-    SQLite::Statement update(db,
-                             "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
-                             "updated_at = ? WHERE id = ?");
+    sql::Statement update(db,
+                          "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
+                          "updated_at = ? WHERE id = ?");
     update.bind(1, ToMillis(now.wall));
     update.bind(2, job_id);
     update.exec();
-    SQLite::Statement insert(db,
-                             "INSERT INTO attempts (job_id, app, target, started_at, boot_id, "
-                             "started_mono) VALUES (?, ?, ?, ?, ?, ?)");
+    sql::Statement insert(db,
+                          "INSERT INTO attempts (job_id, app, target, started_at, boot_id, "
+                          "started_mono) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
     insert.bind(1, job_id);
     insert.bind(2, app);
     insert.bind(3, target);
     insert.bind(4, ToMillis(now.wall));
     BindOptional(insert, 5, BootIdOrNull(boot_id_));
     insert.bind(6, ToMillis(now.mono));
-    insert.exec();
-    return db.getLastInsertRowid();
+    insert.executeStep();
+    return insert.getColumn(0).getInt64();
   });
 }
 
@@ -252,8 +271,8 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
                             const Instant& instant) {
   const TimePoint now = instant.wall;
   return Write("record outcome of job " + std::to_string(job_id), [&]() -> Status {
-    SQLite::Database& db = *db_;
-    SQLite::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
+    sql::Connection& db = *db_;
+    sql::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
     attempt.bind(1, attempt_id);
     if (!attempt.executeStep() || attempt.getColumn(0).getInt64() != job_id) {
       return Fail(ErrorKind::kNotFound, "attempt " + std::to_string(attempt_id) +
@@ -272,11 +291,11 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     std::optional<std::string> broadcast_id;
     if (!outcome.broadcast_id.empty()) broadcast_id = outcome.broadcast_id;
 
-    SQLite::Statement complete(db,
-                               "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
-                               "vendor_error = ?, error_description = ?, broadcast_id = ?, "
-                               "response_body = ?, detail = ?, retry_after_ms = ?, ended_mono = ? "
-                               "WHERE id = ?");
+    sql::Statement complete(db,
+                            "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
+                            "vendor_error = ?, error_description = ?, broadcast_id = ?, "
+                            "response_body = ?, detail = ?, retry_after_ms = ?, ended_mono = ? "
+                            "WHERE id = ?");
     complete.bind(1, ToMillis(now));
     if (outcome.http_status) {
       complete.bind(2, *outcome.http_status);
@@ -299,8 +318,8 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     complete.exec();
     if (outcome.started_at) {
       // The claim committed before the request left; the attempt began with the POST.
-      SQLite::Statement started(
-          db, "UPDATE attempts SET started_at = ?, started_mono = ? WHERE id = ?");
+      sql::Statement started(db,
+                             "UPDATE attempts SET started_at = ?, started_mono = ? WHERE id = ?");
       started.bind(1, ToMillis(outcome.started_at->wall));
       started.bind(2, ToMillis(outcome.started_at->mono));
       started.bind(3, attempt_id);
@@ -310,9 +329,9 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     bool sent = outcome.outcome == OutcomeClass::kSent;
     bool waits =
         outcome.outcome == OutcomeClass::kRetry || outcome.outcome == OutcomeClass::kNextDay;
-    SQLite::Statement move(db,
-                           "UPDATE jobs SET state = ?, broadcast_id = COALESCE(?, broadcast_id), "
-                           "not_before = ?, last_error = ?, updated_at = ? WHERE id = ?");
+    sql::Statement move(db,
+                        "UPDATE jobs SET state = ?, broadcast_id = COALESCE(?, broadcast_id), "
+                        "not_before = ?, last_error = ?, updated_at = ? WHERE id = ?");
     move.bind(1, std::string(JobStateName(StateAfter(outcome.outcome))));
     BindOptional(move, 2, sent ? broadcast_id : std::nullopt);
     BindOptional(move, 3, waits ? outcome.retry_not_before : std::nullopt);
@@ -324,10 +343,10 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
     if (outcome.outcome == OutcomeClass::kUnopened) {
       // The endpoint is not enabled for this app: every other job for it would fail the
       // same way, so hold them until an operator resumes it.
-      SQLite::Statement pause(db,
-                              "INSERT INTO pauses (app, target, reason, since) "
-                              "SELECT app, target, ?, ? FROM jobs WHERE id = ? "
-                              "ON CONFLICT (app, target) DO NOTHING");
+      sql::Statement pause(db,
+                           "INSERT INTO pauses (app, target, reason, since) "
+                           "SELECT app, target, ?, ? FROM jobs WHERE id = ? "
+                           "ON CONFLICT (app, target) DO NOTHING");
       pause.bind(1, "endpoint not opened for this app: " + ErrorLine(outcome));
       pause.bind(2, ToMillis(now));
       pause.bind(3, job_id);
@@ -340,20 +359,20 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
 
 Result<std::vector<int64_t>> Store::RecoverInFlight(TimePoint now) {
   return Write("recover in-flight jobs", [&]() -> Result<std::vector<int64_t>> {
-    SQLite::Database& db = *db_;
+    sql::Connection& db = *db_;
     std::vector<int64_t> ids;
-    SQLite::Statement q(db, "SELECT id FROM jobs WHERE state = 'sending' ORDER BY id");
+    sql::Statement q(db, "SELECT id FROM jobs WHERE state = 'sending' ORDER BY id");
     while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
     for (int64_t id : ids) {
-      SQLite::Statement attempt(db,
-                                "UPDATE attempts SET outcome = 'unknown', detail = ? "
-                                "WHERE job_id = ? AND outcome IS NULL");
+      sql::Statement attempt(db,
+                             "UPDATE attempts SET outcome = 'unknown', detail = ? "
+                             "WHERE job_id = ? AND outcome IS NULL");
       attempt.bind(1, kInFlightDetail);
       attempt.bind(2, id);
       attempt.exec();
-      SQLite::Statement job(db,
-                            "UPDATE jobs SET state = 'unknown', last_error = ?, updated_at = ? "
-                            "WHERE id = ?");
+      sql::Statement job(db,
+                         "UPDATE jobs SET state = 'unknown', last_error = ?, updated_at = ? "
+                         "WHERE id = ?");
       job.bind(1, std::string(kInFlightDetail) +
                       "; check whether the broadcast was applied, then resolve the job");
       job.bind(2, ToMillis(now));
@@ -366,10 +385,10 @@ Result<std::vector<int64_t>> Store::RecoverInFlight(TimePoint now) {
 
 Status Store::ExpireJob(int64_t job_id, TimePoint now) {
   return Write("expire job " + std::to_string(job_id), [&]() -> Status {
-    SQLite::Statement q(*db_,
-                        "UPDATE jobs SET state = 'expired', last_error = 'expired before it "
-                        "could be sent', updated_at = ? WHERE id = ? AND "
-                        "state IN ('scheduled', 'ready')");
+    sql::Statement q(*db_,
+                     "UPDATE jobs SET state = 'expired', last_error = 'expired before it "
+                     "could be sent', updated_at = ? WHERE id = ? AND "
+                     "state IN ('scheduled', 'ready')");
     q.bind(1, ToMillis(now));
     q.bind(2, job_id);
     if (q.exec() == 1) return {};
@@ -385,8 +404,8 @@ Status Store::ExpireJob(int64_t job_id, TimePoint now) {
 
 Result<std::vector<AttemptRow>> Store::AttemptsSince(TimePoint since) {
   return Read("list attempts", [&]() -> Result<std::vector<AttemptRow>> {
-    SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
-                                  " FROM attempts WHERE started_at >= ? ORDER BY started_at, id");
+    sql::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
+                               " FROM attempts WHERE started_at >= ? ORDER BY started_at, id");
     q.bind(1, ToMillis(since));
     return QueryAttempts(q);
   });
@@ -395,9 +414,9 @@ Result<std::vector<AttemptRow>> Store::AttemptsSince(TimePoint since) {
 Result<std::vector<AttemptRow>> Store::RecentAttempts(TimePoint since, const std::string& boot_id,
                                                       MonoTime since_mono) {
   return Read("list recent attempts", [&]() -> Result<std::vector<AttemptRow>> {
-    SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
-                                  " FROM attempts WHERE started_at >= ? OR (boot_id = ? AND "
-                                  "started_mono >= ?) ORDER BY id");
+    sql::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
+                               " FROM attempts WHERE started_at >= ? OR (boot_id = ? AND "
+                               "started_mono >= ?) ORDER BY id");
     q.bind(1, ToMillis(since));
     q.bind(2, boot_id);
     q.bind(3, ToMillis(since_mono));
@@ -408,8 +427,8 @@ Result<std::vector<AttemptRow>> Store::RecentAttempts(TimePoint since, const std
 Result<std::vector<AttemptRow>> Store::AttemptsOf(int64_t job_id) {
   return Read("list attempts of job " + std::to_string(job_id),
               [&]() -> Result<std::vector<AttemptRow>> {
-                SQLite::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
-                                              " FROM attempts WHERE job_id = ? ORDER BY id");
+                sql::Statement q(*db_, std::string("SELECT ") + kAttemptColumns +
+                                           " FROM attempts WHERE job_id = ? ORDER BY id");
                 q.bind(1, job_id);
                 return QueryAttempts(q);
               });

@@ -5,7 +5,7 @@
 #include <limits>
 #include <utility>
 
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
 
 namespace broadcastd {
 
@@ -24,12 +24,12 @@ std::string TargetText(BroadcastTarget target) { return std::string(TargetName(t
 
 Status Store::BeginSnapshot() {
   return Read("begin a read snapshot", [&]() -> Status {
-    db_->exec("BEGIN DEFERRED");
+    db_->BeginSnapshot();
     try {
-      // A deferred transaction takes its snapshot at the first read: take it now.
-      db_->execAndGet("SELECT count(*) FROM sqlite_master");
+      // The snapshot is taken at the first read: take it now.
+      db_->QueryInt64("SELECT count(*) FROM ingest_state");
     } catch (const std::exception&) {
-      db_->exec("ROLLBACK");  // the caller will not call EndSnapshot
+      db_->Rollback();  // the caller will not call EndSnapshot
       throw;
     }
     return {};
@@ -38,7 +38,7 @@ Status Store::BeginSnapshot() {
 
 void Store::EndSnapshot() {
   try {
-    db_->exec("COMMIT");
+    db_->Commit();
   } catch (const std::exception&) {
     // Nothing was written: a failed COMMIT of a read transaction leaves nothing behind.
   }
@@ -46,9 +46,9 @@ void Store::EndSnapshot() {
 
 Result<std::vector<Store::JobCount>> Store::CountJobs() {
   return Read("count jobs", [&]() -> Result<std::vector<JobCount>> {
-    SQLite::Statement q(*db_,
-                        "SELECT app, target, state, n FROM job_counts "
-                        "WHERE n <> 0 ORDER BY app, target, state");
+    sql::Statement q(*db_,
+                     "SELECT app, target, state, n FROM job_counts "
+                     "WHERE n <> 0 ORDER BY app, target, state");
     std::vector<JobCount> counts;
     while (q.executeStep()) {
       counts.push_back(JobCount{q.getColumn(0).getString(), TargetOf(q.getColumn(1)),
@@ -62,12 +62,18 @@ Result<std::vector<JobRow>> Store::ListJobs(const JobListing& listing) {
   return Read("list jobs", [&]() -> Result<std::vector<JobRow>> {
     std::string sql = std::string("SELECT ") + kLeanJobColumns +
                       " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref"
-                      " WHERE j.state = :state AND (j.due, j.id) > (:due, :id)";
-    if (listing.campaign_id) sql += " AND j.campaign_id = :campaign";
-    if (listing.app) sql += " AND j.app = :app";
-    if (listing.target) sql += " AND j.target = :target";
-    sql += " ORDER BY j.due, j.id LIMIT :limit";
-    SQLite::Statement q(*db_, sql);
+                      " WHERE j.state = ?1 AND (j.due, j.id) > (?2, ?3)";
+    // Parameters 4 on, in this order, for the filters that are set.
+    int next = 4;
+    const int campaign_at = listing.campaign_id ? next++ : 0;
+    const int app_at = listing.app ? next++ : 0;
+    const int target_at = listing.target ? next++ : 0;
+    const int limit_at = next;
+    if (campaign_at != 0) sql += " AND j.campaign_id = ?" + std::to_string(campaign_at);
+    if (app_at != 0) sql += " AND j.app = ?" + std::to_string(app_at);
+    if (target_at != 0) sql += " AND j.target = ?" + std::to_string(target_at);
+    sql += " ORDER BY j.due, j.id LIMIT ?" + std::to_string(limit_at);
+    sql::Statement q(*db_, sql);
 
     std::vector<JobRow> rows;
     bool reached = !listing.after.has_value();
@@ -82,13 +88,13 @@ Result<std::vector<JobRow>> Store::ListJobs(const JobListing& listing) {
         id = listing.after->id;
       }
       q.reset();
-      q.bind(":state", StateText(state));
-      q.bind(":due", due);
-      q.bind(":id", id);
-      if (listing.campaign_id) q.bind(":campaign", *listing.campaign_id);
-      if (listing.app) q.bind(":app", *listing.app);
-      if (listing.target) q.bind(":target", TargetText(*listing.target));
-      q.bind(":limit", static_cast<int64_t>(listing.limit - rows.size()));
+      q.bind(1, StateText(state));
+      q.bind(2, due);
+      q.bind(3, id);
+      if (campaign_at != 0) q.bind(campaign_at, *listing.campaign_id);
+      if (app_at != 0) q.bind(app_at, *listing.app);
+      if (target_at != 0) q.bind(target_at, TargetText(*listing.target));
+      q.bind(limit_at, static_cast<int64_t>(listing.limit - rows.size()));
       while (q.executeStep()) rows.push_back(ReadJob(q));
     }
     return rows;
@@ -103,8 +109,8 @@ Result<Store::QueueHead> Store::QueuedHead(const std::string& app, BroadcastTarg
                             " FROM jobs j JOIN campaigns c ON c.id = j.campaign_ref"
                             " WHERE j.app = ?1 AND j.target = ?2 AND j.state = ?3"
                             " ORDER BY j.due, j.id";
-    SQLite::Statement ready(*db_, sql);
-    SQLite::Statement scheduled(*db_, sql);
+    sql::Statement ready(*db_, sql);
+    sql::Statement scheduled(*db_, sql);
     for (auto* q : {&ready, &scheduled}) {
       q->bind(1, app);
       q->bind(2, TargetText(target));
@@ -139,9 +145,9 @@ Result<Store::QueueHead> Store::QueuedHead(const std::string& app, BroadcastTarg
 Result<std::optional<TimePoint>> Store::OldestReady(const std::string& app,
                                                     BroadcastTarget target) {
   return Read("oldest ready job", [&]() -> Result<std::optional<TimePoint>> {
-    SQLite::Statement q(*db_,
-                        "SELECT min(due) FROM jobs "
-                        "WHERE app = ? AND target = ? AND state = 'ready'");
+    sql::Statement q(*db_,
+                     "SELECT min(due) FROM jobs "
+                     "WHERE app = ? AND target = ? AND state = 'ready'");
     q.bind(1, app);
     q.bind(2, TargetText(target));
     q.executeStep();
@@ -151,9 +157,9 @@ Result<std::optional<TimePoint>> Store::OldestReady(const std::string& app,
 
 Result<std::vector<Store::AttemptCount>> Store::CountAttempts() {
   return Read("count attempts", [&]() -> Result<std::vector<AttemptCount>> {
-    SQLite::Statement q(*db_,
-                        "SELECT app, target, outcome, count(*) FROM attempts "
-                        "GROUP BY app, target, outcome ORDER BY app, target, outcome");
+    sql::Statement q(*db_,
+                     "SELECT app, target, outcome, count(*) FROM attempts "
+                     "GROUP BY app, target, outcome ORDER BY app, target, outcome");
     std::vector<AttemptCount> counts;
     while (q.executeStep()) {
       std::string outcome =
@@ -167,7 +173,7 @@ Result<std::vector<Store::AttemptCount>> Store::CountAttempts() {
 
 Result<std::optional<TimePoint>> Store::LastSent() {
   return Read("last sent", [&]() -> Result<std::optional<TimePoint>> {
-    SQLite::Statement q(*db_, "SELECT max(ended_at) FROM attempts WHERE outcome = 'sent'");
+    sql::Statement q(*db_, "SELECT max(ended_at) FROM attempts WHERE outcome = 'sent'");
     q.executeStep();
     return OptionalTime(q.getColumn(0));
   });

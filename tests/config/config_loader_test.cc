@@ -307,7 +307,8 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
-            "day_boundary, http_listen, http_listen_public, limits, safety_margin_ms)");
+            "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
+            "node_name, safety_margin_ms, sender_lease_ttl_ms)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }
@@ -375,6 +376,40 @@ TEST_F(ConfigLoaderTest, SafetyMarginDefaultAndRange) {
               "(milliseconds)")
         << bad;
   }
+}
+
+TEST_F(ConfigLoaderTest, APostgresDatabaseIsTakenAsWrittenWithItsKeys) {
+  const std::string minimal = kMinimal;
+  const std::string rest = minimal.substr(minimal.find('\n') + 1);  // without `database:`
+  const Config sqlite = Ok("database: state/queue.db\n" + rest);
+  EXPECT_FALSE(sqlite.DatabaseIsPostgres());
+  EXPECT_TRUE(sqlite.database.is_absolute());  // against the config's folder
+  EXPECT_EQ(sqlite.node_name, HostName());
+  EXPECT_EQ(sqlite.sender_lease_ttl, Duration(15000));
+
+  const Config pg = Ok("database: \"postgresql://broadcastd@db1:5432/broadcastd\"\n" + rest +
+                       "database_password_file: pg-password\nnode_name: host-a\n"
+                       "sender_lease_ttl_ms: 3000\n");
+  EXPECT_TRUE(pg.DatabaseIsPostgres());
+  EXPECT_EQ(pg.database.native(), "postgresql://broadcastd@db1:5432/broadcastd");
+  EXPECT_EQ(pg.database_password_file, std::filesystem::path("pg-password"));
+  EXPECT_EQ(pg.node_name, "host-a");
+  EXPECT_EQ(pg.sender_lease_ttl, Duration(3000));
+
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "database_password_file: pg-password\n"),
+            "broadcastd.yaml:10:1: database_password_file: only for a PostgreSQL database "
+            "(database: \"postgresql://...\")");
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "node_name: \"host a\"\n"),
+            "broadcastd.yaml:10:1: node_name: must be 1 to 64 printable characters without "
+            "spaces");
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "sender_lease_ttl_ms: 500\n"),
+            "broadcastd.yaml:10:1: sender_lease_ttl_ms: must be an integer from 1000 to 600000 "
+            "(milliseconds)");
+  // The password itself in the config is refused, pointing at where it belongs.
+  EXPECT_NE(Problems(std::string(kMinimal) + "database_password: hunter2\n")
+                .at(0)
+                .find("database_password_file"),
+            std::string::npos);
 }
 
 TEST_F(ConfigLoaderTest, YamlProblemsAreReportedWithTheirPosition) {

@@ -15,14 +15,15 @@ namespace broadcastd {
 
 class PgTestDb {
  public:
-  PgTestDb() {
+  // `suffix` tells apart several databases of one test.
+  explicit PgTestDb(const std::string& suffix = {}) {
     std::ifstream in(std::string(BROADCASTD_PG_DIR) + "/uri");
     std::getline(in, base_uri_);
     if (base_uri_.empty()) {
       throw std::runtime_error("no test cluster: " BROADCASTD_PG_DIR "/uri is missing");
     }
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    schema_ = "t_" + std::string(info->test_suite_name()) + "_" + info->name();
+    schema_ = "t_" + std::string(info->test_suite_name()) + "_" + info->name() + suffix;
     for (char& c : schema_) {
       c = std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
     }

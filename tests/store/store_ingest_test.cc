@@ -2,6 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/time_format.h"
 #include "store/store.h"
 #include "store_test_support.h"
@@ -42,12 +45,12 @@ TEST_F(StoreIngest, CreatesTheCampaignAndItsJobs) {
 TEST_F(StoreIngest, TheSameHashChangesNothing) {
   auto file = File("a.yaml", "a", "h1");
   ASSERT_TRUE(store().ApplyCampaign(file, {Spec("x", "once", kT0 + 1h)}, kT0, kT0));
-  std::string before = DumpDatabase(db_path_);
+  std::string before = Dump();
   // Even with different specs and a later clock: the hash says the file did not change.
   auto effect = store().ApplyCampaign(file, {Spec("y", "once", kT0)}, kT0 + 2h, kT0 + 2h);
-  ASSERT_TRUE(effect.has_value());
+  ASSERT_TRUE(effect.has_value()) << effect.error().message;
   EXPECT_EQ(*effect, Effect::kUnchanged);
-  EXPECT_EQ(DumpDatabase(db_path_), before);
+  EXPECT_EQ(Dump(), before);
 }
 
 TEST_F(StoreIngest, AChangedFileUpdatesOnlyJobsNoAttemptMayHaveReached) {
@@ -152,7 +155,7 @@ TEST_F(StoreIngest, ARestoredFileBringsBackItsJobsButNotOperatorCancellations) {
   ASSERT_TRUE(store().RemoveCampaign("a.yaml", kT0 + 1s));
   auto effect = store().ApplyCampaign(
       File("a.yaml", "a", "h1"), {Spec("x", "once", kT0), Spec("y", "once", kT0)}, kT0, kT0 + 2s);
-  ASSERT_TRUE(effect.has_value());
+  ASSERT_TRUE(effect.has_value()) << effect.error().message;
   EXPECT_EQ(*effect, Effect::kCreated);
   EXPECT_EQ(JobNamed("x").state, JobState::kReady);
   EXPECT_EQ(JobNamed("x").last_error, "");
@@ -163,7 +166,7 @@ TEST_F(StoreIngest, ARestoredFileBringsBackItsJobsButNotOperatorCancellations) {
 TEST_F(StoreIngest, RejectionKeepsEarlierJobsAndRecordsTheErrorOnce) {
   ASSERT_TRUE(
       store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0 + 1h)}, kT0, kT0));
-  std::string jobs_before = DumpDatabase(db_path_);
+  std::string jobs_before = Dump();
   auto rejected =
       store().RejectCampaign("a.yaml", "h2", "a.yaml:3:5: unknown key 'mesage'", kT0 + 1min);
   ASSERT_TRUE(rejected.has_value()) << rejected.error().message;
@@ -176,17 +179,17 @@ TEST_F(StoreIngest, RejectionKeepsEarlierJobsAndRecordsTheErrorOnce) {
   EXPECT_EQ(JobNamed("x").state, JobState::kScheduled);
   EXPECT_EQ(JobNamed("x").updated_at, kT0);
 
-  std::string after_first = DumpDatabase(db_path_);
+  std::string after_first = Dump();
   EXPECT_FALSE(store()
                    .RejectCampaign("a.yaml", "h2", "a.yaml:3:5: unknown key 'mesage'", kT0 + 2min)
                    .value());
-  EXPECT_EQ(DumpDatabase(db_path_), after_first);
+  EXPECT_EQ(Dump(), after_first);
   EXPECT_TRUE(store().RejectCampaign("a.yaml", "h3", "other error", kT0 + 3min).value());
 
   // Back to the last good content: the file counts as changed, since its row is rejected.
   auto effect = store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0 + 1h)}, kT0,
                                       kT0 + 4min);
-  ASSERT_TRUE(effect.has_value());
+  ASSERT_TRUE(effect.has_value()) << effect.error().message;
   EXPECT_EQ(*effect, Effect::kUpdated);
   EXPECT_EQ(store().Campaigns().value().at(0).status, CampaignStatus::kOk);
   EXPECT_EQ(store().Campaigns().value().at(0).last_error, "");
@@ -204,12 +207,12 @@ TEST_F(StoreIngest, ANewInvalidFileIsRecordedWithoutACampaignId) {
 TEST_F(StoreIngest, ACampaignIdUsedByAnotherLiveFileIsRefused) {
   ASSERT_TRUE(
       store().ApplyCampaign(File("a.yaml", "promo", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
-  std::string before = DumpDatabase(db_path_);
+  std::string before = Dump();
   auto clash =
       store().ApplyCampaign(File("b.yaml", "promo", "h2"), {Spec("x", "once", kT0)}, kT0, kT0);
   ASSERT_FALSE(clash.has_value());
   EXPECT_THAT(clash.error().message, HasSubstr("'promo' is already used by a.yaml"));
-  EXPECT_EQ(DumpDatabase(db_path_), before);
+  EXPECT_EQ(Dump(), before);
 
   // A rejected file still holds its id: its jobs are live.
   ASSERT_TRUE(store().RejectCampaign("a.yaml", "h3", "broken", kT0));
@@ -237,12 +240,23 @@ TEST_F(StoreIngest, AFailureInTheMiddleLeavesTheDatabaseExactlyAsBefore) {
       {Spec("x", "once", kT0 + 1h, R"({"v":1})"), Spec("gone", "once", kT0 + 1h)}, kT0, kT0));
   {
     // Makes the third insert of the next version fail, after an update and two inserts.
-    SQLite::Database raw(db_path_, SQLite::OPEN_READWRITE);
-    raw.exec(
-        "CREATE TRIGGER fail_third_insert BEFORE INSERT ON jobs "
-        "WHEN NEW.broadcast = 'third' BEGIN SELECT RAISE(ABORT, 'forced failure'); END");
+    if (pg_) {
+      pqxx::work tx(*pg_conn_);
+      tx.exec(
+          "CREATE FUNCTION fail_third() RETURNS trigger LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'forced failure'; END $$");
+      tx.exec(
+          "CREATE TRIGGER fail_third_insert BEFORE INSERT ON jobs FOR EACH ROW "
+          "WHEN (NEW.broadcast = 'third') EXECUTE FUNCTION fail_third()");
+      tx.commit();
+    } else {
+      SQLite::Database raw(db_path_, SQLite::OPEN_READWRITE);
+      raw.exec(
+          "CREATE TRIGGER fail_third_insert BEFORE INSERT ON jobs "
+          "WHEN NEW.broadcast = 'third' BEGIN SELECT RAISE(ABORT, 'forced failure'); END");
+    }
   }
-  std::string before = DumpDatabase(db_path_);
+  std::string before = Dump();
   auto effect = store().ApplyCampaign(
       Store::CampaignFile{"a.yaml", "a2", "h2", "other", 3},
       {Spec("x", "once", kT0 + 2h, R"({"v":2})"), Spec("first", "once", kT0),
@@ -250,9 +264,9 @@ TEST_F(StoreIngest, AFailureInTheMiddleLeavesTheDatabaseExactlyAsBefore) {
       kT0, kT0 + 1min);
   ASSERT_FALSE(effect.has_value());
   EXPECT_THAT(effect.error().message, HasSubstr("forced failure"));
-  EXPECT_THAT(effect.error().message, HasSubstr(db_path_.string()));
+  EXPECT_THAT(effect.error().message, HasSubstr(store().path().string()));
   EXPECT_THAT(effect.error().message, HasSubstr("apply campaign a.yaml"));
-  EXPECT_EQ(DumpDatabase(db_path_), before);
+  EXPECT_EQ(Dump(), before);
 
   // And the store goes on working afterwards.
   EXPECT_TRUE(
@@ -261,13 +275,13 @@ TEST_F(StoreIngest, AFailureInTheMiddleLeavesTheDatabaseExactlyAsBefore) {
 
 TEST_F(StoreIngest, TwoSpecsForOneOccurrenceAreRefusedWholesale) {
   ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
-  std::string before = DumpDatabase(db_path_);
+  std::string before = Dump();
   auto effect = store().ApplyCampaign(
       File("a.yaml", "a", "h2"),
       {Spec("y", "once", kT0), Spec("z", "once", kT0), Spec("z", "once", kT0 + 1s)}, kT0, kT0);
   ASSERT_FALSE(effect.has_value());
   EXPECT_THAT(effect.error().message, HasSubstr("broadcast 'z'"));
-  EXPECT_EQ(DumpDatabase(db_path_), before);
+  EXPECT_EQ(Dump(), before);
 }
 
 TEST_F(StoreIngest, AddMissingJobsOnlyInserts) {
@@ -318,16 +332,25 @@ namespace {
 
 class StoreIngestBatch : public StoreTest {
  protected:
-  int64_t DataVersion(SQLite::Database& other) {
-    return other.execAndGet("PRAGMA data_version").getInt64();
+  // What `other` (another connection) has seen of this one's commits. PostgreSQL's
+  // notifications arrive a moment after the commit: when `changed_from` is given, waits
+  // (a bounded poll) until the version moves from it.
+  static int64_t DataVersion(Store& other, std::optional<int64_t> changed_from = {}) {
+    int64_t version = other.DataVersion().value();
+    for (int i = 0; i < 200 && changed_from && version == *changed_from; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      version = other.DataVersion().value();
+    }
+    return version;
   }
 };
 
 TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) {
   ASSERT_TRUE(
       store().ApplyCampaign(File("held.yaml", "taken", "h0"), {Spec("x", "once", kT0)}, kT0, kT0));
-  SQLite::Database other(db_path_.string(), SQLite::OPEN_READONLY);
-  const int64_t version = DataVersion(other);
+  auto other = OpenStore(Store::Mode::kReadWrite);
+  ASSERT_TRUE(other.has_value()) << other.error().message;
+  const int64_t version = DataVersion(*other);
 
   ASSERT_TRUE(store().BeginBatch().has_value());
   EXPECT_TRUE(store().InBatch());
@@ -344,10 +367,11 @@ TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) 
   facts.stamp = Store::FileStamp{1, 2, 3, 4, 5};
   facts.repeats = true;
   EXPECT_TRUE(store().RejectCampaign("c.yaml", "h3", "c.yaml:1:1: broken", kT0, facts).value());
-  EXPECT_EQ(DataVersion(other), version);  // nothing committed yet
+  EXPECT_EQ(DataVersion(*other), version);               // nothing committed yet
+  EXPECT_EQ(other->IngestedFiles().value().size(), 1u);  // held.yaml alone
   ASSERT_TRUE(store().CommitBatch().has_value());
   EXPECT_FALSE(store().InBatch());
-  EXPECT_NE(DataVersion(other), version);
+  EXPECT_NE(DataVersion(*other, version), version);
 
   const std::vector<Store::IngestedFile> files = store().IngestedFiles().value();
   ASSERT_EQ(files.size(), 3u);  // a, c, held: no row for b.yaml
@@ -363,13 +387,13 @@ TEST_F(StoreIngestBatch, ManyFilesLandInOneCommitAndAFailedOneUndoesOnlyItself) 
 }
 
 TEST_F(StoreIngestBatch, ARolledBackBatchLeavesNothing) {
-  const std::string before = DumpDatabase(db_path_);
+  const std::string before = Dump();
   ASSERT_TRUE(store().BeginBatch().has_value());
   ASSERT_TRUE(store().ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
   ASSERT_TRUE(store().SetCheckedUnder("key").has_value());
   store().RollbackBatch();
   EXPECT_FALSE(store().InBatch());
-  EXPECT_EQ(DumpDatabase(db_path_), before);
+  EXPECT_EQ(Dump(), before);
   EXPECT_EQ(store().CheckedUnder().value(), std::nullopt);
 }
 

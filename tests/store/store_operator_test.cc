@@ -26,7 +26,7 @@ class StoreOperator : public StoreTest {
   // An operator command runs in its own process: its own connection, while the daemon's
   // stays open.
   Store OperatorStore() {
-    auto opened = Store::Open(db_path_, Store::Mode::kReadWrite);
+    auto opened = OpenStore(Store::Mode::kReadWrite);
     EXPECT_TRUE(opened.has_value());
     return std::move(*opened);
   }

@@ -56,18 +56,16 @@ TEST_F(StoreQueue, ClaimIsCommittedBeforeItReturns) {
   ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
 
   // Another process (here: another connection) sees the claim at once.
-  SQLite::Database other(db_path_, SQLite::OPEN_READONLY);
-  SQLite::Statement q(other, "SELECT state, attempts FROM jobs WHERE id = ?");
-  q.bind(1, job.id);
-  ASSERT_TRUE(q.executeStep());
-  EXPECT_EQ(q.getColumn(0).getString(), "sending");
-  EXPECT_EQ(q.getColumn(1).getInt(), 1);
-  SQLite::Statement a(other, "SELECT job_id, started_at, outcome FROM attempts WHERE id = ?");
-  a.bind(1, *attempt);
-  ASSERT_TRUE(a.executeStep());
-  EXPECT_EQ(a.getColumn(0).getInt64(), job.id);
-  EXPECT_EQ(a.getColumn(1).getInt64(), ToMillis(kT0));
-  EXPECT_TRUE(a.getColumn(2).isNull());
+  auto other = OpenStore(Store::Mode::kReadOnly);
+  ASSERT_TRUE(other.has_value()) << other.error().message;
+  const JobRow seen = other->Job(job.id).value().value();
+  EXPECT_EQ(seen.state, JobState::kSending);
+  EXPECT_EQ(seen.attempts, 1);
+  const std::vector<AttemptRow> attempts = other->AttemptsOf(job.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].id, *attempt);
+  EXPECT_EQ(attempts[0].started_at, kT0);
+  EXPECT_EQ(attempts[0].outcome, std::nullopt);
 
   // A job already sending cannot be claimed twice.
   auto again = store().ClaimForSending(job.id, kT0 + 1s);
@@ -180,12 +178,7 @@ TEST_F(StoreQueue, BroadcastIdsRoundTripExactly) {
     EXPECT_EQ(store().AttemptsOf(job.id).value().at(0).broadcast_id, id);
 
     // Stored as text, not as a number that would lose digits.
-    SQLite::Database raw(db_path_, SQLite::OPEN_READONLY);
-    SQLite::Statement q(raw, "SELECT typeof(broadcast_id), broadcast_id FROM jobs WHERE id = ?");
-    q.bind(1, job.id);
-    ASSERT_TRUE(q.executeStep());
-    EXPECT_EQ(q.getColumn(0).getString(), "text");
-    EXPECT_EQ(q.getColumn(1).getString(), id);
+    EXPECT_EQ(StoredType("jobs", "broadcast_id", job.id), "text");
   }
 }
 
@@ -210,7 +203,7 @@ TEST_F(StoreQueue, RecoverInFlightTurnsSendingIntoUnknown) {
   std::optional<Store> restarted;
   {
     // The daemon dies here; a new process opens the database.
-    auto opened = Store::Open(db_path_, Store::Mode::kReadWrite);
+    auto opened = OpenStore(Store::Mode::kReadWrite);
     ASSERT_TRUE(opened.has_value());
     restarted.emplace(std::move(*opened));
   }
@@ -274,13 +267,16 @@ std::string PlanOf(const std::filesystem::path& db_path, const std::string& sql)
 }
 
 TEST_F(StoreQueue, LeanQueueReadsOnlyTheCoveringIndexNeverABody) {
+  SKIP_ON_POSTGRES();
   const std::string sql = Store::LeanQueueQuery();
   EXPECT_THAT(sql, ::testing::Not(HasSubstr("body")));
   // A covering index: the table rows, where the bodies are, are never read.
   const std::string plan = PlanOf(db_path_, sql);
   EXPECT_THAT(plan, HasSubstr("COVERING INDEX jobs_queued")) << plan;
   EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE"))) << plan;
+}
 
+TEST_F(StoreQueue, LeanQueueListsTheQueuedJobsInIdOrder) {
   ASSERT_TRUE(store().ExpireJob(JobNamed("soon").id, kT0));
   std::vector<std::pair<int64_t, std::string>> seen;
   auto n = store().ForEachQueuedJob([&](const QueuedJobRow& row) {
@@ -294,6 +290,7 @@ TEST_F(StoreQueue, LeanQueueReadsOnlyTheCoveringIndexNeverABody) {
 }
 
 TEST_F(StoreQueue, PromoteDueIsAnIndexedRange) {
+  SKIP_ON_POSTGRES();
   const std::string plan = PlanOf(
       db_path_,
       "UPDATE jobs SET state = 'ready', updated_at = 1 WHERE state = 'scheduled' AND due <= 1");
@@ -308,7 +305,7 @@ TEST_F(StoreQueue, JobChangeLogNamesEveryWriterAndIsPruned) {
   EXPECT_EQ(store().LastJobChange().value(), start);
 
   // Another connection (an operator command) cancels one job and pauses nothing.
-  auto other = Store::Open(db_path_, Store::Mode::kReadWriteExisting);
+  auto other = OpenStore(Store::Mode::kReadWriteExisting);
   ASSERT_TRUE(other.has_value());
   ASSERT_TRUE(other->CancelJob(JobNamed("late").id, kT0));
   // The daemon's own claim is logged too.

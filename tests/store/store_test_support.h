@@ -1,18 +1,30 @@
 #pragma once
 // Shared by the store tests: a temporary folder, real database files in it, and a dump
 // of every table so a test can assert that an operation changed nothing at all.
+//
+// The suite runs on both backends: SQLite (a file in a fresh folder) by default, and
+// PostgreSQL (a schema of its own in the test cluster, tests/ha/pg_test_db.h) when
+// BROADCASTD_STORE_BACKEND=postgresql: CTest runs it both ways (tests/store/CMakeLists.txt).
+// A test about SQLite's files alone skips itself on PostgreSQL (SkipOnPostgres).
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "fakes/fake_clock.h"
 #include "fakes/temp_dir.h"
+#include "ha/pg_test_db.h"
+#include "ha/sender_lease.h"
 #include "store/store.h"
 
 namespace broadcastd::testing_store {
@@ -47,6 +59,34 @@ inline std::string DumpDatabase(const std::filesystem::path& db_path) {
   return dump;
 }
 
+inline bool OnPostgres() {
+  const char* backend = std::getenv("BROADCASTD_STORE_BACKEND");
+  return backend != nullptr && std::string_view(backend) == "postgresql";
+}
+
+// Every row of every table of the test's schema (or of `only`), in a stable order, as
+// text (PostgreSQL's text forms: compare dumps of one backend with each other).
+inline std::string DumpPostgres(pqxx::connection& conn, const std::string& only = {}) {
+  pqxx::work tx(conn);
+  std::string dump;
+  const pqxx::result tables = tx.exec(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+      "AND table_name NOT LIKE 'broadcastd_%' ORDER BY table_name");
+  for (const auto& table : tables) {
+    const std::string name = table[0].as<std::string>();
+    if (!only.empty() && name != only) continue;
+    dump += "[" + name + "]\n";
+    for (const auto& row : tx.exec("SELECT * FROM " + name + " t ORDER BY t::text")) {
+      for (const auto& field : row) {
+        dump += field.is_null() ? std::string("NULL") : "'" + field.as<std::string>() + "'";
+        dump += "|";
+      }
+      dump += "\n";
+    }
+  }
+  return dump;
+}
+
 inline Store::JobSpec Spec(std::string broadcast, std::string occurrence, TimePoint due,
                            std::string body = R"({"msg":"hello"})",
                            BroadcastTarget target = BroadcastTarget::kUsers) {
@@ -65,22 +105,59 @@ inline Store::CampaignFile File(std::string file, std::string campaign_id, std::
   return Store::CampaignFile{std::move(file), std::move(campaign_id), std::move(hash), "main", 0};
 }
 
-// A test fixture with one read-write store in a fresh folder.
+// A test fixture with one read-write store in a fresh folder (or a fresh PostgreSQL
+// schema). On PostgreSQL the stores it opens hold the sender lease (claims are fenced).
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_path_ = dir_.path() / "state" / "queue.db";
-    auto opened = Store::Open(db_path_, Store::Mode::kReadWrite);
+    if (OnPostgres()) {
+      pg_ = std::make_unique<PgTestDb>();
+      pg_conn_ = pg_->Connect();
+      ASSERT_TRUE(SenderLease::CreateSchema(*pg_conn_));
+      SenderLease lease(*pg_conn_, "store-test", {.ttl = std::chrono::hours(1)}, lease_clock_);
+      auto tick = lease.Tick();
+      ASSERT_TRUE(tick.has_value()) << tick.error().message;
+      fence_ = Store::Fence{"store-test", tick->epoch};
+    }
+    auto opened = OpenStore(Store::Mode::kReadWrite);
     ASSERT_TRUE(opened.has_value()) << opened.error().message;
     store_.emplace(std::move(*opened));
   }
 
   Store& store() { return *store_; }
 
+  // Another connection to the test's database (another process's, a restarted daemon's).
+  Result<Store> OpenStore(Store::Mode mode) {
+    auto opened = pg_ ? Store::OpenPostgres(pg_->uri(), mode) : Store::Open(db_path_, mode);
+    if (opened && fence_) opened->set_fence(*fence_);
+    return opened;
+  }
+
+  // Every table (or only `table`), as text.
+  std::string Dump(const std::string& table = {}) {
+    if (pg_) return DumpPostgres(*pg_conn_, table);
+    if (table.empty()) return DumpDatabase(db_path_);
+    SQLite::Database db(db_path_, SQLite::OPEN_READONLY);
+    SQLite::Statement rows(db, "SELECT * FROM \"" + table + "\" ORDER BY rowid");
+    std::string dump;
+    while (rows.executeStep()) {
+      for (int i = 0; i < rows.getColumnCount(); ++i) {
+        SQLite::Column c = rows.getColumn(i);
+        dump += (c.isNull() ? std::string("NULL") : "'" + c.getString() + "'") + "|";
+      }
+      dump += "\n";
+    }
+    return dump;
+  }
+
   // The job with this (broadcast, occurrence); fails the test if there is none.
   JobRow JobNamed(const std::string& broadcast, const std::string& occurrence = "once") {
     auto jobs = store_->Jobs();
-    EXPECT_TRUE(jobs.has_value());
+    if (!jobs) {
+      ADD_FAILURE() << jobs.error().message;
+      return {};
+    }
     for (const JobRow& job : *jobs) {
       if (job.broadcast == broadcast && job.occurrence == occurrence) return job;
     }
@@ -100,9 +177,28 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   }
 
+  // The type the database stores `column` of row `id` of `table` with.
+  std::string StoredType(const std::string& table, const std::string& column, int64_t id) {
+    const std::string where = " FROM " + table + " WHERE id = " + std::to_string(id);
+    if (pg_) {
+      pqxx::work tx(*pg_conn_);
+      return tx.exec1("SELECT pg_typeof(" + column + ")::text" + where)[0].as<std::string>();
+    }
+    SQLite::Database db(db_path_, SQLite::OPEN_READONLY);
+    return db.execAndGet("SELECT typeof(" + column + ")" + where).getString();
+  }
+
   TempDir dir_;
   std::filesystem::path db_path_;
+  FakeClock lease_clock_{kT0};
+  std::unique_ptr<PgTestDb> pg_;
+  std::unique_ptr<pqxx::connection> pg_conn_;
+  std::optional<Store::Fence> fence_;
   std::optional<Store> store_;
 };
+
+// For a test about SQLite's files, statements or plans.
+#define SKIP_ON_POSTGRES() \
+  if (OnPostgres()) GTEST_SKIP() << "about SQLite's files alone"
 
 }  // namespace broadcastd::testing_store

@@ -1,10 +1,6 @@
 #pragma once
-// Internal to the store: the bridge between SQLiteCpp (which throws) and the Store's
-// Result values, and the decoding of rows. Included only by src/store/*.cc.
-
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
+// Internal to the store: the bridge between the SQL connection (which throws) and the
+// Store's Result values, and the decoding of rows. Included only by src/store/*.cc.
 
 #include <exception>
 #include <memory>
@@ -14,12 +10,13 @@
 #include <string_view>
 
 #include "store/rows.h"
+#include "store/sql.h"
 #include "store/store.h"
 
 namespace broadcastd {
 
 // Thrown inside the store when a stored value does not decode (a state name this code
-// does not know); caught by Store::Read/Write like any SQLite error.
+// does not know); caught by Store::Read/Write like any database error.
 class CorruptRow : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -29,15 +26,16 @@ std::string DescribeFailure(const std::filesystem::path& path, std::string_view 
                             std::string_view what);
 
 // The kind of a failure thrown inside the store: a row this code cannot decode is
-// kCorrupt; SQLite's own failures (full disk, I/O error, read-only file, busy) are kIo.
+// kCorrupt; a PostgreSQL server that cannot be reached is kUnavailable; the engines' own
+// failures (full disk, I/O error, read-only file, busy) are kIo.
 ErrorKind KindOf(const std::exception& e);
 
 // Whether the connection is inside a transaction (SQLite rolls the whole of it back on
 // some failures, a full disk or an I/O error, whatever savepoints were open).
-bool StillInTransaction(SQLite::Database& db);
+inline bool StillInTransaction(sql::Connection& db) { return db.InTransaction(); }
 // Rolls back to the savepoint `name` and releases it. Returns whether the enclosing
 // transaction is still open afterwards.
-bool UndoSavepoint(SQLite::Database& db, const char* name);
+bool UndoSavepoint(sql::Connection& db, const char* name);
 
 // A statement prepared once per connection and kept (preparing is most of the cost of
 // a small write), reset when this goes out of scope so that it holds no read snapshot.
@@ -45,18 +43,16 @@ bool UndoSavepoint(SQLite::Database& db, const char* name);
 // the Store that owns the connection.
 class CachedStatement {
  public:
-  CachedStatement(SQLite::Database& db, const char* sql);
+  CachedStatement(sql::Connection& db, const char* sql) : statement_(&db.Kept(sql)) {}
   ~CachedStatement();
   CachedStatement(const CachedStatement&) = delete;
   CachedStatement& operator=(const CachedStatement&) = delete;
-  SQLite::Statement* operator->() { return statement_; }
-  SQLite::Statement& operator*() { return *statement_; }
+  sql::Statement* operator->() { return statement_; }
+  sql::Statement& operator*() { return *statement_; }
 
  private:
-  SQLite::Statement* statement_;
+  sql::Statement* statement_;
 };
-// Finalizes the statements kept for `db`: before the connection closes.
-void ForgetStatements(SQLite::Database& db);
 
 template <class F>
 auto Store::Read(std::string_view operation, F&& body) -> decltype(body()) {
@@ -96,7 +92,7 @@ auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
     }
   }
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    sql::WriteTransaction tx(*db_);
     auto result = body();
     if (result) tx.commit();  // otherwise the destructor rolls back
     return result;
@@ -106,31 +102,31 @@ auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
 }
 
 // Column decoding.
-std::optional<int64_t> OptionalInt64(const SQLite::Column& column);
-std::optional<TimePoint> OptionalTime(const SQLite::Column& column);
-std::optional<std::string> OptionalText(const SQLite::Column& column);
-std::string TextOrEmpty(const SQLite::Column& column);
-TimePoint Time(const SQLite::Column& column);
-JobState StateOf(const SQLite::Column& column);
-BroadcastTarget TargetOf(const SQLite::Column& column);
+std::optional<int64_t> OptionalInt64(const sql::Column& column);
+std::optional<TimePoint> OptionalTime(const sql::Column& column);
+std::optional<std::string> OptionalText(const sql::Column& column);
+std::string TextOrEmpty(const sql::Column& column);
+TimePoint Time(const sql::Column& column);
+JobState StateOf(const sql::Column& column);
+BroadcastTarget TargetOf(const sql::Column& column);
 
 // Binding: nullopt binds NULL.
-void BindOptional(SQLite::Statement& statement, int index, const std::optional<TimePoint>& value);
-void BindOptional(SQLite::Statement& statement, int index, const std::optional<std::string>& value);
+void BindOptional(sql::Statement& statement, int index, const std::optional<TimePoint>& value);
+void BindOptional(sql::Statement& statement, int index, const std::optional<std::string>& value);
 
 // The SELECT list ReadJob expects, over `jobs j JOIN campaigns c ON c.id = j.campaign_ref`.
 extern const char* const kJobColumns;
-JobRow ReadJob(SQLite::Statement& statement);
+JobRow ReadJob(sql::Statement& statement);
 
 // The SELECT list ReadAttempt expects, over `attempts`.
 extern const char* const kAttemptColumns;
-AttemptRow ReadAttempt(SQLite::Statement& statement);
+AttemptRow ReadAttempt(sql::Statement& statement);
 
 // The job's state, or nullopt when there is no such job.
-std::optional<JobState> CurrentState(SQLite::Database& db, int64_t job_id);
+std::optional<JobState> CurrentState(sql::Connection& db, int64_t job_id);
 
 // Appends to the operator audit.
-void RecordAction(SQLite::Database& db, TimePoint at, std::string_view action,
+void RecordAction(sql::Connection& db, TimePoint at, std::string_view action,
                   std::optional<int64_t> job_id, const std::string& detail);
 
 }  // namespace broadcastd

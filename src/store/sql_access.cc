@@ -1,10 +1,6 @@
-#include "store/sqlite_access.h"
+#include "store/sql_access.h"
 
-#include <sqlite3.h>
-
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 namespace broadcastd {
 
@@ -21,32 +17,8 @@ std::string DescribeFailure(const std::filesystem::path& path, std::string_view 
 
 ErrorKind KindOf(const std::exception& e) {
   if (dynamic_cast<const CorruptRow*>(&e) != nullptr) return ErrorKind::kCorrupt;
+  if (const auto* failure = dynamic_cast<const sql::Failure*>(&e)) return failure->kind();
   return ErrorKind::kIo;
-}
-
-namespace {
-
-using StatementsByText = std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>>;
-
-std::mutex& CacheMutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-std::unordered_map<const SQLite::Database*, StatementsByText>& Caches() {
-  static std::unordered_map<const SQLite::Database*, StatementsByText> caches;
-  return caches;
-}
-
-}  // namespace
-
-CachedStatement::CachedStatement(SQLite::Database& db, const char* sql) {
-  std::unique_ptr<SQLite::Statement>* slot;
-  {
-    std::lock_guard lock(CacheMutex());
-    slot = &Caches()[&db][sql];
-  }
-  if (!*slot) *slot = std::make_unique<SQLite::Statement>(db, sql);
-  statement_ = slot->get();
 }
 
 CachedStatement::~CachedStatement() {
@@ -57,16 +29,7 @@ CachedStatement::~CachedStatement() {
   }
 }
 
-void ForgetStatements(SQLite::Database& db) {
-  std::lock_guard lock(CacheMutex());
-  Caches().erase(&db);
-}
-
-bool StillInTransaction(SQLite::Database& db) {
-  return sqlite3_get_autocommit(db.getHandle()) == 0;
-}
-
-bool UndoSavepoint(SQLite::Database& db, const char* name) {
+bool UndoSavepoint(sql::Connection& db, const char* name) {
   if (!StillInTransaction(db)) return false;
   try {
     db.exec(std::string("ROLLBACK TO ") + name);
@@ -77,43 +40,43 @@ bool UndoSavepoint(SQLite::Database& db, const char* name) {
   return StillInTransaction(db);
 }
 
-std::optional<int64_t> OptionalInt64(const SQLite::Column& column) {
+std::optional<int64_t> OptionalInt64(const sql::Column& column) {
   if (column.isNull()) return std::nullopt;
   return column.getInt64();
 }
 
-std::optional<TimePoint> OptionalTime(const SQLite::Column& column) {
+std::optional<TimePoint> OptionalTime(const sql::Column& column) {
   if (column.isNull()) return std::nullopt;
   return FromMillis(column.getInt64());
 }
 
-std::optional<std::string> OptionalText(const SQLite::Column& column) {
+std::optional<std::string> OptionalText(const sql::Column& column) {
   if (column.isNull()) return std::nullopt;
   return column.getString();
 }
 
-std::string TextOrEmpty(const SQLite::Column& column) {
+std::string TextOrEmpty(const sql::Column& column) {
   if (column.isNull()) return {};
   return column.getString();
 }
 
-TimePoint Time(const SQLite::Column& column) { return FromMillis(column.getInt64()); }
+TimePoint Time(const sql::Column& column) { return FromMillis(column.getInt64()); }
 
-JobState StateOf(const SQLite::Column& column) {
+JobState StateOf(const sql::Column& column) {
   std::string name = column.getString();
   std::optional<JobState> state = ParseJobState(name);
   if (!state) throw CorruptRow("unknown job state '" + name + "'");
   return *state;
 }
 
-BroadcastTarget TargetOf(const SQLite::Column& column) {
+BroadcastTarget TargetOf(const sql::Column& column) {
   std::string name = column.getString();
   std::optional<BroadcastTarget> target = ParseTarget(name);
   if (!target) throw CorruptRow("unknown target '" + name + "'");
   return *target;
 }
 
-void BindOptional(SQLite::Statement& statement, int index, const std::optional<TimePoint>& value) {
+void BindOptional(sql::Statement& statement, int index, const std::optional<TimePoint>& value) {
   if (value) {
     statement.bind(index, ToMillis(*value));
   } else {
@@ -121,8 +84,7 @@ void BindOptional(SQLite::Statement& statement, int index, const std::optional<T
   }
 }
 
-void BindOptional(SQLite::Statement& statement, int index,
-                  const std::optional<std::string>& value) {
+void BindOptional(sql::Statement& statement, int index, const std::optional<std::string>& value) {
   if (value) {
     statement.bind(index, *value);
   } else {
@@ -135,7 +97,7 @@ const char* const kJobColumns =
     "j.body, j.state, j.due, j.expires, j.priority, j.attempts, j.not_before, j.broadcast_id, "
     "j.last_error, j.created_at, j.updated_at";
 
-JobRow ReadJob(SQLite::Statement& s) {
+JobRow ReadJob(sql::Statement& s) {
   JobRow row;
   row.id = s.getColumn(0).getInt64();
   row.campaign_ref = s.getColumn(1).getInt64();
@@ -164,7 +126,7 @@ const char* const kAttemptColumns =
     "error_description, broadcast_id, response_body, detail, retry_after_ms, boot_id, "
     "started_mono, ended_mono";
 
-AttemptRow ReadAttempt(SQLite::Statement& s) {
+AttemptRow ReadAttempt(sql::Statement& s) {
   AttemptRow row;
   row.id = s.getColumn(0).getInt64();
   row.job_id = s.getColumn(1).getInt64();
@@ -190,18 +152,18 @@ AttemptRow ReadAttempt(SQLite::Statement& s) {
   return row;
 }
 
-std::optional<JobState> CurrentState(SQLite::Database& db, int64_t job_id) {
-  SQLite::Statement q(db, "SELECT state FROM jobs WHERE id = ?");
+std::optional<JobState> CurrentState(sql::Connection& db, int64_t job_id) {
+  sql::Statement q(db, "SELECT state FROM jobs WHERE id = ?");
   q.bind(1, job_id);
   if (!q.executeStep()) return std::nullopt;
   return StateOf(q.getColumn(0));
 }
 
-void RecordAction(SQLite::Database& db, TimePoint at, std::string_view action,
+void RecordAction(sql::Connection& db, TimePoint at, std::string_view action,
                   std::optional<int64_t> job_id, const std::string& detail) {
-  SQLite::Statement insert(db,
-                           "INSERT INTO operator_actions (at, action, job_id, detail) "
-                           "VALUES (?, ?, ?, ?)");
+  sql::Statement insert(db,
+                        "INSERT INTO operator_actions (at, action, job_id, detail) "
+                        "VALUES (?, ?, ?, ?)");
   insert.bind(1, ToMillis(at));
   insert.bind(2, std::string(action));
   if (job_id) {

@@ -1,0 +1,146 @@
+// The PostgreSQL backend's own promises (the rest of the store suite runs on it too): the
+// SQL it is given, fenced claims, notifications, and a server that goes away.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "store/schema.h"
+#include "store/sql_postgres.h"
+#include "store_test_support.h"
+
+namespace broadcastd::testing_store {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(PostgresSql, ParametersAndIndexHintsAreTranslated) {
+  int parameters = 0;
+  EXPECT_EQ(sql::ToPostgres("SELECT a FROM t INDEXED BY t_i WHERE a = ? AND b = ?", &parameters),
+            "SELECT a FROM t WHERE a = $1 AND b = $2");
+  EXPECT_EQ(parameters, 2);
+  EXPECT_EQ(sql::ToPostgres("UPDATE t SET a = ?2 WHERE b = ?1 OR c = ?2", &parameters),
+            "UPDATE t SET a = $2 WHERE b = $1 OR c = $2");
+  EXPECT_EQ(parameters, 2);
+  // Inside quotes a question mark is text.
+  EXPECT_EQ(sql::ToPostgres("SELECT '?', \"a?\" FROM t WHERE x = ?"),
+            "SELECT '?', \"a?\" FROM t WHERE x = $1");
+}
+
+class StorePostgres : public StoreTest {
+ protected:
+  void SetUp() override {
+    if (!OnPostgres()) GTEST_SKIP() << "PostgreSQL only";
+    StoreTest::SetUp();
+    ASSERT_TRUE(store().ApplyCampaign(
+        File("a.yaml", "a", "h1"), {Spec("one", "once", kT0 - 1s), Spec("two", "once", kT0 - 1s)},
+        kT0, kT0));
+  }
+  void Lease(const std::string& sql) {
+    pqxx::work tx(*pg_conn_);
+    tx.exec(sql);
+    tx.commit();
+  }
+};
+
+TEST_F(StorePostgres, AClaimIsRefusedWithoutTheLeaseAtItsEpoch) {
+  const int64_t one = JobNamed("one").id;
+  // Another daemon took the lease over (the epoch moved on): this one's claim is refused.
+  Lease("UPDATE broadcastd_lease SET holder = 'other', epoch = epoch + 1");
+  auto claim = store().ClaimForSending(one, kT0);
+  ASSERT_FALSE(claim.has_value());
+  EXPECT_EQ(claim.error().kind, ErrorKind::kConflict);
+  EXPECT_THAT(claim.error().message, HasSubstr("no longer holds the sender lease"));
+  EXPECT_EQ(JobNamed("one").state, JobState::kReady);
+  EXPECT_TRUE(store().AttemptsOf(one).value().empty());
+
+  // Back to this daemon, but expired by the database's clock: still refused.
+  Lease("UPDATE broadcastd_lease SET holder = 'store-test', epoch = " +
+        std::to_string(fence_->epoch) + ", expires_at = clock_timestamp() - interval '1 second'");
+  EXPECT_EQ(store().ClaimForSending(one, kT0).error().kind, ErrorKind::kConflict);
+
+  // Held and current: the claim goes through.
+  Lease("UPDATE broadcastd_lease SET expires_at = clock_timestamp() + interval '1 hour'");
+  EXPECT_TRUE(store().ClaimForSending(one, kT0).has_value());
+
+  // A store without a fence (an operator command) never claims.
+  auto op = Store::OpenPostgres(pg_->uri(), Store::Mode::kReadWriteExisting);
+  ASSERT_TRUE(op.has_value()) << op.error().message;
+  EXPECT_EQ(op->ClaimForSending(JobNamed("two").id, kT0).error().kind, ErrorKind::kConflict);
+}
+
+TEST_F(StorePostgres, OtherConnectionsCommitsAreNoticedNotOwnOnes) {
+  const int64_t start = store().DataVersion().value();
+  ASSERT_TRUE(store().Pause("main", BroadcastTarget::kUsers, "own write", kT0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a notification would be here
+  EXPECT_EQ(store().DataVersion().value(), start);
+
+  auto op = OpenStore(Store::Mode::kReadWriteExisting);
+  ASSERT_TRUE(op.has_value());
+  ASSERT_TRUE(op->CancelJob(JobNamed("two").id, kT0));
+  int64_t seen = start;
+  for (int i = 0; i < 200 && seen == start; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    seen = store().DataVersion().value();
+  }
+  EXPECT_GT(seen, start);
+  EXPECT_GE(store().NotifySocket(), 0);
+}
+
+TEST_F(StorePostgres, AKilledConnectionIsUnavailableThenReconnects) {
+  // A connection of its own, named so that only it is killed (tests run side by side).
+  auto victim =
+      Store::OpenPostgres(pg_->uri() + "&application_name=victim_" + std::to_string(::getpid()),
+                          Store::Mode::kReadWrite);
+  ASSERT_TRUE(victim.has_value()) << victim.error().message;
+  Lease("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'victim_" +
+        std::to_string(::getpid()) + "'");
+  auto lost = victim->Jobs();
+  ASSERT_FALSE(lost.has_value());
+  EXPECT_EQ(lost.error().kind, ErrorKind::kUnavailable);
+  // The next statement connects again.
+  auto jobs = victim->Jobs();
+  ASSERT_TRUE(jobs.has_value()) << jobs.error().message;
+  EXPECT_EQ(jobs->size(), 2u);
+}
+
+TEST_F(StorePostgres, StoresRacingToCreateTheSchemaFindOne) {
+  PgTestDb fresh("_fresh");
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      auto opened = Store::OpenPostgres(fresh.uri(), Store::Mode::kReadWrite);
+      if (!opened) errors[i] = opened.error().message;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+  auto reader = Store::OpenPostgres(fresh.uri(), Store::Mode::kReadOnly);
+  ASSERT_TRUE(reader.has_value()) << reader.error().message;
+  EXPECT_EQ(reader->SchemaVersion().value(), CurrentSchemaVersion());
+  EXPECT_FALSE(reader->Pause("main", BroadcastTarget::kUsers, "x", kT0).has_value());
+}
+
+TEST_F(StorePostgres, ReadOnlyOnADatabaseWithoutTablesSaysSo) {
+  PgTestDb empty("_empty");
+  auto opened = Store::OpenPostgres(empty.uri(), Store::Mode::kReadOnly);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_THAT(opened.error().message, HasSubstr("no broadcastd tables"));
+  EXPECT_THAT(opened.error().message, ::testing::Not(HasSubstr("password")));
+}
+
+TEST_F(StorePostgres, AnUnreachableServerIsUnavailableAndNamesIt) {
+  auto opened = Store::OpenPostgres("postgresql://nobody@127.0.0.1:1/none", Store::Mode::kReadWrite,
+                                    "s3cret");
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_EQ(opened.error().kind, ErrorKind::kUnavailable);
+  EXPECT_THAT(opened.error().message, HasSubstr("127.0.0.1:1"));
+  EXPECT_THAT(opened.error().message, ::testing::Not(HasSubstr("s3cret")));
+}
+
+}  // namespace
+}  // namespace broadcastd::testing_store
