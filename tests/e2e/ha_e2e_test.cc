@@ -1,0 +1,167 @@
+// Two daemons, one PostgreSQL database (the test cluster), the real binary and the
+// simulator: one sender at a time, and no broadcast sent twice when the sender dies or
+// stalls. Each daemon reads its own copy of the campaign files, as on two hosts.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "e2e/daemon_fixture.h"
+#include "ha/pg_test_db.h"
+
+namespace broadcastd {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kRooms = R"(id: rooms
+broadcasts:
+  - {name: r1, target: chatrooms, message: {type: txt, msg: one}}
+  - {name: r2, target: chatrooms, message: {type: txt, msg: two}}
+  - {name: r3, target: chatrooms, message: {type: txt, msg: three}}
+)";
+
+class HaE2ETest : public DaemonE2ETest {
+ protected:
+  void SetUp() override {
+    DaemonE2ETest::SetUp();
+    pg_ = std::make_unique<PgTestDb>();
+    // The simulator's config without its first two lines (database, campaigns_dir).
+    std::string rest = ReadFile(dir_ / "broadcastd.yaml");
+    rest = rest.substr(rest.find('\n', rest.find('\n') + 1) + 1);
+    for (const std::string node : {"a", "b"}) {
+      std::filesystem::create_directories(dir_ / ("campaigns-" + node));
+      dir_.Write("node-" + node + ".yaml",
+                 "database: \"" + pg_->uri() + "\"\nnode_name: host-" + node +
+                     "\nsender_lease_ttl_ms: " + std::to_string(kTtl.count()) +
+                     "\ncampaigns_dir: " + (dir_ / ("campaigns-" + node)).string() + "\n" + rest);
+    }
+    // --status (the fixture's Status()) reads the shared database through node a's config.
+    dir_.Write("broadcastd.yaml", ReadFile(dir_ / "node-a.yaml"));
+  }
+
+  std::unique_ptr<ChildProcess> StartNode(const std::string& node) {
+    auto p = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kBinary, "--config", (dir_ / ("node-" + node + ".yaml")).string()},
+        dir_ / ("node-" + node + ".log"),
+        std::vector<std::string>{"CREDENTIALS_DIRECTORY=" + (dir_ / "credentials").string()});
+    EXPECT_TRUE(p->started());
+    return p;
+  }
+  std::string NodeLog(const std::string& node) {
+    return ReadFile(dir_ / ("node-" + node + ".log"));
+  }
+  bool NodeLogHas(const std::string& node, const std::string& text) {
+    return NodeLog(node).find(text) != std::string::npos;
+  }
+  // The same file in both daemons' folders.
+  void Drop(const std::string& name, const std::string& content) {
+    dir_.Write("campaigns-a/" + name, content);
+    dir_.Write("campaigns-b/" + name, content);
+  }
+  bool FaultsTaken() {
+    auto j = nlohmann::json::parse(ReadFile(dir_ / "faults.json"), nullptr, false);
+    return !j.is_discarded() && j.contains("next") && j["next"].empty();
+  }
+  // How many requests carried each message text.
+  std::map<std::string, int> Messages() {
+    std::map<std::string, int> n;
+    for (const auto& request : Broadcasts()) {
+      auto body = nlohmann::json::parse(request["body"].get<std::string>(), nullptr, false);
+      ++n[body.is_discarded() ? request["body"].get<std::string>() : body["msg"]["msg"].dump()];
+    }
+    return n;
+  }
+  // A daemon that took the lease and one that sees it held.
+  void StartPair(std::unique_ptr<ChildProcess>& a, std::unique_ptr<ChildProcess>& b) {
+    a = StartNode("a");
+    ASSERT_TRUE(WaitFor([&] { return NodeLogHas("a", "lease.acquired"); }, 20s)) << NodeLog("a");
+    b = StartNode("b");
+    ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.standby"); }, 20s)) << NodeLog("b");
+  }
+
+  static constexpr std::chrono::milliseconds kTtl{2000};
+  std::unique_ptr<PgTestDb> pg_;
+};
+
+// The sender is killed with a request held at the server: the standby takes over, the
+// request in flight is `unknown` (never resent), every other job is sent once.
+TEST_F(HaE2ETest, KillNineOfTheSenderWithARequestInFlight) {
+  dir_.Write("faults.json", R"({"next": ["delay:5000"]})");
+  std::unique_ptr<ChildProcess> a, b;
+  StartPair(a, b);
+  Drop("rooms.yaml", kRooms);
+  ASSERT_TRUE(WaitFor([&] { return FaultsTaken(); }, 20s)) << NodeLog("a");
+  ASSERT_EQ(JobStates()["sending"], 1) << Status().dump(1);
+
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.acquired"); }, 20s)) << NodeLog("b");
+  const auto took_over = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed);
+  std::cout << "take-over after kill -9: " << took_over.count() << " ms (TTL " << kTtl.count()
+            << " ms, renewal every " << kTtl.count() / 3 << " ms)\n";
+  EXPECT_LE(took_over, kTtl + kTtl / 3 + 2s);
+
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto states = JobStates();
+        return states["sent"] == 2 && states["unknown"] == 1;
+      },
+      30s))
+      << Status().dump(1) << NodeLog("b");
+  EXPECT_TRUE(NodeLogHas("b", "it was sending when this daemon took the sender lease"));
+  // The held request is logged once the simulator answers it (to nobody).
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 3; }, 15s));
+  const std::map<std::string, int> expected = {{"\"one\"", 1}, {"\"two\"", 1}, {"\"three\"", 1}};
+  EXPECT_EQ(Messages(), expected);
+
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(20s), 0);
+  EXPECT_EQ(Broadcasts().size(), 3u);
+}
+
+// The sender is stopped past its lease: the standby takes over and sends; the old sender,
+// continued, claims nothing (fenced) and steps down. The chatrooms window (1 per second)
+// holds over the whole request log, whoever sent.
+TEST_F(HaE2ETest, ASenderStoppedPastItsLeaseSendsNothingAfterwards) {
+  std::unique_ptr<ChildProcess> a, b;
+  StartPair(a, b);
+  a->Signal(SIGSTOP);
+  ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.acquired"); }, 20s)) << NodeLog("b");
+  Drop("rooms.yaml", kRooms);
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 3; }, 30s)) << Status().dump(1);
+
+  a->Signal(SIGCONT);
+  ASSERT_TRUE(WaitFor([&] { return NodeLogHas("a", "lease.lost"); }, 20s)) << NodeLog("a");
+  Drop("more.yaml", R"(id: more
+broadcasts:
+  - {name: m1, target: chatrooms, message: {type: txt, msg: four}}
+  - {name: m2, target: chatrooms, message: {type: txt, msg: five}}
+)");
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 5; }, 30s)) << Status().dump(1);
+
+  const std::map<std::string, int> expected = {
+      {"\"one\"", 1}, {"\"two\"", 1}, {"\"three\"", 1}, {"\"four\"", 1}, {"\"five\"", 1}};
+  EXPECT_EQ(Messages(), expected);
+  EXPECT_FALSE(NodeLogHas("a", "broadcast.start")) << NodeLog("a");
+  // 1 per second on chatrooms, over every request either daemon made.
+  std::vector<int64_t> arrivals;
+  for (const auto& request : Broadcasts()) arrivals.push_back(request["time_us"].get<int64_t>());
+  std::sort(arrivals.begin(), arrivals.end());
+  for (size_t i = 1; i < arrivals.size(); ++i) {
+    EXPECT_GE(arrivals[i] - arrivals[i - 1], 1'000'000) << "requests " << i - 1 << " and " << i;
+  }
+  for (auto* p : {a.get(), b.get()}) {
+    p->Signal(SIGTERM);
+    EXPECT_EQ(p->Wait(20s), 0);
+  }
+}
+
+}  // namespace
+}  // namespace broadcastd
