@@ -62,9 +62,36 @@ nlohmann::json OptionalText(const std::string& s) {
 std::string RenderStatusText(const StatusReport& r) {
   std::ostringstream out;
   out << "broadcastd status at " << FormatDisplayTime(r.now) << "\n";
-  out << "database " << r.database << ", daemon "
-      << (r.daemon_pid ? "running (pid " + std::to_string(*r.daemon_pid) + ")" : "not running")
-      << "\n\nQUEUE\n  ";
+  if (!r.lease) {
+    out << "database " << r.database << ", daemon "
+        << (r.daemon_pid ? "running (pid " + std::to_string(*r.daemon_pid) + ")" : "not running")
+        << "\n";
+  } else {
+    const Store::LeaseStatus& l = *r.lease;
+    out << "database " << r.database << "\nsender   ";
+    if (l.holder.empty()) {
+      out << "none yet (no daemon has held the sender lease)";
+    } else if (l.expires <= l.db_now) {
+      out << "none: the lease of " << l.holder << " expired at " << FormatDisplayTime(l.expires)
+          << " (a standby takes it over at its next renewal)";
+    } else {
+      out << l.holder << " since " << FormatDisplayTime(l.since) << " (epoch " << l.epoch
+          << ", lease valid until " << FormatDisplayTime(l.expires) << ")";
+    }
+    out << "\ndaemons  ";
+    bool first_node = true;
+    for (const auto& n : l.nodes) {
+      const bool sender = n.node == l.holder && l.expires > l.db_now;
+      out << (first_node ? "" : ", ") << n.node << " (" << (sender ? "sender" : "standby")
+          << ", seen "
+          << std::chrono::duration_cast<std::chrono::seconds>(l.db_now - n.last_seen).count()
+          << " s ago)";
+      first_node = false;
+    }
+    if (l.nodes.empty()) out << "none seen";
+    out << "\n";
+  }
+  out << "\nQUEUE\n  ";
   bool first = true;
   for (const auto& [state, n] : r.jobs_by_state) {
     out << (first ? "" : "  ") << state << "=" << n;
@@ -133,6 +160,30 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
   doc["database"] = r.database;
   doc["daemon"] = {{"running", r.daemon_pid.has_value()},
                    {"pid", r.daemon_pid ? nlohmann::json(*r.daemon_pid) : nlohmann::json(nullptr)}};
+  if (r.lease) {
+    const Store::LeaseStatus& l = *r.lease;
+    const bool held = !l.holder.empty() && l.expires > l.db_now;
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const auto& n : l.nodes) {
+      nodes.push_back(
+          {{"node", n.node},
+           {"role", held && n.node == l.holder ? "sender" : "standby"},
+           {"last_seen", FormatDisplayTime(n.last_seen)},
+           {"seen_seconds_ago",
+            std::chrono::duration_cast<std::chrono::seconds>(l.db_now - n.last_seen).count()}});
+    }
+    doc["sender_lease"] = {
+        {"holder", held ? nlohmann::json(l.holder) : nlohmann::json(nullptr)},
+        {"last_holder", OptionalText(l.holder)},
+        {"epoch", l.epoch},
+        {"since",
+         l.holder.empty() ? nlohmann::json(nullptr) : nlohmann::json(FormatDisplayTime(l.since))},
+        {"expires",
+         l.holder.empty() ? nlohmann::json(nullptr) : nlohmann::json(FormatDisplayTime(l.expires))},
+        {"nodes", nodes}};
+  } else {
+    doc["sender_lease"] = nullptr;
+  }
   doc["forecast_horizon_seconds"] =
       std::chrono::duration_cast<std::chrono::seconds>(r.forecast_horizon).count();
   doc["endpoints"] = nlohmann::json::array();

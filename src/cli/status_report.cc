@@ -96,7 +96,7 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, const Inst
                                   const StatusQuery& query, const std::string& boot_id) {
   StatusReport report;
   report.now = now.wall;
-  report.database = config.database.string();
+  report.database = store.path().string();  // a PostgreSQL URI without any password
   report.daemon_pid = LockHolderPid(config.database);
   report.forecast_horizon = kForecastHorizon;
   report.query = query;
@@ -104,6 +104,9 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, const Inst
   if (auto begun = store.BeginSnapshot(); !begun) return std::unexpected(begun.error());
   SnapshotScope snapshot(store);
 
+  auto lease = store.SenderLeaseStatus();
+  if (!lease) return std::unexpected(lease.error());
+  report.lease = std::move(*lease);
   auto limits = LoadSchedulerLimits(config, store, now, boot_id);
   if (!limits) return std::unexpected(limits.error());
   auto pauses = store.Pauses();

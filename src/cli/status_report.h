@@ -75,6 +75,8 @@ struct StatusReport {
   std::vector<JobLine> jobs;
   std::optional<std::string> next_cursor;  // set when the page is full
   std::vector<std::string> warnings;
+  // PostgreSQL: who holds the sender lease, since when, and the daemons seen.
+  std::optional<Store::LeaseStatus> lease;
 };
 
 // Forecasts at most this far ahead; later jobs are shown as beyond the horizon.

@@ -443,6 +443,22 @@ class Store {
   // When the last request that sent ended.
   Result<std::optional<TimePoint>> LastSent();
 
+  // PostgreSQL: the sender lease (ha/sender_lease.h) and every daemon it has seen, by the
+  // database's clock; none on SQLite, or before any daemon started on the database.
+  struct LeaseStatus {
+    std::string holder;  // empty: never held
+    int64_t epoch = 0;
+    TimePoint since;
+    TimePoint expires;
+    TimePoint db_now;
+    struct Node {
+      std::string node;
+      TimePoint last_seen;
+    };
+    std::vector<Node> nodes;  // by name
+  };
+  Result<std::optional<LeaseStatus>> SenderLeaseStatus();
+
   // PRAGMA data_version: changes whenever another connection commits, so the daemon
   // notices operator actions with one cheap query. PostgreSQL: every write transaction
   // sends NOTIFY broadcastd; this counts those of other connections received so far

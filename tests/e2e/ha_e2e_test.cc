@@ -94,6 +94,20 @@ TEST_F(HaE2ETest, KillNineOfTheSenderWithARequestInFlight) {
   dir_.Write("faults.json", R"({"next": ["delay:5000"]})");
   std::unique_ptr<ChildProcess> a, b;
   StartPair(a, b);
+  // --status names the sender, since when, and every daemon seen.
+  nlohmann::json lease = Status()["sender_lease"];
+  EXPECT_EQ(lease["holder"], "host-a") << lease.dump(1);
+  EXPECT_TRUE(lease["since"].is_string()) << lease.dump(1);
+  ASSERT_EQ(lease["nodes"].size(), 2u) << lease.dump(1);
+  EXPECT_EQ(lease["nodes"][0]["node"], "host-a");
+  EXPECT_EQ(lease["nodes"][0]["role"], "sender");
+  EXPECT_EQ(lease["nodes"][1]["node"], "host-b");
+  EXPECT_EQ(lease["nodes"][1]["role"], "standby");
+  const auto text =
+      RunCommand({kBinary, "--status", "--config", (dir_ / "node-b.yaml").string()}, dir_.path());
+  EXPECT_NE(text.output.find("sender   host-a since"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("host-b (standby"), std::string::npos) << text.output;
+
   Drop("rooms.yaml", kRooms);
   ASSERT_TRUE(WaitFor([&] { return FaultsTaken(); }, 20s)) << NodeLog("a");
   ASSERT_EQ(JobStates()["sending"], 1) << Status().dump(1);
@@ -116,6 +130,7 @@ TEST_F(HaE2ETest, KillNineOfTheSenderWithARequestInFlight) {
       30s))
       << Status().dump(1) << NodeLog("b");
   EXPECT_TRUE(NodeLogHas("b", "it was sending when this daemon took the sender lease"));
+  EXPECT_EQ(Status()["sender_lease"]["holder"], "host-b");
   // The held request is logged once the simulator answers it (to nobody).
   ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 3; }, 15s));
   const std::map<std::string, int> expected = {{"\"one\"", 1}, {"\"two\"", 1}, {"\"three\"", 1}};
