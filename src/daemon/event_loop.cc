@@ -129,6 +129,7 @@ class Daemon {
   bool rescan_requested_ = false;
   bool scan_continues_ = false;  // the last Rescan() stopped at its slice with files left
   bool queue_changed_ = false;
+  int64_t notified_version_ = 0;  // Store::DataVersion when a notification was last read
   bool reported_uncommitted_ = false;
   int exit_code_ = 0;
   std::unique_ptr<HttpListener> http_;  // last: stops first
@@ -447,11 +448,17 @@ int Daemon::Run() {
     ArmAt(rescan_fd_.get(), engine_->NextRescan(), reading);
     status_.Update(*engine_, reading);
 
-    pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
-                    {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
-                    {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
-                    {rescan_fd_.get(), POLLIN, 0}, {inotify_fd_.get(), POLLIN, 0}};
-    const nfds_t count = inotify_fd_ ? 8 : 7;
+    // PostgreSQL: the store's connection, where another process's commit arrives as a
+    // notification (LISTEN/NOTIFY; -1 on SQLite, where SIGUSR1 and the rescans tell).
+    // poll ignores a negative descriptor.
+    const int notify_fd = engine_->store().NotifySocket();
+    pollfd fds[] = {
+        {signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
+        {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
+        {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
+        {rescan_fd_.get(), POLLIN, 0}, {inotify_fd_ ? inotify_fd_.get() : -1, POLLIN, 0},
+        {notify_fd, POLLIN, 0}};
+    const nfds_t count = 9;
     // A scan with files left does not wait: poll only looks.
     const int timeout = rescan_requested_ || scan_continues_ ? 0 : -1;
     if (::poll(fds, count, timeout) < 0 && errno != EINTR) {
@@ -474,7 +481,18 @@ int Daemon::Run() {
       Drain(rescan_fd_.get());
       rescan_requested_ = true;
     }
-    if (count > 7 && fds[7].revents) ReadCampaignEvents();
+    if (fds[7].revents) ReadCampaignEvents();
+    if (fds[8].revents) {
+      // Reads what arrived (level-triggered poll would wake again otherwise); this
+      // connection's own commits are notified too, and change no version.
+      auto version = engine_->store().DataVersion();
+      if (!version) {
+        spdlog::warn("store.error reason={}", LogValue(version.error().message));
+      } else if (*version != notified_version_) {
+        notified_version_ = *version;
+        queue_changed_ = true;
+      }
+    }
   }
   Shutdown();
   return exit_code_;

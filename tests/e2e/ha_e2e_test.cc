@@ -141,6 +141,26 @@ TEST_F(HaE2ETest, KillNineOfTheSenderWithARequestInFlight) {
   EXPECT_EQ(Broadcasts().size(), 3u);
 }
 
+// A campaign only the standby's folder has yet (the hosts' copies are deployed one after
+// the other): the standby ingests it, and the sender, told by a notification, sends it
+// at once, long before its own next periodic rescan.
+TEST_F(HaE2ETest, AJobTheStandbyIngestsIsSentByTheSenderAtOnce) {
+  std::unique_ptr<ChildProcess> a, b;
+  StartPair(a, b);
+  dir_.Write("campaigns-b/one.yaml", R"(id: one
+broadcasts:
+  - {name: r1, target: chatrooms, message: {type: txt, msg: only-on-b}}
+)");
+  ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() == 1; }, 10s))
+      << Status().dump(1) << NodeLog("a");
+  EXPECT_TRUE(NodeLogHas("a", "broadcast.start")) << NodeLog("a");
+  EXPECT_FALSE(NodeLogHas("b", "broadcast.start")) << NodeLog("b");
+  for (auto* p : {a.get(), b.get()}) {
+    p->Signal(SIGTERM);
+    EXPECT_EQ(p->Wait(20s), 0);
+  }
+}
+
 // The sender is stopped past its lease: the standby takes over and sends; the old sender,
 // continued, claims nothing (fenced) and steps down. The chatrooms window (1 per second)
 // holds over the whole request log, whoever sent.
