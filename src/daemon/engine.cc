@@ -8,6 +8,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "ha/pg_connection.h"
+#include "limiter/daily_budget.h"
 #include "queue/scheduler_state.h"
 #include "store/configured_store.h"
 
@@ -316,8 +317,15 @@ Result<EngineStep> Engine::Next() {
 
     auto row = store_->Job(id);
     if (!row) return failed(row.error());
+    // Shared database: the claim also checks the shared audit's windows and budget.
+    std::optional<Store::AuditCheck> check;
+    if (lease_ && *row) {
+      const DailyBudget day(config_.day_boundary);
+      check = Store::AuditCheck{config_.LimitsFor((*row)->app, (*row)->target),
+                                day.DayStart(day.DayOf(reading.wall))};
+    }
     auto claim =
-        *row ? store_->ClaimForSending(id, reading)
+        *row ? store_->ClaimForSending(id, reading, check ? &*check : nullptr)
              : Result<int64_t>(std::unexpected(
                    Error{"job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
     if (!claim) {

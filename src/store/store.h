@@ -24,6 +24,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/outcome.h"
 #include "core/target.h"
 #include "store/job_state.h"
@@ -298,6 +299,17 @@ class Store {
   // Those refusals are ErrorKind::kConflict (kNotFound for a job that does not exist);
   // a database failure is kIo.
   Result<int64_t> ClaimForSending(int64_t job_id, const Instant& now);
+
+  // PostgreSQL, a second line of defence should two senders ever overlap: the claim is
+  // also refused (kConflict) when the shared audit shows, at now.wall, a window of
+  // `limits` full (every attempt started counts, whoever made it) or the budget day
+  // starting at `day_start` spent. The daemon's limiter keeps a margin on top of these
+  // windows, so the check never refuses what the limiter allowed from the same audit.
+  struct AuditCheck {
+    EndpointLimits limits;
+    TimePoint day_start;
+  };
+  Result<int64_t> ClaimForSending(int64_t job_id, const Instant& now, const AuditCheck* check);
 
   struct AttemptOutcome {
     OutcomeClass outcome = OutcomeClass::kUnknown;

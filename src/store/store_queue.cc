@@ -206,6 +206,11 @@ Result<std::optional<JobRow>> Store::Job(int64_t id) {
 }
 
 Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now) {
+  return ClaimForSending(job_id, now, nullptr);
+}
+
+Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
+                                       const AuditCheck* check) {
   return Write("claim job " + std::to_string(job_id), [&]() -> Result<int64_t> {
     sql::Connection& db = *db_;
     if (IsPostgres()) {
@@ -238,6 +243,37 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now) {
       return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
                                             std::string(JobStateName(state)) +
                                             ", not queued; it must not be sent");
+    }
+    if (check != nullptr && fence_) {
+      sql::Statement started(db,
+                             "SELECT count(*) FROM attempts WHERE app = ? AND target = ? "
+                             "AND started_at > ?");
+      auto count_since = [&](int64_t after_ms) {
+        started.reset();
+        started.bind(1, app);
+        started.bind(2, target);
+        started.bind(3, after_ms);
+        started.executeStep();
+        return started.getColumn(0).getInt64();
+      };
+      for (const RateWindow& w : check->limits.windows) {
+        const int64_t n = count_since(ToMillis(now.wall - w.length));
+        if (n >= w.count) {
+          return Fail(ErrorKind::kConflict,
+                      "job " + std::to_string(job_id) + ": the audit shows " + std::to_string(n) +
+                          " requests to " + app + " " + target + " in the last " +
+                          std::to_string(w.length.count()) + " ms (the window allows " +
+                          std::to_string(w.count) + ")");
+        }
+      }
+      if (check->limits.daily > 0) {
+        const int64_t n = count_since(ToMillis(check->day_start) - 1);
+        if (n >= check->limits.daily) {
+          return Fail(ErrorKind::kConflict,
+                      "job " + std::to_string(job_id) + ": the audit shows today's budget of " +
+                          app + " " + target + " spent (" + std::to_string(n) + " requests)");
+        }
+      }
     }
     sql::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
     paused.bind(1, app);

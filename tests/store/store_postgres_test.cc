@@ -72,6 +72,36 @@ TEST_F(StorePostgres, AClaimIsRefusedWithoutTheLeaseAtItsEpoch) {
   EXPECT_EQ(op->ClaimForSending(JobNamed("two").id, kT0).error().kind, ErrorKind::kConflict);
 }
 
+TEST_F(StorePostgres, AClaimIsRefusedWhenTheSharedAuditShowsTheWindowFull) {
+  // chatrooms' limits: 1 per second, 10 per minute, 100 a day.
+  const Store::AuditCheck check{DefaultLimits(BroadcastTarget::kChatrooms), kT0 - 8h};
+  ASSERT_TRUE(
+      store().ApplyCampaign(File("r.yaml", "r", "h1"),
+                            {Spec("r1", "once", kT0 - 1s, "{}", BroadcastTarget::kChatrooms),
+                             Spec("r2", "once", kT0 - 1s, "{}", BroadcastTarget::kChatrooms),
+                             Spec("r3", "once", kT0 - 1s, "{}", BroadcastTarget::kChatrooms)},
+                            kT0, kT0));
+  // Another sender's attempt 600 ms ago: the 1-second window is full.
+  Attempt(JobNamed("r1").id, OutcomeClass::kSent, kT0 - 600ms, "1");
+  auto refused = store().ClaimForSending(JobNamed("r2").id, kT0, &check);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kConflict);
+  EXPECT_THAT(refused.error().message, HasSubstr("in the last 1000 ms (the window allows 1)"));
+  EXPECT_EQ(JobNamed("r2").state, JobState::kReady);
+  // A second later the window has room.
+  EXPECT_TRUE(store().ClaimForSending(JobNamed("r2").id, kT0 + 500ms, &check).has_value());
+
+  // A day whose budget the audit shows spent.
+  Store::AuditCheck spent = check;
+  spent.limits.daily = 2;
+  auto over = store().ClaimForSending(JobNamed("r3").id, kT0 + 5s, &spent);
+  ASSERT_FALSE(over.has_value());
+  EXPECT_THAT(over.error().message, HasSubstr("today's budget"));
+  // Attempts before the day's start do not count.
+  spent.day_start = kT0 + 1s;
+  EXPECT_TRUE(store().ClaimForSending(JobNamed("r3").id, kT0 + 5s, &spent).has_value());
+}
+
 TEST_F(StorePostgres, OtherConnectionsCommitsAreNoticedNotOwnOnes) {
   const int64_t start = store().DataVersion().value();
   ASSERT_TRUE(store().Pause("main", BroadcastTarget::kUsers, "own write", kT0));
