@@ -422,7 +422,10 @@ Status Engine::TickLease(const Instant& reading) {
   if (!first) return {};
   spdlog::info("lease.acquired node={} epoch={} previous={}", LogValue(config_.node_name),
                tick->epoch, LogValue(tick->previous_holder));
-  auto recovered = store_->RecoverInFlight(reading.wall);
+  std::set<int64_t> ours;  // this process's requests: their answers will be written
+  for (const auto& [endpoint, job] : sending_) ours.insert(job);
+  for (const auto& [job, pending] : uncommitted_) ours.insert(job);
+  auto recovered = store_->RecoverInFlight(reading.wall, ours);
   if (!recovered) return std::unexpected(recovered.error());
   for (int64_t id : *recovered) {
     spdlog::warn(

@@ -266,6 +266,11 @@ int64_t PgConnection::TakeNotifications() {
   return count;
 }
 
-int PgConnection::Socket() const { return conn_ != nullptr ? PQsocket(conn_) : -1; }
+int PgConnection::Socket() const {
+  // A lost connection's descriptor would wake a poll at once, and forever: none until the
+  // next statement connects again.
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) return -1;
+  return PQsocket(conn_);
+}
 
 }  // namespace broadcastd::sql

@@ -36,7 +36,8 @@ class PgConnection final : public Connection {
   // connections sent, since the last call; reads what arrived without waiting. A
   // reconnect counts as one (what was sent meanwhile is lost).
   int64_t TakeNotifications();
-  // The socket to poll for notifications; -1 when not connected.
+  // The socket to poll for notifications; -1 while not connected (the next statement
+  // connects again).
   int Socket() const;
 
   // The advisory lock every writer of the store takes (one writer at a time, like SQLite).

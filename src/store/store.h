@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -336,6 +337,10 @@ class Store {
   // its open attempt gets outcome unknown and the detail "daemon stopped while the
   // request was in flight" (ended_at stays empty: nobody saw it end). Returns the job ids.
   Result<std::vector<int64_t>> RecoverInFlight(TimePoint now);
+  // The same for every job sending but those in `still_ours` (requests of this process
+  // still in flight, or answered and not written yet: a daemon that takes the sender
+  // lease back after losing it for a moment keeps them).
+  Result<std::vector<int64_t>> RecoverInFlight(TimePoint now, const std::set<int64_t>& still_ours);
 
   // scheduled/ready -> expired; fails for a job in any other state (kConflict; kNotFound
   // for no such job).

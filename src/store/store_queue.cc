@@ -394,11 +394,19 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
 }
 
 Result<std::vector<int64_t>> Store::RecoverInFlight(TimePoint now) {
+  return RecoverInFlight(now, {});
+}
+
+Result<std::vector<int64_t>> Store::RecoverInFlight(TimePoint now,
+                                                    const std::set<int64_t>& still_ours) {
   return Write("recover in-flight jobs", [&]() -> Result<std::vector<int64_t>> {
     sql::Connection& db = *db_;
     std::vector<int64_t> ids;
     sql::Statement q(db, "SELECT id FROM jobs WHERE state = 'sending' ORDER BY id");
-    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    while (q.executeStep()) {
+      const int64_t id = q.getColumn(0).getInt64();
+      if (!still_ours.contains(id)) ids.push_back(id);
+    }
     for (int64_t id : ids) {
       sql::Statement attempt(db,
                              "UPDATE attempts SET outcome = 'unknown', detail = ? "

@@ -195,6 +195,25 @@ TEST_F(StoreQueue, TheResponseBodyIsKeptToItsFirst4096Bytes) {
   EXPECT_LE(stored.size(), kMaxResponseBody);
 }
 
+TEST_F(StoreQueue, RecoverInFlightKeepsTheJobsStillOurs) {
+  const int64_t due = JobNamed("due").id;
+  const int64_t late = JobNamed("late").id;
+  ASSERT_TRUE(store().ClaimForSending(due, kT0).has_value());
+  const int64_t attempt = store().ClaimForSending(late, kT0).value();
+  auto recovered = store().RecoverInFlight(kT0 + 1s, {late});
+  ASSERT_TRUE(recovered.has_value()) << recovered.error().message;
+  EXPECT_EQ(*recovered, std::vector<int64_t>{due});
+  EXPECT_EQ(JobNamed("due").state, JobState::kUnknown);
+  EXPECT_EQ(JobNamed("late").state, JobState::kSending);
+  // Its answer is still written.
+  Store::AttemptOutcome sent;
+  sent.outcome = OutcomeClass::kSent;
+  sent.http_status = 200;
+  sent.broadcast_id = "42";
+  ASSERT_TRUE(store().RecordOutcome(late, attempt, sent, kT0 + 2s));
+  EXPECT_EQ(JobNamed("late").state, JobState::kSent);
+}
+
 TEST_F(StoreQueue, RecoverInFlightTurnsSendingIntoUnknown) {
   JobRow due = JobNamed("due");
   JobRow soon = JobNamed("soon");
