@@ -167,9 +167,11 @@ void PgConnection::Connect() {
     const std::string why = Trimmed(PQerrorMessage(conn_));
     throw Failure(ErrorKind::kUnavailable, "cannot connect to " + display_ + ": " + why);
   }
-  PGresult* r = PQexec(conn_, ("SET client_min_messages = warning; " + session_).c_str());
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-  if (!ok) Throw("session settings", r);
+  PGresult* r = PQexec(
+      conn_,
+      ("SET client_min_messages = warning; " + session_ + "; SELECT current_schema()").c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) Throw("session settings", r);
+  schema_ = PQgetisnull(r, 0, 0) != 0 ? "" : PQgetvalue(r, 0, 0);
   PQclear(r);
 }
 
@@ -232,7 +234,9 @@ void PgConnection::Commit() {
   // Delivered to the listeners when, and only if, the transaction commits.
   const bool wrote = writing_;
   writing_ = false;
-  exec(wrote ? "NOTIFY broadcastd; COMMIT" : "COMMIT");
+  // The payload names the schema: the channel is the database's, and a database may hold
+  // the tables of several deployments (one schema each).
+  exec(wrote ? "SELECT pg_notify('broadcastd', current_schema()); COMMIT" : "COMMIT");
 }
 
 void PgConnection::Rollback() {
@@ -260,7 +264,7 @@ int64_t PgConnection::TakeNotifications() {
   PQconsumeInput(conn_);
   const int self = PQbackendPID(conn_);
   while (PGnotify* n = PQnotifies(conn_)) {
-    if (n->be_pid != self) ++count;
+    if (n->be_pid != self && schema_ == n->extra) ++count;
     PQfreemem(n);
   }
   return count;

@@ -49,6 +49,7 @@ class PgConnection final : public Connection {
 
   std::string conninfo_, display_, session_;
   PGconn* conn_ = nullptr;
+  std::string schema_;    // current_schema(): the notifications about these tables
   bool writing_ = false;  // in a BeginWrite transaction
   int64_t reconnects_ = 0;
 };
