@@ -162,6 +162,16 @@ TEST_F(HaE2ETest, KillNineOfTheSenderWithARequestInFlight) {
   const std::map<std::string, int> expected = {{"\"one\"", 1}, {"\"two\"", 1}, {"\"three\"", 1}};
   EXPECT_EQ(Messages(), expected);
 
+  // An operator on host b decides the unknown job: it did reach users.
+  const nlohmann::json unknown = Status({"--state", "unknown"})["jobs"];
+  ASSERT_EQ(unknown.size(), 1u);
+  const auto resolved =
+      RunCommand({kBinary, "--resolve-sent", unknown[0]["id"].dump(), "--broadcast-id", "777",
+                  "--config", (dir_ / "node-b.yaml").string()},
+                 dir_.path());
+  EXPECT_EQ(resolved.exit_code, 0) << resolved.output;
+  EXPECT_EQ(JobStates()["sent"], 3) << Status().dump(1);
+
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(20s), 0);
   EXPECT_EQ(Broadcasts().size(), 3u);
