@@ -103,6 +103,13 @@ class DaemonE2ETest : public ::testing::Test {
     return p;
   }
 
+  // The simulator has taken every fault of its file (the request that took the last
+  // one has arrived and is being held).
+  bool FaultsTaken() {
+    auto j = nlohmann::json::parse(ReadFile(dir_ / "faults.json"), nullptr, false);
+    return !j.is_discarded() && j.contains("next") && j["next"].empty();
+  }
+
   bool LogHas(const std::string& log, const std::string& text) {
     return ReadFile(dir_ / log).find(text) != std::string::npos;
   }

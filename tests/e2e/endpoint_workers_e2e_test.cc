@@ -29,12 +29,6 @@ size_t TokenRequests(const std::string& sim_log) {
 
 class EndpointWorkersE2ETest : public DaemonE2ETest {
  protected:
-  // The simulator has taken every fault of its file (the request that took the last
-  // one has arrived and is being held).
-  bool FaultsTaken() {
-    auto j = nlohmann::json::parse(ReadFile(dir_ / "faults.json"), nullptr, false);
-    return !j.is_discarded() && j.contains("next") && j["next"].empty();
-  }
   std::string DaemonLog() { return ReadFile(dir_ / "daemon.log"); }
 };
 

@@ -86,10 +86,6 @@ class HaE2ETest : public DaemonE2ETest {
     dir_.Write("campaigns-a/" + name, content);
     dir_.Write("campaigns-b/" + name, content);
   }
-  bool FaultsTaken() {
-    auto j = nlohmann::json::parse(ReadFile(dir_ / "faults.json"), nullptr, false);
-    return !j.is_discarded() && j.contains("next") && j["next"].empty();
-  }
   // How many requests carried each message text.
   std::map<std::string, int> Messages() {
     std::map<std::string, int> n;
