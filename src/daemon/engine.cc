@@ -377,6 +377,18 @@ std::optional<TimePoint> Engine::NextWake() const {
   return next_wake_ ? std::min(*next_wake_, tick) : tick;
 }
 
+void Engine::ReleaseLease() {
+  if (!lease_ || !lease_->leading) return;
+  lease_->leading = false;
+  store_->set_fence(std::nullopt);
+  if (Status st = lease_->lease->Release(lease_->epoch); !st) {
+    spdlog::warn("lease.release_failed node={} reason={}", LogValue(config_.node_name),
+                 LogValue(st.error().message));
+    return;
+  }
+  spdlog::info("lease.released node={} epoch={}", LogValue(config_.node_name), lease_->epoch);
+}
+
 Status Engine::TickLease(const Instant& reading) {
   LeaseState& l = *lease_;
   if (reading.mono < l.next_tick) return {};

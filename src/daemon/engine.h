@@ -163,6 +163,9 @@ class Engine {
     return !lease_ || (lease_->leading && now < lease_->valid_until);
   }
   bool HasLease() const { return lease_ != nullptr; }
+  // A clean stop: gives the sender lease up (when held) so that a standby takes over at
+  // its next renewal rather than after the TTL. REQUIRES: no request in flight.
+  void ReleaseLease();
 
   const Config& config() const { return config_; }
   Store& store() { return *store_; }

@@ -401,6 +401,8 @@ void Daemon::Shutdown() {
   if (Status st = engine_->FlushUncommitted(); !st) {
     spdlog::critical("store.error reason={}", LogValue(st.error().message));
   }
+  // Nothing of ours is in flight any more: a standby may take over at once.
+  engine_->ReleaseLease();
   if (abandoned > 0) {
     spdlog::info("daemon.stopped in_flight=abandoned abandoned={}", abandoned);
   } else {

@@ -242,6 +242,28 @@ broadcasts:
   }
 }
 
+// A clean stop of the sender gives the lease up: the standby takes over at its next
+// renewal, well before the TTL.
+TEST_F(HaE2ETest, ACleanStopHandsTheLeaseOverAtOnce) {
+  std::unique_ptr<ChildProcess> a, b;
+  StartPair(a, b);
+  a->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(20s), 0);
+  const auto stopped = std::chrono::steady_clock::now();
+  EXPECT_TRUE(NodeLogHas("a", "lease.released")) << NodeLog("a");
+  // Given up, not left to expire: host-a no longer holds it (kept, it would hold it for
+  // at least two thirds of the TTL more).
+  EXPECT_NE(Status()["sender_lease"]["holder"], "host-a");
+  ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.acquired"); }, 20s)) << NodeLog("b");
+  const auto took_over = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - stopped);
+  std::cout << "take-over after a clean stop: " << took_over.count() << " ms\n";
+  EXPECT_LT(took_over, kTtl + kTtl / 3);
+  EXPECT_EQ(Status()["sender_lease"]["holder"], "host-b");
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(20s), 0);
+}
+
 // The sender is stopped past its lease: the standby takes over and sends; the old sender,
 // continued, claims nothing (fenced) and steps down. The chatrooms window (1 per second)
 // holds over the whole request log, whoever sent.
