@@ -104,8 +104,11 @@ Status Engine::Start() {
           id);
     }
   }
-  // A notice of an earlier run says nothing about this one's tokens.
-  if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
+  // A notice of an earlier run says nothing about this one's tokens. Shared: the notices
+  // are the sender's (standbys fetch no token); it clears them when it takes the lease.
+  if (!lease_) {
+    if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
+  }
   // The first rescan also builds the scheduler from the store. At start-up a scan reads
   // only files that changed while the daemon was stopped and repeating campaigns; it is
   // done whole before the daemon is ready.
@@ -439,6 +442,7 @@ Status Engine::TickLease(const Instant& reading) {
   for (const auto& [job, pending] : uncommitted_) ours.insert(job);
   auto recovered = store_->RecoverInFlight(reading.wall, ours);
   if (!recovered) return std::unexpected(recovered.error());
+  if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
   for (int64_t id : *recovered) {
     spdlog::warn(
         "job.unknown job={} reason=\"it was sending when this daemon took the sender lease; "
