@@ -193,7 +193,9 @@ void PgConnection::Throw(const std::string& what, PGresult* result) {
 PGresult* PgConnection::Run(const std::string& sql, int count, const unsigned* types,
                             const char* const* values) {
   if (PQstatus(conn_) == CONNECTION_BAD) {
-    if (writing_ || InTransaction()) {
+    // Inside a write transaction the server rolled everything back: a statement on a
+    // new connection would commit on its own what was meant as part of it.
+    if (InTransaction()) {
       throw Failure(ErrorKind::kUnavailable, "connection to " + display_ + " lost");
     }
     Connect();
@@ -234,6 +236,11 @@ void PgConnection::Commit() {
   // Delivered to the listeners when, and only if, the transaction commits.
   const bool wrote = writing_;
   writing_ = false;
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    // Never a COMMIT on a new connection: the transaction died with the old one.
+    throw Failure(ErrorKind::kUnavailable,
+                  "connection to " + display_ + " lost; the transaction was rolled back");
+  }
   // The payload names the schema: the channel is the database's, and a database may hold
   // the tables of several deployments (one schema each).
   exec(wrote ? "SELECT pg_notify('broadcastd', current_schema()); COMMIT" : "COMMIT");
@@ -246,6 +253,9 @@ void PgConnection::Rollback() {
 }
 
 bool PgConnection::InTransaction() {
+  // A write transaction whose connection was lost is open until its owner rolls it back
+  // (Rollback): until then nothing reconnects under it.
+  if (writing_) return true;
   const PGTransactionStatusType status = PQtransactionStatus(conn_);
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }

@@ -137,6 +137,28 @@ TEST_F(StorePostgres, AKilledConnectionIsUnavailableThenReconnects) {
   EXPECT_EQ(jobs->size(), 2u);
 }
 
+TEST_F(StorePostgres, ABatchWhoseConnectionIsLostIsLostWholeAndTheStoreGoesOn) {
+  const std::string name = "victim_batch_" + std::to_string(::getpid());
+  auto victim =
+      Store::OpenPostgres(pg_->uri() + "&application_name=" + name, Store::Mode::kReadWrite);
+  ASSERT_TRUE(victim.has_value()) << victim.error().message;
+  ASSERT_TRUE(victim->BeginBatch().has_value());
+  ASSERT_TRUE(victim->ApplyCampaign(File("b.yaml", "b", "h1"), {Spec("x", "once", kT0)}, kT0, kT0));
+  Lease("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + name +
+        "'");
+  // The rest of the batch fails, and is not committed piecemeal on a new connection.
+  auto next = victim->ApplyCampaign(File("c.yaml", "c", "h1"), {Spec("y", "once", kT0)}, kT0, kT0);
+  ASSERT_FALSE(next.has_value());
+  EXPECT_EQ(next.error().kind, ErrorKind::kUnavailable);
+  EXPECT_FALSE(victim->CommitBatch().has_value());
+  EXPECT_FALSE(victim->InBatch());
+  // The store connects again for the next write; nothing of the batch landed.
+  ASSERT_TRUE(victim->Pause("main", BroadcastTarget::kUsers, "after", kT0));
+  EXPECT_EQ(store().HolderOf("b").value(), std::nullopt);
+  EXPECT_EQ(store().HolderOf("c").value(), std::nullopt);
+  EXPECT_EQ(store().Pauses().value().size(), 1u);
+}
+
 TEST_F(StorePostgres, StoresRacingToCreateTheSchemaFindOne) {
   PgTestDb fresh("_fresh");
   std::vector<std::thread> threads;
