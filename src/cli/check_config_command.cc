@@ -12,18 +12,18 @@
 #include "cli/commands.h"
 #include "config/config_loader.h"
 #include "config/credential_file.h"
+#include "ha/pg_connection.h"
 
 namespace broadcastd {
 namespace fs = std::filesystem;
 
 namespace {
 
-// Warnings about one app's credential file. They never name the file by the
-// config's value (it may be a pasted secret), only by its key.
-void CheckCredential(const AppConfig& app, const fs::path& credentials_dir, std::ostream& err) {
-  const bool secret = app.client_secret_file.has_value();
-  const fs::path& file = secret ? *app.client_secret_file : *app.token_file;
-  const std::string key = "apps." + app.name + (secret ? ".client_secret_file" : ".token_file");
+// Warnings about one credential file, named by its config key `key`; `who` is what fails
+// without it ("sends for app main"). They never name the file by the config's value (it
+// may be a pasted secret), only by its key.
+void CheckCredential(const fs::path& file, const std::string& key, const std::string& who,
+                     const fs::path& credentials_dir, std::ostream& err) {
   auto path = LocateCredentialFile(credentials_dir, file, key);
   if (!path) {
     err << "warning: " << path.error().message << "\n";
@@ -32,13 +32,13 @@ void CheckCredential(const AppConfig& app, const fs::path& credentials_dir, std:
   const std::string where = file.is_relative() ? " in " + credentials_dir.string() : "";
   struct stat st {};
   if (::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err << "warning: " << key << ": no such file" << where << "; sends for app " << app.name
+    err << "warning: " << key << ": no such file" << where << "; " << who
         << " fail until it is there\n";
     return;
   }
   if (::access(path->c_str(), R_OK) != 0) {
-    err << "warning: " << key << ": the file" << where
-        << " is not readable by this user; sends for app " << app.name << " fail until it is\n";
+    err << "warning: " << key << ": the file" << where << " is not readable by this user; " << who
+        << " fail until it is\n";
     return;
   }
   if ((st.st_mode & S_IROTH) != 0) {
@@ -52,7 +52,16 @@ void CheckCredential(const AppConfig& app, const fs::path& credentials_dir, std:
 
 void CheckCredentialFiles(const Config& config, std::ostream& err) {
   const fs::path credentials_dir = CredentialsDirectory(config);
-  for (const auto& [name, app] : config.apps) CheckCredential(app, credentials_dir, err);
+  for (const auto& [name, app] : config.apps) {
+    const bool secret = app.client_secret_file.has_value();
+    CheckCredential(secret ? *app.client_secret_file : *app.token_file,
+                    "apps." + app.name + (secret ? ".client_secret_file" : ".token_file"),
+                    "sends for app " + app.name, credentials_dir, err);
+  }
+  if (config.database_password_file) {
+    CheckCredential(*config.database_password_file, "database_password_file",
+                    "the daemon and the commands", credentials_dir, err);
+  }
 }
 
 int RunCheckConfig(const CommandContext& ctx) {
@@ -61,9 +70,11 @@ int RunCheckConfig(const CommandContext& ctx) {
     ctx.err << config.error().message << "\n";
     return kExitProblems;
   }
+  const std::string database = config->DatabaseIsPostgres()
+                                   ? PgDisplayName(config->database.native())
+                                   : config->database.string();
   ctx.out << ctx.config_path.string() << ": ok (" << config->apps.size() << " apps; database "
-          << config->database.string() << "; campaigns_dir " << config->campaigns_dir.string()
-          << ")\n";
+          << database << "; campaigns_dir " << config->campaigns_dir.string() << ")\n";
   std::error_code ec;
   if (!fs::is_directory(config->campaigns_dir, ec)) {
     ctx.err << "warning: campaigns_dir " << config->campaigns_dir.string()

@@ -56,6 +56,10 @@ class ConfigReader {
     if (auto path = OptionalString(Pointer("/database"))) {
       // A PostgreSQL URI is taken as written; a file is relative to the config's folder.
       config.database = IsPostgresUri(*path) ? std::filesystem::path(*path) : Resolve(*path);
+      if (IsPostgresUri(*path)) {
+        // Never the URI itself in the message: it may hold the password.
+        if (auto problem = PgUriProblem(*path)) Problem(Pointer("/database"), *problem);
+      }
     } else if (!root.contains("database")) {
       config.database = DefaultDatabasePath(std::getenv("STATE_DIRECTORY"));
     }

@@ -42,6 +42,27 @@ Result<std::string> PgConnInfo(const std::string& uri, const std::optional<std::
   return info;
 }
 
+std::optional<std::string> PgUriProblem(const std::string& uri) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return "not a valid PostgreSQL URI: " + why;
+  }
+  bool password = false;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = true;
+  }
+  PQconninfoFree(options);
+  if (password) {
+    return "the URI holds a password; secrets never go in the config: put it in a file named "
+           "by database_password_file";
+  }
+  return std::nullopt;
+}
+
 std::string PgDisplayName(const std::string& uri) {
   // postgresql://user:secret@host/db -> postgresql://user@host/db
   const size_t scheme = uri.find("://");

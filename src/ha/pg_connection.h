@@ -21,6 +21,10 @@ bool IsPostgresUri(std::string_view database);
 // password: never log it (PgDisplayName is the loggable form).
 Result<std::string> PgConnInfo(const std::string& uri, const std::optional<std::string>& password);
 
+// What is wrong with `uri` for the config, if anything: libpq cannot parse it, or it
+// carries a password (which belongs in database_password_file).
+std::optional<std::string> PgUriProblem(const std::string& uri);
+
 // `uri` without any password it carries, for logs and errors.
 std::string PgDisplayName(const std::string& uri);
 

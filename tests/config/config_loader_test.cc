@@ -405,6 +405,16 @@ TEST_F(ConfigLoaderTest, APostgresDatabaseIsTakenAsWrittenWithItsKeys) {
   EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "sender_lease_ttl_ms: 500\n"),
             "broadcastd.yaml:10:1: sender_lease_ttl_ms: must be an integer from 1000 to 600000 "
             "(milliseconds)");
+  const std::string in_uri =
+      OnlyProblem("database: \"postgresql://broadcastd:hunter2@db1/broadcastd\"\n" + rest);
+  EXPECT_EQ(in_uri.find("hunter2"), std::string::npos) << in_uri;
+  EXPECT_NE(in_uri.find("database_password_file"), std::string::npos) << in_uri;
+  EXPECT_NE(OnlyProblem("database: \"postgresql://db1/b?password=hunter2\"\n" + rest)
+                .find("holds a password"),
+            std::string::npos);
+  EXPECT_NE(OnlyProblem("database: \"postgresql://db1/b?nosuchoption=1\"\n" + rest)
+                .find("not a valid PostgreSQL URI"),
+            std::string::npos);
   // The password itself in the config is refused, pointing at where it belongs.
   EXPECT_NE(Problems(std::string(kMinimal) + "database_password: hunter2\n")
                 .at(0)
