@@ -101,9 +101,12 @@ OpenAttempt OpenTrusted(int dir_fd, const std::string& name, uid_t trusted) {
   return attempt;
 }
 
-// At most limit + 1 bytes.
-Result<std::string> ReadBounded(int fd, size_t limit) {
-  std::string bytes(limit + 1, '\0');
+// At most limit + 1 bytes. The buffer starts at the size fstat gave (`size_hint`) plus
+// one, and grows only for a file that grew since: a small file costs its own size, not
+// the limit's (zeroing the limit's 256 KiB was most of the time of --check).
+Result<std::string> ReadBounded(int fd, size_t limit, off_t size_hint) {
+  const size_t hint = size_hint > 0 ? static_cast<size_t>(size_hint) : 0;
+  std::string bytes(std::min(limit, std::max<size_t>(hint, 4095)) + 1, '\0');
   size_t got = 0;
   while (got < bytes.size()) {
     const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
@@ -111,6 +114,9 @@ Result<std::string> ReadBounded(int fd, size_t limit) {
     if (n < 0) return Fail(ErrorKind::kIo, std::string("cannot be read: ") + std::strerror(errno));
     if (n == 0) break;
     got += static_cast<size_t>(n);
+    if (got == bytes.size() && bytes.size() <= limit) {
+      bytes.resize(std::min(limit + 1, bytes.size() * 2), '\0');
+    }
   }
   bytes.resize(got);
   return bytes;
@@ -244,7 +250,7 @@ FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTrac
       return read;
     }
   }
-  auto bytes = ReadBounded(attempt.file->fd.get(), options_.max_bytes);
+  auto bytes = ReadBounded(attempt.file->fd.get(), options_.max_bytes, attempt.file->st.st_size);
   if (!bytes) {
     read.kind = FileRead::Kind::kRefused;
     read.reason = bytes.error().message;
@@ -317,7 +323,7 @@ Result<std::string> ReadTrustedFile(const fs::path& path, const FolderOptions& o
   OpenAttempt attempt = OpenTrusted(dir_fd.get(), name, TrustedUser(options));
   if (attempt.gone) return Fail(ErrorKind::kNotFound, shown + ": no such file");
   if (!attempt.file) return Fail(ErrorKind::kPermission, shown + ": refused: " + attempt.refusal);
-  auto bytes = ReadBounded(attempt.file->fd.get(), options.max_bytes);
+  auto bytes = ReadBounded(attempt.file->fd.get(), options.max_bytes, attempt.file->st.st_size);
   if (!bytes) return Fail(bytes.error().kind, shown + ": " + bytes.error().message);
   return bytes;
 }
