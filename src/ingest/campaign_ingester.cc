@@ -132,14 +132,14 @@ size_t CheckThreads(size_t wanted) {
 
 }  // namespace
 
-// Listed files from `from` on, the ones to read read already (on the scanning thread:
-// the settle time and the open count are the folder's), and the read ones being checked
-// on workers. Applied in order by ScanSlice.
+// Listed files from `from` on, the ones to read opened already (on the scanning thread:
+// the settle time and the open count are the folder's), and the open ones being read and
+// checked on workers. Applied in order by ScanSlice.
 struct CampaignIngester::Batch {
   struct File {
     size_t index = 0;  // in the snapshot's files
     std::string name;
-    bool read = false;  // read ahead: `file` says what became of it
+    bool read = false;  // opened ahead: `file` says what became of it (kOpen: not read yet)
     FileRead file;
     Checked checked;
   };
@@ -152,11 +152,14 @@ struct CampaignIngester::Batch {
   // Joined before the files are destroyed (declared after them), or by Wait.
   std::vector<std::jthread> workers;
 
-  // Hash and verdict of every file in to_check: pure work on the file's bytes.
-  void CheckSome(const Config& config) {
+  // Reads every file in to_check, and works out its hash and verdict: work on the file's
+  // descriptor and bytes alone.
+  void CheckSome(const CampaignFolder& folder, const Config& config) {
     for (size_t i = next_check.fetch_add(1); i < to_check.size(); i = next_check.fetch_add(1)) {
       File& f = *to_check[i];
       try {
+        folder.Load(f.file);
+        if (f.file.kind != FileRead::Kind::kReady) continue;
         f.checked.hash = ContentHash(f.file.bytes);
         f.checked.campaign = CheckBytes(f.file.bytes, f.name, config);
       } catch (...) {
@@ -165,17 +168,17 @@ struct CampaignIngester::Batch {
       }
     }
   }
-  // Returns how many files the workers check.
-  size_t Start(const Config& config, size_t wanted_threads) {
+  // Returns how many files the workers read and check.
+  size_t Start(const CampaignFolder& folder, const Config& config, size_t wanted_threads) {
     for (File& f : files) {
-      if (f.read && f.file.kind == FileRead::Kind::kReady) to_check.push_back(&f);
+      if (f.read && f.file.kind == FileRead::Kind::kOpen) to_check.push_back(&f);
     }
     // One or two files (a running daemon's case): checked at their turn, no thread.
     if (to_check.size() <= 2) return 0;
     const size_t threads = std::min(CheckThreads(wanted_threads), to_check.size());
     for (size_t i = 0; i < threads; ++i) {
       try {
-        workers.emplace_back([this, &config] { CheckSome(config); });
+        workers.emplace_back([this, &folder, &config] { CheckSome(folder, config); });
       } catch (const std::system_error&) {
         break;  // what no worker checks is checked at its turn
       }
@@ -400,7 +403,7 @@ std::unique_ptr<CampaignIngester::Batch> CampaignIngester::ReadAhead(size_t from
     if (plan.kind == VisitPlan::Kind::kRead) {
       f.name = listed.name;
       f.read = true;
-      f.file = folder_.Read(scan.snapshot.dir.get(), listed.name, now, plan.settle);
+      f.file = folder_.Open(scan.snapshot.dir.get(), listed.name, now, plan.settle);
       ++reads;
     }
     if (plan.opens && ++batch->opens >= opens_left && opens_left > 0) {
@@ -409,7 +412,7 @@ std::unique_ptr<CampaignIngester::Batch> CampaignIngester::ReadAhead(size_t from
     }
   }
   batch->end = i;
-  checked_ahead_ += batch->Start(config_, limits_.check_threads);
+  checked_ahead_ += batch->Start(folder_, config_, limits_.check_threads);
   return batch;
 }
 
@@ -426,7 +429,7 @@ Status CampaignIngester::Visit(const ListedFile& file, FileRead* ahead, Checked*
     if (k.status == CampaignStatus::kOk && k.facts.repeats) return Extend(name, k, now, report);
     return {};
   }
-  FileRead read = ahead != nullptr ? std::move(*ahead)
+  FileRead read = ahead != nullptr ? folder_.Finish(name, std::move(*ahead), now)
                                    : folder_.Read(scan.snapshot.dir.get(), name, now, plan.settle);
   switch (read.kind) {
     case FileRead::Kind::kGone:
@@ -434,6 +437,7 @@ Status CampaignIngester::Visit(const ListedFile& file, FileRead* ahead, Checked*
       return {};
     case FileRead::Kind::kRefused:
       return Refuse(name, read.reason, now, report);
+    case FileRead::Kind::kOpen:  // never: Read and Finish read an open file
     case FileRead::Kind::kUnsettled:
       ++report.unsettled;
       if (!scan.next_look || read.look_again < *scan.next_look) scan.next_look = read.look_again;
