@@ -88,7 +88,8 @@ class Ingestion {
         " occurrences_added=" + std::to_string(r.occurrences_added) +
         " unsettled=" + std::to_string(r.unsettled));
     for (const std::string& e : r.errors) out.report.push_back("error " + e);
-    for (const RefusedFile& f : r.refused) out.report.push_back("refused " + f.name + " " + f.reason);
+    for (const RefusedFile& f : r.refused)
+      out.report.push_back("refused " + f.name + " " + f.reason);
     const std::vector<CampaignRow> rows = store_->Campaigns().value();
     for (const CampaignRow& row : rows) {
       out.files.push_back(row.file + " " + std::string(CampaignStatusName(row.status)) + " " +
