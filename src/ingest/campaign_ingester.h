@@ -51,8 +51,9 @@ struct ScanLimits {
   size_t slice_files = 0;
   // At most this many files written per commit.
   size_t batch_files = 256;
-  // Threads that check the files of a slice ahead of their writes (parse, validation,
-  // hash); 0: one per core, 2 to 4, and none on a single core.
+  // Threads that read and check the files of a slice ahead of their writes (parse,
+  // validation, hash); 0: one per core but the scanning thread's, 1 to 3, and none on a
+  // single core.
   size_t check_threads = 0;
 };
 
