@@ -170,7 +170,8 @@ struct CampaignIngester::Batch {
       }
     }
   }
-  // Returns how many files the workers read and check.
+  // Returns how many files are read and checked ahead: by the workers, and by the scanning
+  // thread's help (Wait).
   size_t Start(const CampaignFolder& folder, const Config& config, size_t wanted_threads) {
     for (File& f : files) {
       if (f.read && f.file.kind == FileRead::Kind::kOpen) to_check.push_back(&f);
@@ -187,7 +188,12 @@ struct CampaignIngester::Batch {
     }
     return workers.empty() ? 0 : to_check.size();
   }
-  void Wait() { workers.clear(); }  // joins
+  // The scanning thread helps with what the workers have not taken yet (the first batch
+  // of a slice has no batch before it to write meanwhile), then joins them.
+  void Wait(const CampaignFolder& folder, const Config& config) {
+    if (!workers.empty()) CheckSome(folder, config);
+    workers.clear();
+  }
 };
 
 CampaignIngester::CampaignIngester(const Config& config, Store& store, RepeatHorizon horizon,
@@ -300,7 +306,7 @@ Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
   }
   std::chrono::steady_clock::duration last_apply{};
   while (batch) {
-    batch->Wait();
+    batch->Wait(folder_, config_);
     const bool time_left = clock() + last_apply < deadline;
     if (batch->end < files.size() && !batch->opens_spent && time_left) {
       ahead = ReadAhead(batch->end, opens_left(), now);

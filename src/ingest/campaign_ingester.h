@@ -131,7 +131,7 @@ class CampaignIngester {
 
   // Files opened to be read so far (a file known unchanged never is).
   uint64_t files_opened() const { return folder_.opened(); }
-  // Files checked on worker threads so far, ahead of their turn.
+  // Files read and checked ahead of their turn so far, in batches given worker threads.
   uint64_t files_checked_ahead() const { return checked_ahead_; }
 
  private:
