@@ -101,16 +101,23 @@ OpenAttempt OpenTrusted(int dir_fd, const std::string& name, uid_t trusted) {
   return attempt;
 }
 
-// At most limit + 1 bytes.
-Result<std::string> ReadBounded(int fd, size_t limit) {
-  std::string bytes(limit + 1, '\0');
+// At most limit + 1 bytes, from the file's start. The buffer starts at the size fstat gave
+// (`size_hint`) plus one, and grows only for a file that grew since: a small file costs its own
+// size, not the limit's (zeroing the limit's 256 KiB was most of the time of --check).
+Result<std::string> ReadBounded(int fd, size_t limit, off_t size_hint) {
+  const size_t hint = size_hint > 0 ? static_cast<size_t>(size_hint) : 0;
+  std::string bytes(std::min(limit, std::max<size_t>(hint, 4095)) + 1, '\0');
   size_t got = 0;
   while (got < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    // From the start whatever was read before (a read tried again after a failure).
+    const ssize_t n = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Fail(ErrorKind::kIo, std::string("cannot be read: ") + std::strerror(errno));
     if (n == 0) break;
     got += static_cast<size_t>(n);
+    if (got == bytes.size() && bytes.size() <= limit) {
+      bytes.resize(std::min(limit + 1, bytes.size() * 2), '\0');
+    }
   }
   bytes.resize(got);
   return bytes;
@@ -215,7 +222,18 @@ Result<FolderSnapshot> CampaignFolder::List() const {
 }
 
 FileRead CampaignFolder::Read(int dir_fd, const std::string& name, TimePoint now, bool settle) {
-  FileRead read = ReadOne(dir_fd, name, settle ? &settle_ : nullptr, now);
+  FileRead read = Open(dir_fd, name, now, settle);
+  Load(read);
+  return Finish(name, std::move(read), now);
+}
+
+FileRead CampaignFolder::Open(int dir_fd, const std::string& name, TimePoint now, bool settle) {
+  return OpenOne(dir_fd, name, settle ? &settle_ : nullptr, now);
+}
+
+FileRead CampaignFolder::Finish(const std::string& name, FileRead read, TimePoint now) {
+  SettleTracker* settle = read.settle ? &settle_ : nullptr;
+  read = FinishOne(name, std::move(read), settle, now);
   if (read.kind == FileRead::Kind::kReady && read.written_while_read) {
     // Settled when it was read before, and written to now: never half a version.
     read.kind = FileRead::Kind::kUnsettled;
@@ -225,7 +243,7 @@ FileRead CampaignFolder::Read(int dir_fd, const std::string& name, TimePoint now
   return read;
 }
 
-FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTracker* settle,
+FileRead CampaignFolder::OpenOne(int dir_fd, const std::string& name, SettleTracker* settle,
                                  TimePoint now) const {
   FileRead read;
   ++opened_;
@@ -236,38 +254,58 @@ FileRead CampaignFolder::ReadOne(int dir_fd, const std::string& name, SettleTrac
     read.reason = attempt.refusal;
     return read;
   }
-  const FileIdentity identity = IdentityOf(attempt.file->st);
   if (settle) {
-    if (auto later = settle->Look(name, identity, now)) {
+    if (auto later = settle->Look(name, IdentityOf(attempt.file->st), now)) {
       read.kind = FileRead::Kind::kUnsettled;
       read.look_again = *later;
       return read;
     }
   }
-  auto bytes = ReadBounded(attempt.file->fd.get(), options_.max_bytes);
+  read.kind = FileRead::Kind::kOpen;
+  read.fd = std::move(attempt.file->fd);
+  read.opened = attempt.file->st;
+  read.settle = settle != nullptr;
+  return read;
+}
+
+void CampaignFolder::Load(FileRead& read) const {
+  if (read.kind != FileRead::Kind::kOpen) return;
+  auto bytes = ReadBounded(read.fd.get(), options_.max_bytes, read.opened.st_size);
   if (!bytes) {
     read.kind = FileRead::Kind::kRefused;
     read.reason = bytes.error().message;
-    return read;
+    read.fd.reset();
+    return;
   }
   struct stat after {};
-  if (::fstat(attempt.file->fd.get(), &after) != 0) after = attempt.file->st;
-  // Written to while we read: not settled after all.
-  if (settle && IdentityOf(after) != identity) {
-    read.kind = FileRead::Kind::kUnsettled;
-    read.look_again = *settle->Look(name, IdentityOf(after), now);
-    return read;
-  }
-  read.kind = FileRead::Kind::kReady;
+  if (::fstat(read.fd.get(), &after) != 0) after = read.opened;
+  read.fd.reset();
   read.bytes = std::move(*bytes);
   read.stamp = StampOf(after);
-  read.written_while_read = IdentityOf(after) != identity;
-  if (StampOf(attempt.file->st) == read.stamp) {
+  read.written_while_read = IdentityOf(after) != IdentityOf(read.opened);
+  if (StampOf(read.opened) == read.stamp) {
     struct timespec real {};
     ::clock_gettime(CLOCK_REALTIME, &real);
     const int64_t read_ns = static_cast<int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
     read.stable =
         read.stamp.ctime_ns + std::chrono::nanoseconds(options_.racy_margin).count() <= read_ns;
+  }
+  read.kind = FileRead::Kind::kReady;
+}
+
+FileRead CampaignFolder::FinishOne(const std::string& name, FileRead read, SettleTracker* settle,
+                                   TimePoint now) const {
+  if (read.kind == FileRead::Kind::kOpen) Load(read);
+  if (read.kind != FileRead::Kind::kReady) return read;
+  // Written to while we read: not settled after all.
+  if (settle && read.written_while_read) {
+    FileRead unsettled;
+    unsettled.kind = FileRead::Kind::kUnsettled;
+    unsettled.look_again = *settle->Look(
+        name,
+        FileIdentity{read.stamp.device, read.stamp.inode, read.stamp.size, read.stamp.mtime_ns},
+        now);
+    return unsettled;
   }
   return read;
 }
@@ -279,13 +317,15 @@ Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now)
   listing.refused = std::move(snapshot->refused);
   std::set<std::string> seen;
   for (const ListedFile& file : snapshot->files) {
-    FileRead read = ReadOne(snapshot->dir.get(), file.name, settle, now);
+    FileRead read =
+        FinishOne(file.name, OpenOne(snapshot->dir.get(), file.name, settle, now), settle, now);
     switch (read.kind) {
       case FileRead::Kind::kGone:
         continue;
       case FileRead::Kind::kRefused:
         listing.refused.push_back({file.name, read.reason});
         continue;
+      case FileRead::Kind::kOpen:  // never: FinishOne reads an open file
       case FileRead::Kind::kUnsettled:
         seen.insert(file.name);
         listing.unsettled.push_back({file.name, read.look_again});
@@ -317,7 +357,7 @@ Result<std::string> ReadTrustedFile(const fs::path& path, const FolderOptions& o
   OpenAttempt attempt = OpenTrusted(dir_fd.get(), name, TrustedUser(options));
   if (attempt.gone) return Fail(ErrorKind::kNotFound, shown + ": no such file");
   if (!attempt.file) return Fail(ErrorKind::kPermission, shown + ": refused: " + attempt.refusal);
-  auto bytes = ReadBounded(attempt.file->fd.get(), options.max_bytes);
+  auto bytes = ReadBounded(attempt.file->fd.get(), options.max_bytes, attempt.file->st.st_size);
   if (!bytes) return Fail(bytes.error().kind, shown + ": " + bytes.error().message);
   return bytes;
 }

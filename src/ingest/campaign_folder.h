@@ -18,6 +18,7 @@
 // At most max_bytes + 1 bytes are read from a file: a larger one is rejected by
 // the loader without ever being read whole.
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -84,7 +85,8 @@ struct FolderSnapshot {
 
 // What became of one listed file when it was opened.
 struct FileRead {
-  enum class Kind { kReady, kUnsettled, kRefused, kGone };
+  // kOpen: opened and judged, not read yet (CampaignFolder::Open).
+  enum class Kind { kReady, kUnsettled, kRefused, kGone, kOpen };
   Kind kind = Kind::kGone;
   std::string bytes;       // kReady: at most max_bytes + 1
   Store::FileStamp stamp;  // kReady: fstat on the descriptor after the read
@@ -95,6 +97,10 @@ struct FileRead {
   bool written_while_read = false;
   TimePoint look_again;  // kUnsettled
   std::string reason;    // kRefused
+  // kOpen, and kReady until Finish: the file, as fstat saw it when opened.
+  UniqueFd fd;
+  struct stat opened {};
+  bool settle = false;  // the settle time applies to it
 };
 
 struct FolderListing {
@@ -130,6 +136,14 @@ class CampaignFolder {
   // (a file whose stamp says it was read before, unchanged, has settled).
   Result<FolderSnapshot> List() const;
   FileRead Read(int dir_fd, const std::string& name, TimePoint now, bool settle);
+  // Read in three steps, so that the bytes may be read on another thread: Open does what
+  // Read does up to the read, on the caller's thread (the settle time is the folder's),
+  // and gives a kOpen file or what became of it; Load reads a kOpen file, on any thread
+  // (several at once; it touches nothing of the folder's); Finish, on the caller's thread
+  // again, gives what Read would have given.
+  FileRead Open(int dir_fd, const std::string& name, TimePoint now, bool settle);
+  void Load(FileRead& read) const;
+  FileRead Finish(const std::string& name, FileRead read, TimePoint now);
   // Forgets what the settle time knows of files not in `seen` (gone since).
   void KeepOnly(const std::set<std::string>& seen) { settle_.KeepOnly(seen); }
 
@@ -139,7 +153,9 @@ class CampaignFolder {
  private:
   Result<FolderListing> Read(SettleTracker* settle, TimePoint now) const;
 
-  FileRead ReadOne(int dir_fd, const std::string& name, SettleTracker* settle, TimePoint now) const;
+  FileRead OpenOne(int dir_fd, const std::string& name, SettleTracker* settle, TimePoint now) const;
+  FileRead FinishOne(const std::string& name, FileRead read, SettleTracker* settle,
+                     TimePoint now) const;
 
   std::filesystem::path dir_;
   FolderOptions options_;

@@ -11,6 +11,12 @@
 // after a restart, unless its campaign repeats. Two files
 // with one id: the one that held it keeps it, the other is rejected. A bad file
 // never stops the others.
+//
+// Threads: the store is used from the caller's thread only. When a slice has more than
+// two files to check, their parsing, validation and hashing (pure work on bytes already
+// read) runs on a few short-lived worker threads, a bounded batch ahead of the files
+// being written; every file is still applied in name order on the caller's thread, so the
+// store, the logs and the report are those of a check done file by file.
 
 #include <chrono>
 #include <filesystem>
@@ -45,6 +51,10 @@ struct ScanLimits {
   size_t slice_files = 0;
   // At most this many files written per commit.
   size_t batch_files = 256;
+  // Threads that read and check the files of a slice ahead of their writes (parse,
+  // validation, hash); 0: one per core but the scanning thread's, 1 to 3, and none on a
+  // single core.
+  size_t check_threads = 0;
 };
 
 struct ScanReport {
@@ -71,13 +81,16 @@ struct ScanReport {
   void Add(ScanReport slice);
 };
 
+// A campaign, or the full diagnostic lines of why a file does not hold one.
+using CampaignCheck = std::expected<Campaign, std::vector<std::string>>;
+
 // Validates one campaign file and checks it against the config (its app).
 // Used by --check and by the ingester. Errors are full diagnostic lines.
-std::expected<Campaign, std::vector<std::string>> CheckCampaignFile(
-    const std::filesystem::path& path, const Config& config);
+CampaignCheck CheckCampaignFile(const std::filesystem::path& path, const Config& config);
 // The same for a file already read (CampaignFolder); `display_name` names it in errors.
-std::expected<Campaign, std::vector<std::string>> CheckCampaignBytes(
-    const std::string& bytes, const std::string& display_name, const Config& config);
+// Pure: safe to call from several threads at once.
+CampaignCheck CheckCampaignBytes(const std::string& bytes, const std::string& display_name,
+                                 const Config& config);
 
 class CampaignIngester {
  public:
@@ -118,6 +131,8 @@ class CampaignIngester {
 
   // Files opened to be read so far (a file known unchanged never is).
   uint64_t files_opened() const { return folder_.opened(); }
+  // Files read and checked ahead of their turn so far, in batches given worker threads.
+  uint64_t files_checked_ahead() const { return checked_ahead_; }
 
  private:
   // What is known of a file with a row that is not removed.
@@ -139,9 +154,25 @@ class CampaignIngester {
     std::string name;
     std::string bytes;
     std::string hash;
+    Campaign campaign;  // what its bytes hold (checked already)
     Store::FileFacts facts;
     int64_t mtime_ns = 0;
   };
+  // A read file's content hash and verdict: worked out on a worker ahead of the file's
+  // turn, or at its turn when `campaign` is empty.
+  struct Checked {
+    std::string hash;
+    std::optional<CampaignCheck> campaign;
+  };
+  // What Visit does with a listed file, decided from its listing and what is known of it
+  // (nothing the visits of other files change).
+  struct VisitPlan {
+    enum class Kind { kRefuse, kUnchanged, kRead };
+    Kind kind = Kind::kRead;
+    bool settle = true;  // kRead: whether the settle time applies
+    bool opens = false;  // the visit opens the file (a read, or a horizon after a restart)
+  };
+  struct Batch;  // files read and checked ahead of their turn (campaign_ingester.cc)
   struct ScanState {
     FolderSnapshot snapshot;
     size_t next = 0;                // the next file of snapshot.files
@@ -158,14 +189,20 @@ class CampaignIngester {
 
   Status Load();
   Status Begin(TimePoint now, ScanReport& report);
-  Status Visit(const ListedFile& file, TimePoint now, ScanReport& report);
+  VisitPlan PlanVisit(const ListedFile& file) const;
+  // Reads the files of the scan from `from` on, up to a batch (and the slice's opens:
+  // `opens_left`, 0 for no limit), and starts checking them on workers.
+  std::unique_ptr<Batch> ReadAhead(size_t from, size_t opens_left, TimePoint now);
+  // `ahead`: the file as read ahead (ReadAhead), or null to read it now.
+  Status Visit(const ListedFile& file, FileRead* ahead, Checked* checked, TimePoint now,
+               ScanReport& report);
   Status Finish(TimePoint now, ScanReport& report);
   // A read file: unchanged content (its stamp recorded), or checked and applied.
-  Status Ingest(const std::string& name, const std::string& bytes, const Store::FileStamp& stamp,
-                bool stable, TimePoint now, ScanReport& report);
+  Status Ingest(const std::string& name, const FileRead& read, Checked checked, TimePoint now,
+                ScanReport& report);
   Status Check(const std::string& name, const std::string& bytes, const std::string& hash,
-               Store::FileFacts facts, int64_t mtime_ns, bool last_round, TimePoint now,
-               ScanReport& report);
+               CampaignCheck campaign, Store::FileFacts facts, int64_t mtime_ns, bool last_round,
+               TimePoint now, ScanReport& report);
   // The file's entry, emptied and set to `status` (refused, rejected): what it knew of the
   // file's content is gone, a campaign it holds stays held.
   Known& ResetKnown(const std::string& name, CampaignStatus status);
@@ -194,6 +231,7 @@ class CampaignIngester {
   std::map<std::string, Known> known_;  // by file name
   std::optional<ScanState> scan_;
   size_t batch_writes_ = 0;
+  uint64_t checked_ahead_ = 0;
   CampaignFolder folder_;
 };
 

@@ -155,15 +155,25 @@ TEST_F(EngineWorkersTest, ReconfigureKeepsTheClientOfARequestInFlight) {
   ASSERT_EQ(transport_.requests().size(), 1u);
   EXPECT_TRUE(transport_.requests()[0].url.starts_with(old_url)) << transport_.requests()[0].url;
 
-  // Its endpoint stays held across the reload; the other one goes on the new client.
-  auto other = engine->Next();
+  // Its endpoint stays held across the reload; the other one goes on the new client
+  // (after the new client's own token).
+  std::optional<PendingSend> other = Claim(*engine);
   ASSERT_TRUE(other.has_value());
-  if (auto* next = std::get_if<PendingSend>(&*other)) {
-    EXPECT_NE(next->job.endpoint, send->job.endpoint);
-    EXPECT_NE(next->client, send->client);
-  }
+  EXPECT_NE(other->job.endpoint, send->job.endpoint);
+  ASSERT_NE(other->client, nullptr);
+  EXPECT_NE(other->client, send->client);
+  transport_.PushHttp(200, Ok("2"));
+  BroadcastAnswer other_answer = Engine::Perform(*other);
+  ASSERT_EQ(transport_.requests().size(), 2u);
+  EXPECT_TRUE(transport_.requests()[1].url.starts_with("http://127.0.0.1:10/org/app/"))
+      << transport_.requests()[1].url;
+  // Both endpoints have a request in flight: nothing more until an answer is in.
+  EXPECT_TRUE(NextIsNothing(*engine));
+
   ASSERT_TRUE(engine->Complete(*send, answer).has_value());
+  ASSERT_TRUE(engine->Complete(*other, other_answer).has_value());
   EXPECT_EQ(Job(*engine, send->job.id).state, JobState::kSent);
+  EXPECT_EQ(Job(*engine, other->job.id).state, JobState::kSent);
 }
 
 }  // namespace

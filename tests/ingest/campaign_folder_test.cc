@@ -268,6 +268,25 @@ TEST_F(CampaignFolderTest, ReadsAtMostTheLimitPlusOneByte) {
   EXPECT_EQ(listing.ready[0].bytes.size(), 1001u);
 }
 
+// The buffer is sized from the file's own size, not the limit: files around the first
+// buffer's size, and over the limit, are read exactly.
+TEST_F(CampaignFolderTest, ReadsEachFileWholeUpToTheLimit) {
+  const std::vector<size_t> sizes = {0, 1, 4095, 4096, 4097, 100000, 262144, 262145, 300000};
+  for (size_t size : sizes) {
+    Write("f" + std::to_string(size) + ".yaml", std::string(size, '#'));
+  }
+  CampaignFolder campaigns(folder());  // the default limit: 256 KiB
+  FolderListing listing = Settled(campaigns);
+  ASSERT_EQ(listing.ready.size(), sizes.size());
+  for (const ReadyFile& file : listing.ready) {
+    const size_t size = std::stoul(file.name.substr(1));
+    EXPECT_EQ(file.bytes, std::string(std::min<size_t>(size, 262145), '#')) << file.name;
+  }
+  auto whole = ReadTrustedFile(folder() / "f100000.yaml");
+  ASSERT_TRUE(whole.has_value()) << whole.error().message;
+  EXPECT_EQ(whole->size(), 100000u);
+}
+
 TEST_F(CampaignFolderTest, FreshFileWaitsUntilItHasSettled) {
   fs::path p = Write("new.yaml");
   const TimePoint mtime = MtimeOf(p);
