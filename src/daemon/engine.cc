@@ -428,15 +428,25 @@ Status Engine::TickLease(const Instant& reading) {
     });
     return {};
   }
-  const bool first = !l.leading || l.epoch != tick->epoch;
+  if (l.leading && l.epoch == tick->epoch) {  // a renewal
+    l.valid_until = tick->valid_until;
+    return {};
+  }
+  // This process holds it now (a take-over, its first tick, or back after losing it): it
+  // claims only once the recovery and the rebuild below succeeded; until then the next
+  // ticks try them again.
+  if (Status st = TakeOver(*tick, reading); !st) return st;
   l.leading = true;
   l.epoch = tick->epoch;
   l.valid_until = tick->valid_until;
   store_->set_fence(Store::Fence{config_.node_name, tick->epoch});
   l.seen = "leader";
-  if (!first) return {};
+  return {};
+}
+
+Status Engine::TakeOver(const LeaseTick& tick, const Instant& reading) {
   spdlog::info("lease.acquired node={} epoch={} previous={}", LogValue(config_.node_name),
-               tick->epoch, LogValue(tick->previous_holder));
+               tick.epoch, LogValue(tick.previous_holder));
   std::set<int64_t> ours;  // this process's requests: their answers will be written
   for (const auto& [endpoint, job] : sending_) ours.insert(job);
   for (const auto& [job, pending] : uncommitted_) ours.insert(job);

@@ -189,6 +189,8 @@ class Engine {
   // still `sending` becomes `unknown` (the previous holder's requests may have reached
   // the server) and the scheduler, windows and budgets are rebuilt from the shared audit.
   Status TickLease(const Instant& reading);
+  // What taking the lease does before the first claim (TickLease).
+  Status TakeOver(const LeaseTick& tick, const Instant& reading);
   // An answer that arrived and is not committed yet.
   struct Uncommitted {
     PendingSend send;
