@@ -225,8 +225,17 @@ void PgConnection::exec(const std::string& sql) {
 }
 
 void PgConnection::BeginWrite() {
-  exec("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" +
-       std::to_string(kWriterLock) + ")");
+  try {
+    exec("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" +
+         std::to_string(kWriterLock) + ")");
+  } catch (...) {
+    // BEGIN may have run and the lock failed (a timeout, a cancel): nobody owns that
+    // transaction, so it ends here rather than block every later statement.
+    if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      PQclear(PQexec(conn_, "ROLLBACK"));
+    }
+    throw;
+  }
   writing_ = true;
 }
 
