@@ -152,7 +152,14 @@ std::string ToPostgres(const std::string& in, int* parameters) {
 
 PgConnection::PgConnection(std::string conninfo, std::string display, std::string session)
     : conninfo_(std::move(conninfo)), display_(std::move(display)), session_(std::move(session)) {
-  Connect();
+  try {
+    Connect();
+  } catch (...) {
+    // No destructor runs for a constructor that throws: the failed PGconn is freed here.
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
 }
 
 PgConnection::~PgConnection() {
