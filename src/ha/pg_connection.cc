@@ -2,7 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <expected>
 #include <pqxx/pqxx>
+#include <utility>
+#include <vector>
 
 namespace broadcastd {
 namespace {
@@ -23,42 +26,50 @@ bool IsPostgresUri(std::string_view database) {
   return database.starts_with("postgresql://") || database.starts_with("postgres://");
 }
 
-Result<std::string> PgConnInfo(const std::string& uri, const std::optional<std::string>& password) {
+namespace {
+
+// The URI's keywords and values as libpq parses them (nothing for a keyword not given),
+// or libpq's reason why it cannot.
+using PgOptions = std::vector<std::pair<std::string, std::string>>;
+std::expected<PgOptions, std::string> ParseUri(const std::string& uri) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
   if (options == nullptr) {
     std::string why = error != nullptr ? error : "out of memory";
     PQfreemem(error);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    return Fail(ErrorKind::kInvalid, "database: not a valid PostgreSQL URI: " + why);
+    return std::unexpected("not a valid PostgreSQL URI: " + why);
   }
-  std::string info;
+  PgOptions given;
   for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || std::string_view(o->keyword) == "password") continue;
-    info += std::string(info.empty() ? "" : " ") + o->keyword + "=" + Quote(o->val);
+    if (o->val != nullptr) given.emplace_back(o->keyword, o->val);
   }
   PQconninfoFree(options);
+  return given;
+}
+
+}  // namespace
+
+Result<std::string> PgConnInfo(const std::string& uri, const std::optional<std::string>& password) {
+  auto options = ParseUri(uri);
+  if (!options) return Fail(ErrorKind::kInvalid, "database: " + options.error());
+  std::string info;
+  for (const auto& [keyword, value] : *options) {
+    if (keyword == "password") continue;
+    info += (info.empty() ? "" : " ") + keyword + "=" + Quote(value);
+  }
   if (password) info += std::string(info.empty() ? "" : " ") + "password=" + Quote(*password);
   return info;
 }
 
 std::optional<std::string> PgUriProblem(const std::string& uri) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
-  if (options == nullptr) {
-    std::string why = error != nullptr ? error : "out of memory";
-    PQfreemem(error);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    return "not a valid PostgreSQL URI: " + why;
-  }
-  bool password = false;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = true;
-  }
-  PQconninfoFree(options);
-  if (password) {
-    return "the URI holds a password; secrets never go in the config: put it in a file named "
-           "by database_password_file";
+  auto options = ParseUri(uri);
+  if (!options) return options.error();
+  for (const auto& [keyword, value] : *options) {
+    if (keyword == "password") {
+      return "the URI holds a password; secrets never go in the config: put it in a file named "
+             "by database_password_file";
+    }
   }
   return std::nullopt;
 }

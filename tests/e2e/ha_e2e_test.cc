@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "e2e/daemon_fixture.h"
 #include "ha/pg_test_db.h"
@@ -93,6 +96,22 @@ class HaE2ETest : public DaemonE2ETest {
       auto body = nlohmann::json::parse(request["body"].get<std::string>(), nullptr, false);
       ++n[body.is_discarded() ? request["body"].get<std::string>() : body["msg"]["msg"].dump()];
     }
+    return n;
+  }
+  // The broadcasts either daemon made, 1 s apart at least (chatrooms' window).
+  void ExpectOnePerSecond() {
+    std::vector<int64_t> arrivals;
+    for (const auto& request : Broadcasts()) arrivals.push_back(request["time_us"].get<int64_t>());
+    std::sort(arrivals.begin(), arrivals.end());
+    for (size_t i = 1; i < arrivals.size(); ++i) {
+      EXPECT_GE(arrivals[i] - arrivals[i - 1], 1'000'000) << "requests " << i - 1 << " and " << i;
+    }
+  }
+  // How many lines of a node's log name `event`.
+  size_t NodeLogCount(const std::string& node, std::string_view event) {
+    const std::string log = NodeLog(node);
+    size_t n = 0;
+    for (size_t at = log.find(event); at != std::string::npos; at = log.find(event, at + 1)) ++n;
     return n;
   }
   // A daemon that took the lease and one that sees it held.
@@ -218,20 +237,11 @@ broadcasts:
   // `unknown` (then not sent at all), never sent twice.
   for (const auto& [message, n] : Messages()) EXPECT_EQ(n, 1) << message;
   EXPECT_EQ(static_cast<int>(Broadcasts().size()), JobStates()["sent"]);
-  std::vector<int64_t> arrivals;
-  for (const auto& request : Broadcasts()) arrivals.push_back(request["time_us"].get<int64_t>());
-  std::sort(arrivals.begin(), arrivals.end());
-  for (size_t i = 1; i < arrivals.size(); ++i) EXPECT_GE(arrivals[i] - arrivals[i - 1], 1'000'000);
+  ExpectOnePerSecond();
   // While the server was away the daemons retried at their pace (a lost connection is
   // not a busy loop).
   for (const std::string node : {"a", "b"}) {
-    const std::string log = NodeLog(node);
-    size_t errors = 0;
-    for (size_t at = log.find("store.error"); at != std::string::npos;
-         at = log.find("store.error", at + 1)) {
-      ++errors;
-    }
-    EXPECT_LE(errors, 20u) << log.substr(0, 4000);
+    EXPECT_LE(NodeLogCount(node, "store.error"), 20u) << NodeLog(node).substr(0, 4000);
   }
   std::cout << "after the restart: " << JobStates()["sent"] << " sent, " << JobStates()["unknown"]
             << " unknown\n";
@@ -288,13 +298,7 @@ broadcasts:
       {"\"one\"", 1}, {"\"two\"", 1}, {"\"three\"", 1}, {"\"four\"", 1}, {"\"five\"", 1}};
   EXPECT_EQ(Messages(), expected);
   EXPECT_FALSE(NodeLogHas("a", "broadcast.start")) << NodeLog("a");
-  // 1 per second on chatrooms, over every request either daemon made.
-  std::vector<int64_t> arrivals;
-  for (const auto& request : Broadcasts()) arrivals.push_back(request["time_us"].get<int64_t>());
-  std::sort(arrivals.begin(), arrivals.end());
-  for (size_t i = 1; i < arrivals.size(); ++i) {
-    EXPECT_GE(arrivals[i] - arrivals[i - 1], 1'000'000) << "requests " << i - 1 << " and " << i;
-  }
+  ExpectOnePerSecond();
   for (auto* p : {a.get(), b.get()}) {
     p->Signal(SIGTERM);
     EXPECT_EQ(p->Wait(20s), 0);
