@@ -63,9 +63,10 @@ TEST_F(IngestScaleE2ETest, SendsGoOnWhileHundredsOfDroppedFilesAreScanned) {
   ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() >= 2; }, 30s))
       << ReadFile(dir_ / "daemon.log");
 
-  // 300 files of 40 broadcasts each (a scan of seconds, longer than the pauses between
-  // bursts of sends the window makes), written aside and renamed in at once.
-  constexpr int kFiles = 300;
+  // 800 files of 40 broadcasts each (a scan of seconds, longer than the pauses of about
+  // 1 s between the bursts of sends the window makes: 300 files took 0.85 s on two cores),
+  // written aside and renamed in at once.
+  constexpr int kFiles = 800;
   constexpr int kBroadcasts = 40;
   fs::create_directories(dir_ / "aside");
   for (int f = 0; f < kFiles; ++f) {
@@ -95,6 +96,9 @@ TEST_F(IngestScaleE2ETest, SendsGoOnWhileHundredsOfDroppedFilesAreScanned) {
   }
   EXPECT_EQ(created, kFiles + 1);  // and due.yaml
   EXPECT_GT(longest.slices, 1);
+  // The premise: a scan shorter than the pause between two bursts could fall between them.
+  ASSERT_GT(longest.end_ms - longest.begin_ms, 1'100)
+      << "the scan took less than the pause between bursts of sends: give it more files";
   int during = 0;
   for (const nlohmann::json& request : Broadcasts()) {
     const int64_t at = request["time_ms"].get<int64_t>();
