@@ -231,6 +231,18 @@ FileRead CampaignFolder::Open(int dir_fd, const std::string& name, TimePoint now
   return OpenOne(dir_fd, name, settle ? &settle_ : nullptr, now);
 }
 
+FileRead CampaignFolder::Open(int dir_fd, const ListedFile& listed, TimePoint now, bool settle) {
+  if (settle && settle_.FirstLook(listed.name)) {
+    const Store::FileStamp& st = listed.stamp;
+    FileRead read;
+    read.kind = FileRead::Kind::kUnsettled;
+    read.look_again =
+        *settle_.Look(listed.name, FileIdentity{st.device, st.inode, st.size, st.mtime_ns}, now);
+    return read;
+  }
+  return Open(dir_fd, listed.name, now, settle);
+}
+
 FileRead CampaignFolder::Finish(const std::string& name, FileRead read, TimePoint now) {
   SettleTracker* settle = read.settle ? &settle_ : nullptr;
   read = FinishOne(name, std::move(read), settle, now);

@@ -142,6 +142,11 @@ class CampaignFolder {
   // (several at once; it touches nothing of the folder's); Finish, on the caller's thread
   // again, gives what Read would have given.
   FileRead Open(int dir_fd, const std::string& name, TimePoint now, bool settle);
+  // Open for a listed file: at the first look of its name (no inotify event for it)
+  // the listing's stat is all the settle time needs, and the file is not opened: it is
+  // unsettled whatever it shows (SettleTracker). A cold start's first look at every
+  // file is then a listing alone.
+  FileRead Open(int dir_fd, const ListedFile& listed, TimePoint now, bool settle);
   void Load(FileRead& read) const;
   FileRead Finish(const std::string& name, FileRead read, TimePoint now);
   // Forgets what the settle time knows of files not in `seen` (gone since).

@@ -411,7 +411,7 @@ std::unique_ptr<CampaignIngester::Batch> CampaignIngester::ReadAhead(size_t from
     if (plan.kind == VisitPlan::Kind::kRead) {
       f.name = listed.name;
       f.read = true;
-      f.file = folder_.Open(scan.snapshot.dir.get(), listed.name, now, plan.settle);
+      f.file = folder_.Open(scan.snapshot.dir.get(), listed, now, plan.settle);
       ++reads;
     }
     if (plan.opens && ++batch->opens >= opens_left && opens_left > 0) {

@@ -51,6 +51,12 @@ class SettleTracker {
   // else when to look again (after `now`).
   std::optional<TimePoint> Look(const std::string& name, const FileIdentity& id, TimePoint now);
 
+  // Whether a look at `name` now would be its first, with no writer's event for it:
+  // such a look never finds it settled, whatever it shows.
+  bool FirstLook(const std::string& name) const {
+    return !seen_.contains(name) && !written_.contains(name);
+  }
+
   // Forgets every name not in `seen` (files gone since): a name that comes back
   // is looked at afresh.
   void KeepOnly(const std::set<std::string>& seen);

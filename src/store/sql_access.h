@@ -72,8 +72,9 @@ auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
   if (batch_open_) {
     // Inside a batch (BeginBatch): a savepoint, so that this write is all or nothing
     // and its failure undoes only itself.
+    // Kept statements: a cold start runs these two for every file it ingests.
     try {
-      db_->exec("SAVEPOINT batch_write");
+      CachedStatement(*db_, "SAVEPOINT batch_write")->exec();
     } catch (const std::exception& e) {
       batch_open_ = StillInTransaction(*db_);
       return Fail(KindOf(e), DescribeFailure(path_, operation, e.what()));
@@ -81,7 +82,7 @@ auto Store::Write(std::string_view operation, F&& body) -> decltype(body()) {
     try {
       auto result = body();
       if (result) {
-        db_->exec("RELEASE batch_write");
+        CachedStatement(*db_, "RELEASE batch_write")->exec();
       } else {
         batch_open_ = UndoSavepoint(*db_, "batch_write");
       }

@@ -308,5 +308,34 @@ TEST_F(IngestScaleTest, AFileReadJustAfterAWriteIsReadAgainAtTheNextScan) {
   EXPECT_EQ(ingester_->files_opened(), opened + 1);
 }
 
+TEST_F(IngestScaleTest, AFileFoundWithoutAWritersEventIsNotOpenedAtItsFirstLook) {
+  // Files there before the daemon started (no inotify event): the first look needs only
+  // the listing, the second reads them once they are unchanged.
+  for (int i = 0; i < 40; ++i) {
+    fs::path p = dir_.Write("campaigns/c" + std::to_string(i) + ".yaml",
+                            Once("c" + std::to_string(i), "hello"));
+    ::chmod(p.c_str(), 0644);
+  }
+  const TimePoint later = now_ + 1h;  // every mtime is long past by the scans' clock
+  ScanReport first = Scan(later);
+  EXPECT_EQ(first.unsettled, 40);
+  EXPECT_EQ(first.created, 0);
+  EXPECT_EQ(ingester_->files_opened(), 0u);
+  ScanReport second = Scan(later + 500ms);
+  EXPECT_EQ(second.created, 40);
+  EXPECT_EQ(second.unsettled, 0);
+  EXPECT_EQ(ingester_->files_opened(), 40u);
+
+  // One changed between the two looks: a third look, and only then read.
+  fs::path p = dir_.Write("campaigns/late.yaml", Once("late", "one"));
+  ::chmod(p.c_str(), 0644);
+  EXPECT_EQ(Scan(later + 1s).unsettled, 1);
+  dir_.Write("campaigns/late.yaml", Once("late", "two, longer"));
+  EXPECT_EQ(Scan(later + 1500ms).unsettled, 1);
+  ScanReport last = Scan(later + 2s);
+  EXPECT_EQ(last.created, 1);
+  EXPECT_NE(Body("late").find("two, longer"), std::string::npos) << Body("late");
+}
+
 }  // namespace
 }  // namespace broadcastd
