@@ -89,6 +89,9 @@ namespace {
 constexpr char kLeanColumns[] =
     "j.id, j.app, j.target, j.state, j.priority, j.due, j.expires, j.not_before";
 
+// Rows of one page of the queue on PostgreSQL (ForEachQueuedJob): about 1 MB of result.
+constexpr int64_t kQueuePage = 10'000;
+
 // Reads kLeanColumns starting at column `first`.
 QueuedJobRow ReadLean(sql::Statement& q, int first) {
   QueuedJobRow row;
@@ -115,11 +118,37 @@ std::string Store::LeanQueueQuery() {
 
 Result<int64_t> Store::ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each) {
   return Read("list queued jobs", [&]() -> Result<int64_t> {
-    sql::Statement q(*db_, LeanQueueQuery());
     int64_t n = 0;
-    while (q.executeStep()) {
-      each(ReadLean(q, 0));
-      ++n;
+    if (!IsPostgres()) {
+      // SQLite steps through the covering index: one row in memory at a time.
+      sql::Statement q(*db_, LeanQueueQuery());
+      while (q.executeStep()) {
+        each(ReadLean(q, 0));
+        ++n;
+      }
+      return n;
+    }
+    // libpq holds a statement's whole result in memory: pages in id order instead, so
+    // that a million queued jobs never sit in one result. Pages are separate reads; a
+    // job that changed between two of them is in the job change log after the position
+    // the caller took before this read (LoadSchedulerState), and is read again from there.
+    sql::Statement q(*db_, std::string("SELECT ") + kLeanColumns +
+                               " FROM jobs j WHERE j.state IN ('scheduled', 'ready') AND "
+                               "j.id > ? ORDER BY j.id LIMIT ?");
+    int64_t after = 0;
+    for (bool full = true; full;) {
+      q.reset();
+      q.bind(1, after);
+      q.bind(2, kQueuePage);
+      int64_t rows = 0;
+      while (q.executeStep()) {
+        QueuedJobRow row = ReadLean(q, 0);
+        after = row.id;
+        each(row);
+        ++rows;
+      }
+      n += rows;
+      full = rows == kQueuePage;
     }
     return n;
   });

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "store/schema.h"
 #include "store/sql_postgres.h"
@@ -70,6 +72,32 @@ TEST_F(StorePostgres, AClaimIsRefusedWithoutTheLeaseAtItsEpoch) {
   auto op = Store::OpenPostgres(pg_->uri(), Store::Mode::kReadWriteExisting);
   ASSERT_TRUE(op.has_value()) << op.error().message;
   EXPECT_EQ(op->ClaimForSending(JobNamed("two").id, kT0).error().kind, ErrorKind::kConflict);
+}
+
+TEST_F(StorePostgres, TheQueueIsReadInPagesEachQueuedJobOnceInIdOrder) {
+  // 25,000 more jobs (two and a half pages), every seventh of them already sent. Without
+  // the per-endpoint counts: 25,000 updates of one job_counts row in one transaction take
+  // seconds, and only the queue is read here.
+  Lease(
+      "ALTER TABLE jobs DISABLE TRIGGER job_counts_insert_delete; "
+      "INSERT INTO jobs (campaign_ref, campaign_id, broadcast, occurrence, app, target, body, "
+      "state, due, priority, attempts, created_at, updated_at) "
+      "SELECT c.id, 'a', 'bulk' || g, 'once', j.app, 'users', '{}', "
+      "CASE WHEN g % 7 = 0 THEN 'sent' ELSE 'scheduled' END, 0, 0, 0, 0, 0 "
+      "FROM generate_series(1, 25000) g, campaigns c, (SELECT app FROM jobs LIMIT 1) j "
+      "WHERE c.campaign_id = 'a'; "
+      "ALTER TABLE jobs ENABLE TRIGGER job_counts_insert_delete");
+  std::vector<int64_t> ids;
+  auto n = store().ForEachQueuedJob([&](const QueuedJobRow& row) {
+    EXPECT_TRUE(IsQueued(row.state));
+    ids.push_back(row.id);
+  });
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  const int64_t queued = 2 + 25000 - 25000 / 7;
+  EXPECT_EQ(*n, queued);
+  EXPECT_EQ(static_cast<int64_t>(ids.size()), queued);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());  // none twice
 }
 
 TEST_F(StorePostgres, AClaimIsRefusedWhenTheSharedAuditShowsTheWindowFull) {
