@@ -109,6 +109,15 @@ Status Engine::Start() {
   if (!lease_) {
     if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;
   }
+  // Shared: the lease first. A daemon that takes it rebuilds the queue from the shared
+  // audit (TakeOver); taken after the start-up scan, that rebuild would hold a second
+  // copy of the queue in memory next to the one the scan built. A failure is retried at
+  // the next tick, as later on.
+  if (lease_) {
+    if (Status st = TickLease(clock_.Read()); !st) {
+      spdlog::warn("store.error reason={}", LogValue(st.error().message));
+    }
+  }
   // The first rescan also builds the scheduler from the store. At start-up a scan reads
   // only files that changed while the daemon was stopped and repeating campaigns; it is
   // done whole before the daemon is ready.
@@ -143,7 +152,8 @@ Status Engine::RebuildQueue() {
   QueuePosition position;
   auto scheduler = LoadSchedulerState(config_, *store_, clock_.Read(), clock_.BootId(), &position);
   if (!scheduler) return std::unexpected(scheduler.error());
-  // Drop the old scheduler before the next is in place: one of them at a time in memory.
+  // The old scheduler is dropped before the new one moves in (two of them, not three, at
+  // the peak: the old stays usable until the load succeeded).
   scheduler_.reset();
   scheduler_ = std::make_unique<Scheduler>(std::move(*scheduler));
   queue_position_ = position;
