@@ -276,6 +276,7 @@ Result<EngineStep> Engine::Next() {
   };
   if (Status st = NoteClockStep(reading); !st) return failed(st.error());
   RetryUncommitted(now);
+  SettleLostClaims(reading);
   if (lease_) {
     if (Status st = TickLease(reading); !st) return failed(st.error());
     const Duration to_tick = std::chrono::duration_cast<Duration>(lease_->next_tick - reading.mono);
@@ -342,6 +343,9 @@ Result<EngineStep> Engine::Next() {
              : Result<int64_t>(std::unexpected(
                    Error{"job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
     if (!claim) {
+      // The connection died during the claim: if it was at the COMMIT, the claim may
+      // have committed unseen. No request goes out for it; it is settled later.
+      if (lease_ && claim.error().kind == ErrorKind::kUnavailable) lost_claims_[id] = reading;
       // Cancelled, or its endpoint paused, by an operator since the queue was read:
       // not ours to send. Anything else (disk full, read-only) is a real failure.
       if (!IsRefusal(claim.error())) return failed(claim.error());
@@ -359,6 +363,27 @@ Result<EngineStep> Engine::Next() {
                  LogValue((*row)->app), TargetName((*row)->target));
     return EngineStep{
         PendingSend{ToQueuedJob(**row), *claim, (*row)->body, std::move(*token), started, client}};
+  }
+}
+
+void Engine::SettleLostClaims(const Instant& now) {
+  for (auto it = lost_claims_.begin(); it != lost_claims_.end();) {
+    const int64_t id = it->first;
+    auto settled = store_->SettleLostClaim(id, it->second, now);
+    if (!settled) {
+      // Still out of reach: tried again at the next step.
+      spdlog::warn("store.error reason={}", LogValue(settled.error().message));
+      return;
+    }
+    it = lost_claims_.erase(it);
+    if (!*settled) continue;  // the claim had not committed: the job is as it was
+    spdlog::warn(
+        "claim.settled job={} reason=\"the reply to its claim's commit was lost with the "
+        "connection to the database; no request was sent, and the job is queued again\"",
+        id);
+    if (Status st = ReloadQueue(); !st) {
+      spdlog::warn("store.error reason={}", LogValue(st.error().message));
+    }
   }
 }
 
@@ -460,6 +485,8 @@ Status Engine::TakeOver(const LeaseTick& tick, const Instant& reading) {
   std::set<int64_t> ours;  // this process's requests: their answers will be written
   for (const auto& [endpoint, job] : sending_) ours.insert(job);
   for (const auto& [job, pending] : uncommitted_) ours.insert(job);
+  // Claims of this process whose requests were never sent: settled, not unknown.
+  for (const auto& [job, claimed_at] : lost_claims_) ours.insert(job);
   auto recovered = store_->RecoverInFlight(reading.wall, ours);
   if (!recovered) return std::unexpected(recovered.error());
   if (Status st = store_->ClearAppNotice("", kTokenNotice); !st) return st;

@@ -223,6 +223,10 @@ class Engine {
   // outcome; on failure keeps it in uncommitted_ with backoff.
   Status Commit(Uncommitted pending, TimePoint now);
   void RetryUncommitted(TimePoint now);
+  // PostgreSQL: claims whose commit's reply was lost (kUnavailable) may have committed,
+  // and their requests were never sent. Each is settled once the store answers again
+  // (Store::SettleLostClaim): a committed one is queued again, not left `sending`.
+  void SettleLostClaims(const Instant& now);
   void LogOutcome(const PendingSend& send, const BroadcastAnswer& answer,
                   std::optional<TimePoint> not_before) const;
   // Rebuilds the scheduler from the whole queue (lean rows), the pauses and the audit.
@@ -249,6 +253,7 @@ class Engine {
   std::map<std::string, TokenHold> token_holds_;                     // by app name
   std::map<int64_t, Uncommitted> uncommitted_;                       // by job id
   std::map<EndpointKey, int64_t> sending_;  // a request in flight: its job, by endpoint
+  std::map<int64_t, Instant> lost_claims_;  // by job id: when the claim was made
   std::set<std::string> fetching_;          // apps with a token fetch in flight
   std::set<std::string> held_apps_logged_;  // apps not in the config, warned about once
   int64_t data_version_ = 0;                // PRAGMA data_version at the last rescan

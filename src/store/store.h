@@ -333,6 +333,15 @@ class Store {
   Status RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOutcome& outcome,
                        const Instant& now);
 
+  // A claim whose COMMIT reached the database but whose reply did not (PostgreSQL: the
+  // connection died in between) may have committed; its request was never sent. Finds
+  // the attempt such a claim of `job_id` at `claimed_at` made in this process (its
+  // started_at, started_mono and boot id), still open, and ends it kRetry with the
+  // detail that no request was sent: the job is queued again, and the attempt stays in
+  // the audit (it counts in the windows, as every claimed attempt does). Returns false
+  // when there is none (the claim did not commit, or the job moved on since).
+  Result<bool> SettleLostClaim(int64_t job_id, const Instant& claimed_at, const Instant& now);
+
   // At start-up, before anything is claimed: every job still sending becomes unknown,
   // its open attempt gets outcome unknown and the detail "daemon stopped while the
   // request was in flight" (ended_at stays empty: nobody saw it end). Returns the job ids.

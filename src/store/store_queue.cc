@@ -332,6 +332,35 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
   });
 }
 
+Result<bool> Store::SettleLostClaim(int64_t job_id, const Instant& claimed_at, const Instant& now) {
+  auto attempt = Read("find the lost claim of job " + std::to_string(job_id),
+                      [&]() -> Result<std::optional<int64_t>> {
+                        sql::Statement q(*db_,
+                                         "SELECT a.id FROM attempts a JOIN jobs j ON j.id = "
+                                         "a.job_id WHERE a.job_id = ? AND a.started_at = ? AND "
+                                         "a.started_mono = ? AND a.boot_id IS NOT DISTINCT FROM "
+                                         "? AND a.outcome IS NULL AND j.state = 'sending'");
+                        q.bind(1, job_id);
+                        q.bind(2, ToMillis(claimed_at.wall));
+                        q.bind(3, ToMillis(claimed_at.mono));
+                        BindOptional(q, 4, BootIdOrNull(boot_id_));
+                        if (!q.executeStep()) return std::optional<int64_t>();
+                        return std::optional<int64_t>(q.getColumn(0).getInt64());
+                      });
+  if (!attempt) return std::unexpected(attempt.error());
+  if (!*attempt) return false;
+  AttemptOutcome outcome;
+  outcome.outcome = OutcomeClass::kRetry;
+  outcome.detail =
+      "the reply to this claim's commit was lost with the connection to the database; no "
+      "request was sent";
+  outcome.retry_not_before = now.wall;
+  if (Status st = RecordOutcome(job_id, **attempt, outcome, now); !st) {
+    return std::unexpected(st.error());
+  }
+  return true;
+}
+
 Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOutcome& outcome,
                             const Instant& instant) {
   const TimePoint now = instant.wall;

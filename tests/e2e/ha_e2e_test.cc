@@ -218,6 +218,38 @@ broadcasts:
   }
 }
 
+// The connection to PostgreSQL dies at the claim's COMMIT (a deferred trigger ends the
+// backend once, so the claim does not commit): no request goes out for that claim, the
+// daemon settles it (nothing to undo) and sends the job once, on the next claim.
+TEST_F(HaE2ETest, AConnectionLostAtTheClaimsCommitSendsTheJobOnce) {
+  auto a = StartNode("a");
+  ASSERT_TRUE(WaitFor([&] { return NodeLogHas("a", "lease.acquired"); }, 20s)) << NodeLog("a");
+  {
+    auto conn = pg_->Connect();
+    pqxx::work tx(*conn);
+    tx.exec(
+        "CREATE SEQUENCE claims_seen; "
+        "CREATE FUNCTION end_first_claim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF nextval('claims_seen') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+        "END IF; RETURN NULL; END $$; "
+        "CREATE CONSTRAINT TRIGGER end_first_claim AFTER INSERT ON attempts "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION end_first_claim()");
+    tx.commit();
+  }
+  dir_.Write("campaigns-a/one.yaml", R"(id: one
+broadcasts:
+  - {name: r1, target: chatrooms, message: {type: txt, msg: once}}
+)");
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 1; }, 20s))
+      << Status().dump(1) << NodeLog("a");
+  EXPECT_EQ(Broadcasts().size(), 1u);
+  EXPECT_TRUE(NodeLogHas("a", "claim job 1: connection lost")) << NodeLog("a");
+  EXPECT_FALSE(NodeLogHas("a", "claim.settled")) << NodeLog("a");  // it had not committed
+  EXPECT_EQ(NodeLogCount("a", "broadcast.start"), 1u) << NodeLog("a");
+  a->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(20s), 0);
+}
+
 // Each host keeps its own file stamps in memory: the other host's stamps in the shared
 // rows do not make it read unchanged files at its rescans (only a restart reads them
 // again, once).

@@ -214,6 +214,31 @@ TEST_F(StoreQueue, RecoverInFlightKeepsTheJobsStillOurs) {
   EXPECT_EQ(JobNamed("late").state, JobState::kSent);
 }
 
+TEST_F(StoreQueue, ALostClaimIsQueuedAgainOnlyIfItCommitted) {
+  const int64_t due = JobNamed("due").id;
+  const Instant claimed(kT0);
+  const int64_t attempt = store().ClaimForSending(due, claimed).value();
+  // Another claim's time, or another job: not this claim.
+  EXPECT_FALSE(store().SettleLostClaim(due, Instant(kT0 + 1ms), kT0 + 1s).value());
+  EXPECT_FALSE(store().SettleLostClaim(JobNamed("late").id, claimed, kT0 + 1s).value());
+  EXPECT_EQ(JobNamed("due").state, JobState::kSending);
+
+  auto settled = store().SettleLostClaim(due, claimed, kT0 + 1s);
+  ASSERT_TRUE(settled.has_value()) << settled.error().message;
+  EXPECT_TRUE(*settled);
+  EXPECT_TRUE(IsQueued(JobNamed("due").state));
+  // The attempt stays in the audit, ended as not applied, saying why.
+  const std::vector<AttemptRow> attempts = store().AttemptsOf(due).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].id, attempt);
+  EXPECT_EQ(attempts[0].outcome, OutcomeClass::kRetry);
+  EXPECT_NE(attempts[0].detail.find("no request was sent"), std::string::npos);
+  // Settled once: a second look finds nothing open.
+  EXPECT_FALSE(store().SettleLostClaim(due, claimed, kT0 + 2s).value());
+  // The job can be claimed and sent as any other.
+  EXPECT_TRUE(store().ClaimForSending(due, kT0 + 3s).has_value());
+}
+
 TEST_F(StoreQueue, RecoverInFlightTurnsSendingIntoUnknown) {
   JobRow due = JobNamed("due");
   JobRow soon = JobNamed("soon");
