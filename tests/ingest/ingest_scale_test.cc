@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/time_format.h"
+#include "fakes/campaign_texts.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
@@ -19,17 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string Once(const std::string& id, const std::string& text) {
-  return "id: " + id + "\nbroadcasts:\n  - {name: b, target: users, send_at: " +
-         "\"2099-01-01T00:00:00Z\", message: {type: txt, msg: \"" + text + "\"}}\n";
-}
-
-std::string Nightly(const std::string& id) {
-  return "id: " + id +
-         "\nbroadcasts:\n  - {name: n, target: chatrooms, repeat: {cron: \"0 20 * * *\", "
-         "timezone: Asia/Shanghai}, message: {type: txt, msg: nightly}}\n";
-}
 
 class IngestScaleTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/time_format.h"
+#include "fakes/campaign_texts.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
@@ -19,11 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string Once(const std::string& id, const std::string& text) {
-  return "id: " + id + "\nbroadcasts:\n  - {name: b, target: users, send_at: " +
-         "\"2099-01-01T00:00:00Z\", message: {type: txt, msg: \"" + text + "\"}}\n";
-}
 
 // Many broadcasts: slower to check than its neighbours, so a worker finishes it last.
 std::string Big(const std::string& id, int broadcasts) {
@@ -35,12 +31,6 @@ std::string Big(const std::string& id, int broadcasts) {
             std::to_string(i) + "\"}}\n";
   }
   return text;
-}
-
-std::string Nightly(const std::string& id) {
-  return "id: " + id +
-         "\nbroadcasts:\n  - {name: n, target: chatrooms, repeat: {cron: \"0 20 * * *\", "
-         "timezone: Asia/Shanghai}, message: {type: txt, msg: nightly}}\n";
 }
 
 // Everything a scan leaves behind that anyone can see.
