@@ -168,6 +168,15 @@ Store::FileStamp StampOf(const struct stat& st) {
       static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
 
+namespace {
+
+// What the settle time compares of a stamp (its ctime aside).
+FileIdentity IdentityOfStamp(const Store::FileStamp& stamp) {
+  return FileIdentity{stamp.device, stamp.inode, stamp.size, stamp.mtime_ns};
+}
+
+}  // namespace
+
 CampaignFolder::CampaignFolder(fs::path dir, FolderOptions options)
     : dir_(std::move(dir)), options_(options), settle_(options.settle) {}
 
@@ -233,11 +242,9 @@ FileRead CampaignFolder::Open(int dir_fd, const std::string& name, TimePoint now
 
 FileRead CampaignFolder::Open(int dir_fd, const ListedFile& listed, TimePoint now, bool settle) {
   if (settle && settle_.FirstLook(listed.name)) {
-    const Store::FileStamp& st = listed.stamp;
     FileRead read;
     read.kind = FileRead::Kind::kUnsettled;
-    read.look_again =
-        *settle_.Look(listed.name, FileIdentity{st.device, st.inode, st.size, st.mtime_ns}, now);
+    read.look_again = *settle_.Look(listed.name, IdentityOfStamp(listed.stamp), now);
     return read;
   }
   return Open(dir_fd, listed.name, now, settle);
@@ -313,10 +320,7 @@ FileRead CampaignFolder::FinishOne(const std::string& name, FileRead read, Settl
   if (settle && read.written_while_read) {
     FileRead unsettled;
     unsettled.kind = FileRead::Kind::kUnsettled;
-    unsettled.look_again = *settle->Look(
-        name,
-        FileIdentity{read.stamp.device, read.stamp.inode, read.stamp.size, read.stamp.mtime_ns},
-        now);
+    unsettled.look_again = *settle->Look(name, IdentityOfStamp(read.stamp), now);
     return unsettled;
   }
   return read;
@@ -344,9 +348,7 @@ Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now)
         continue;
       case FileRead::Kind::kReady:
         seen.insert(file.name);
-        listing.ready.push_back({file.name, std::move(read.bytes),
-                                 FileIdentity{read.stamp.device, read.stamp.inode, read.stamp.size,
-                                              read.stamp.mtime_ns}});
+        listing.ready.push_back({file.name, std::move(read.bytes), IdentityOfStamp(read.stamp)});
         continue;
     }
   }
