@@ -257,8 +257,9 @@ class Store {
   Result<std::vector<JobRow>> QueuedJobs();
 
   // Calls `each` for every scheduled and ready job in id order, without body or names
-  // (QueuedJobRow), from one read of the covering index jobs_queued (the table and its
-  // bodies are not touched). Returns how many. What the daemon's scheduler loads from.
+  // (QueuedJobRow), from the covering index jobs_queued (the table and its bodies are not
+  // touched), in pages of 10,000 rows. Returns how many. What the daemon's scheduler
+  // loads from.
   Result<int64_t> ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each);
   // The statement ForEachQueuedJob runs (the tests check its plan).
   static std::string LeanQueueQuery();

@@ -89,7 +89,7 @@ namespace {
 constexpr char kLeanColumns[] =
     "j.id, j.app, j.target, j.state, j.priority, j.due, j.expires, j.not_before";
 
-// Rows of one page of the queue on PostgreSQL (ForEachQueuedJob): about 1 MB of result.
+// Rows of one page of the queue (ForEachQueuedJob): about 1 MB of a libpq result.
 constexpr int64_t kQueuePage = 10'000;
 
 // Reads kLeanColumns starting at column `first`.
@@ -110,31 +110,22 @@ QueuedJobRow ReadLean(sql::Statement& q, int first) {
 }  // namespace
 
 std::string Store::LeanQueueQuery() {
-  // The WHERE matches jobs_queued's, which covers every column read.
+  // The WHERE matches jobs_queued's, which covers every column read; a page starts after
+  // the id ?1 and holds at most ?2 rows.
   return std::string("SELECT ") + kLeanColumns +
          " FROM jobs j INDEXED BY jobs_queued "
-         "WHERE j.state IN ('scheduled', 'ready') ORDER BY j.id";
+         "WHERE j.state IN ('scheduled', 'ready') AND j.id > ?1 ORDER BY j.id LIMIT ?2";
 }
 
 Result<int64_t> Store::ForEachQueuedJob(const std::function<void(const QueuedJobRow&)>& each) {
   return Read("list queued jobs", [&]() -> Result<int64_t> {
+    // In pages, in id order: libpq holds a statement's whole result in memory, so that a
+    // million queued jobs never sit in one result (SQLite steps through the index either
+    // way). Pages are separate reads; a job that changed between two of them is in the
+    // job change log after the position the caller took before this read
+    // (LoadSchedulerState), and is read again from there.
+    sql::Statement q(*db_, LeanQueueQuery());
     int64_t n = 0;
-    if (!IsPostgres()) {
-      // SQLite steps through the covering index: one row in memory at a time.
-      sql::Statement q(*db_, LeanQueueQuery());
-      while (q.executeStep()) {
-        each(ReadLean(q, 0));
-        ++n;
-      }
-      return n;
-    }
-    // libpq holds a statement's whole result in memory: pages in id order instead, so
-    // that a million queued jobs never sit in one result. Pages are separate reads; a
-    // job that changed between two of them is in the job change log after the position
-    // the caller took before this read (LoadSchedulerState), and is read again from there.
-    sql::Statement q(*db_, std::string("SELECT ") + kLeanColumns +
-                               " FROM jobs j WHERE j.state IN ('scheduled', 'ready') AND "
-                               "j.id > ? ORDER BY j.id LIMIT ?");
     int64_t after = 0;
     for (bool full = true; full;) {
       q.reset();
