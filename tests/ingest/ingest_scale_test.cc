@@ -325,6 +325,15 @@ TEST_F(IngestScaleTest, AFileFoundWithoutAWritersEventIsNotOpenedAtItsFirstLook)
   ScanReport last = Scan(later + 2s);
   EXPECT_EQ(last.created, 1);
   EXPECT_NE(Body("late").find("two, longer"), std::string::npos) << Body("late");
+
+  // A FIFO among them is refused from its listing at the first look, never opened (an
+  // open would block), and the scans go on.
+  ASSERT_EQ(::mkfifo((dir_ / "campaigns" / "pipe.yaml").c_str(), 0644), 0);
+  const uint64_t opened = ingester_->files_opened();
+  ScanReport fifo = Scan(later + 3s);
+  ASSERT_EQ(fifo.refused.size(), 1u);
+  EXPECT_NE(fifo.refused[0].reason.find("FIFO"), std::string::npos) << fifo.refused[0].reason;
+  EXPECT_EQ(ingester_->files_opened(), opened);
 }
 
 }  // namespace
