@@ -1,8 +1,10 @@
 // Ingestion at scale on the real binary and the real simulator: hundreds of campaign
 // files dropped at once while jobs are due. The scan runs in slices and the daemon
 // sends between them: requests reach the simulator while the scan is still going, not
-// only after it ended.
+// only after it ended. The scan is made long by the test (it drops more files until one
+// scan lasts long enough), so the verdict does not rest on the machine's speed.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <regex>
@@ -48,64 +50,85 @@ class IngestScaleE2ETest : public DaemonE2ETest {
 };
 
 TEST_F(IngestScaleE2ETest, SendsGoOnWhileHundredsOfDroppedFilesAreScanned) {
-  // Chatrooms at 10 a second at both ends: 80 due broadcasts keep the daemon sending
-  // for about 8 seconds.
-  StartSimulator({"--window", "chatrooms=10/1"},
-                 "safety_margin_ms: 20\n"
-                 "limits:\n  chatrooms: {windows: [{count: 10, seconds: 1}], daily: 100}\n");
-  std::string due = "id: due\nbroadcasts:\n";
-  for (int i = 0; i < 80; ++i) {
-    due += "  - {name: d" + std::to_string(i) +
-           ", target: chatrooms, message: {type: txt, msg: due}}\n";
+  // Chatrooms with a window wide enough never to bind and a simulator that takes 100 ms
+  // over each broadcast: the daemon sends without pause, one request after another, for
+  // as long as due broadcasts last (300 of them: about 30 s). A loop that sends between
+  // the scan's slices has a request reach the simulator every slice or two; a loop held
+  // by the scan sends at most the one request it had started before.
+  constexpr int kDue = 300;
+  StartSimulator(
+      {"--window", "chatrooms=1000/1", "--daily-chatrooms", "1000", "--delay-ms", "chatrooms=100"},
+      "safety_margin_ms: 0\n"
+      "limits:\n  chatrooms: {windows: [{count: 1000, seconds: 1}], daily: 1000}\n");
+  for (int file = 0; file < kDue / 100; ++file) {
+    std::string due = "id: due" + std::to_string(file) + "\nbroadcasts:\n";
+    for (int i = 0; i < 100; ++i) {
+      due += "  - {name: d" + std::to_string(i) +
+             ", target: chatrooms, message: {type: txt, msg: due}}\n";
+    }
+    dir_.Write("campaigns/due" + std::to_string(file) + ".yaml", due);
   }
-  dir_.Write("campaigns/due.yaml", due);
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return Broadcasts().size() >= 2; }, 30s))
       << ReadFile(dir_ / "daemon.log");
 
-  // 800 files of 40 broadcasts each (a scan of seconds, longer than the pauses of about
-  // 1 s between the bursts of sends the window makes: 300 files took 0.85 s on two cores),
-  // written aside and renamed in at once.
-  constexpr int kFiles = 800;
+  // The premise is a scan longer than a few requests, whatever the machine's speed: the
+  // test drops files of 40 broadcasts each, written aside and renamed in at once, and
+  // drops twice as many again while the longest scan so far was shorter than 1.5 s
+  // (800 files take about 0.8 s on two cores).
   constexpr int kBroadcasts = 40;
+  constexpr int64_t kLongEnoughMs = 1'500;
   fs::create_directories(dir_ / "aside");
-  for (int f = 0; f < kFiles; ++f) {
-    std::string yaml = "id: later" + std::to_string(f) + "\nbroadcasts:\n";
-    for (int b = 0; b < kBroadcasts; ++b) {
-      yaml += "  - {name: b" + std::to_string(b) +
-              ", target: users, send_at: \"2099-01-01T00:00:00Z\", message: {type: txt, msg: "
-              "\"later " +
-              std::to_string(f) + "/" + std::to_string(b) + "\"}}\n";
-    }
-    dir_.Write("aside/later" + std::to_string(f) + ".yaml", yaml);
-  }
-  for (int f = 0; f < kFiles; ++f) {
-    const std::string name = "later" + std::to_string(f) + ".yaml";
-    fs::rename(dir_ / "aside" / name, dir_ / "campaigns" / name);
-  }
-
-  // The renames may reach the daemon over more than one scan; the one that took in most
-  // of the files ran in slices, and the daemon sent between them.
-  ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == kFiles * kBroadcasts; }, 60s))
-      << ReadFile(dir_ / "daemon.log");
+  int files = 0;
+  int expected_created = kDue / 100;
   ScanTimes longest;
-  int created = 0;
-  for (const ScanTimes& scan : Scans()) {
-    created += scan.created;
-    if (scan.created > longest.created) longest = scan;
+  for (int batch = 800; longest.end_ms - longest.begin_ms < kLongEnoughMs; batch *= 2) {
+    ASSERT_LE(files + batch, 12'800) << "no scan lasted " << kLongEnoughMs << " ms";
+    for (int f = files; f < files + batch; ++f) {
+      std::string yaml = "id: later" + std::to_string(f) + "\nbroadcasts:\n";
+      for (int b = 0; b < kBroadcasts; ++b) {
+        yaml += "  - {name: b" + std::to_string(b) +
+                ", target: users, send_at: \"2099-01-01T00:00:00Z\", message: {type: txt, "
+                "msg: \"later " +
+                std::to_string(f) + "/" + std::to_string(b) + "\"}}\n";
+      }
+      dir_.Write("aside/later" + std::to_string(f) + ".yaml", yaml);
+    }
+    for (int f = files; f < files + batch; ++f) {
+      const std::string name = "later" + std::to_string(f) + ".yaml";
+      fs::rename(dir_ / "aside" / name, dir_ / "campaigns" / name);
+    }
+    files += batch;
+    expected_created += batch;
+    // The renames may reach the daemon over more than one scan; the one that took in
+    // most of the files ran in slices.
+    ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == files * kBroadcasts; }, 120s))
+        << ReadFile(dir_ / "daemon.log");
+    int created = 0;
+    for (const ScanTimes& scan : Scans()) {
+      created += scan.created;
+      if (scan.end_ms - scan.begin_ms > longest.end_ms - longest.begin_ms) longest = scan;
+    }
+    EXPECT_EQ(created, expected_created);
   }
-  EXPECT_EQ(created, kFiles + 1);  // and due.yaml
+  ASSERT_LT(Broadcasts().size(), static_cast<size_t>(kDue))
+      << "the due broadcasts ran out before the scans ended: the loop had nothing to send";
   EXPECT_GT(longest.slices, 1);
-  // The premise: a scan shorter than the pause between two bursts could fall between them.
-  ASSERT_GT(longest.end_ms - longest.begin_ms, 1'100)
-      << "the scan took less than the pause between bursts of sends: give it more files";
+
+  // A request every 100 ms plus at most a slice of 50 ms and the outcome's and claim's
+  // commits (about 450 ms all told with the other core busy compiling): at least one
+  // request per second of the scan, and two. A loop held by the scan gives 1 at most.
   int during = 0;
   for (const nlohmann::json& request : Broadcasts()) {
-    const int64_t at = request["time_ms"].get<int64_t>();
+    const int64_t at = request["time_us"].get<int64_t>() / 1000;
     during += at > longest.begin_ms && at < longest.end_ms;
   }
-  EXPECT_GE(during, 1) << "scan of " << longest.created << " files from " << longest.begin_ms
-                       << " to " << longest.end_ms << " ms, in " << longest.slices << " slices";
+  const int64_t duration_ms = longest.end_ms - longest.begin_ms;
+  std::printf("the longest scan: %d files in %lld ms, %d slices; %d requests meanwhile\n",
+              longest.created, static_cast<long long>(duration_ms), longest.slices, during);
+  EXPECT_GE(during, std::max<int64_t>(2, duration_ms / 1000))
+      << "scan of " << longest.created << " files from " << longest.begin_ms << " to "
+      << longest.end_ms << " ms, in " << longest.slices << " slices";
 
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(20s), 0);
