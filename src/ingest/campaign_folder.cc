@@ -283,6 +283,7 @@ FileRead CampaignFolder::OpenOne(int dir_fd, const std::string& name, SettleTrac
   read.kind = FileRead::Kind::kOpen;
   read.fd = std::move(attempt.file->fd);
   read.opened = attempt.file->st;
+  read.opened_at = now;
   read.settle = settle != nullptr;
   return read;
 }
@@ -303,9 +304,9 @@ void CampaignFolder::Load(FileRead& read) const {
   read.stamp = StampOf(after);
   read.written_while_read = IdentityOf(after) != IdentityOf(read.opened);
   if (StampOf(read.opened) == read.stamp) {
-    struct timespec real {};
-    ::clock_gettime(CLOCK_REALTIME, &real);
-    const int64_t read_ns = static_cast<int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
+    // The look's time, read through the caller's Clock before the open: earlier than the
+    // read itself, so the margin is only ever stricter.
+    const int64_t read_ns = std::chrono::nanoseconds(read.opened_at.time_since_epoch()).count();
     read.stable =
         read.stamp.ctime_ns + std::chrono::nanoseconds(options_.racy_margin).count() <= read_ns;
   }

@@ -39,9 +39,10 @@ namespace broadcastd {
 struct FolderOptions {
   Duration settle{std::chrono::seconds(2)};
   // A file's stamp is trusted to tell that it has not changed only when its ctime was at
-  // least this old, by the real clock, when its content was read: file times move in
-  // steps of the kernel's tick (or coarser), so a write right after a read may leave
-  // every field as it was. A file read sooner is read again at the next scan.
+  // least this old when its content was read, by the time of the look that opened it (the
+  // caller's Clock; it precedes the read): file times move in steps of the kernel's tick
+  // (or coarser), so a write right after a read may leave every field as it was. A file
+  // read sooner is read again at the next scan.
   Duration racy_margin{std::chrono::seconds(1)};
   size_t max_bytes = DocumentLimits{}.max_bytes;
   // The user whose files are trusted besides root's; the effective user when empty.
@@ -97,9 +98,11 @@ struct FileRead {
   bool written_while_read = false;
   TimePoint look_again;  // kUnsettled
   std::string reason;    // kRefused
-  // kOpen, and kReady until Finish: the file, as fstat saw it when opened.
+  // kOpen, and kReady until Finish: the file, as fstat saw it when opened, and the `now`
+  // of the look that opened it.
   UniqueFd fd;
   struct stat opened {};
+  TimePoint opened_at;
   bool settle = false;  // the settle time applies to it
 };
 

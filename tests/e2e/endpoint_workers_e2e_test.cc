@@ -1,8 +1,6 @@
 // One request in flight per endpoint, each on its own worker: the real binary
 // against the real simulator, whose fault file delays chosen requests.
 
-#include <thread>
-
 #include "e2e/daemon_fixture.h"
 
 namespace broadcastd {
@@ -114,7 +112,12 @@ broadcasts:
   auto again = StartDaemon("daemon2.log");
   ASSERT_TRUE(WaitFor([&] { return LogHas("daemon2.log", "daemon.ready"); }, 20s))
       << ReadFile(dir_ / "daemon2.log");
-  std::this_thread::sleep_for(2s);  // the real binary on the real clock: give it a chance
+  // A reload is read from the signal descriptor only after the loop's first dispatch,
+  // which claims every job the engine would send (broadcast.start is logged at the
+  // claim): config.reloaded comes after the decision that would have sent it again.
+  again->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return LogHas("daemon2.log", "config.reloaded"); }, 20s))
+      << ReadFile(dir_ / "daemon2.log");
   EXPECT_FALSE(LogHas("daemon2.log", "broadcast.start")) << ReadFile(dir_ / "daemon2.log");
   states = JobStates();
   EXPECT_EQ(states["sent"], 1);

@@ -290,11 +290,19 @@ TEST_F(IngestScaleTest, AFileReadJustAfterAWriteIsReadAgainAtTheNextScan) {
   // The default margin: a file read right after it was written may be rewritten within
   // the same timestamp tick, so its stamp is not trusted yet.
   ingester_.emplace(config_, *store_);
-  Write("a.yaml", Once("a", "one"));
-  Scan(now_);
+  const fs::path path = Write("a.yaml", Once("a", "one"));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  // The scans' clock reads the moment of the write (its ctime) at the first read.
+  const TimePoint written =
+      FromMillis(static_cast<int64_t>(st.st_ctim.tv_sec) * 1000 + st.st_ctim.tv_nsec / 1'000'000);
+  Scan(written);
   const uint64_t opened = ingester_->files_opened();
   ASSERT_EQ(opened, 1u);
-  EXPECT_EQ(Scan(now_ + 1min).unchanged, 1);
+  EXPECT_EQ(Scan(written + 1min).unchanged, 1);
+  EXPECT_EQ(ingester_->files_opened(), opened + 1);
+  // Read a minute after its write, its stamp is trusted from then on.
+  EXPECT_EQ(Scan(written + 2min).unchanged, 1);
   EXPECT_EQ(ingester_->files_opened(), opened + 1);
 }
 
