@@ -164,40 +164,13 @@ class ErrorWording {
       return doc_.At(at, "schema.required", message);
     }
     if (description.starts_with("Value type not permitted")) {
-      const Json* type = SchemaNavigator::Find(schemas, "type");
-      std::string expected = type && type->is_string() ? Article(type->get<std::string>()) : "";
-      std::string message = path + " must be " + expected;
-      if (value) message += ", not " + Kind(*value);
-      if (expected == "a string" && value && (value->is_number() || value->is_boolean())) {
-        message += " (put it in quotes)";
-      }
-      return doc_.At(at, "schema.type", message);
+      return doc_.At(at, "schema.type", TypeMessage(path, schemas, value));
     }
     if (description.starts_with("Failed to match against any enum")) {
-      const Json* options = SchemaNavigator::Find(schemas, "enum");
-      std::vector<std::string> names;
-      if (options && options->is_array()) {
-        for (const Json& option : *options) {
-          names.push_back(option.is_string() ? option.get<std::string>() : option.dump());
-        }
-      }
-      std::string message = path + " must be one of: " + Join(names);
-      if (value)
-        message +=
-            " (not " + (value->is_string() ? value->get<std::string>() : value->dump()) + ")";
-      return doc_.At(at, "schema.enum", message);
+      return doc_.At(at, "schema.enum", EnumMessage(path, schemas, value));
     }
     if (description.starts_with("Failed to match regex")) {
-      const Json* pattern = SchemaNavigator::Find(schemas, "pattern");
-      const Json* about = SchemaNavigator::Find(schemas, "description");
-      std::string message = path;
-      if (value && value->is_string()) message += " '" + Shorten(value->get<std::string>()) + "'";
-      // A long regular expression helps nobody; the schema's description says it in words.
-      std::string regex = pattern && pattern->is_string() ? pattern->get<std::string>() : "";
-      message += " does not match " +
-                 (!regex.empty() && regex.size() <= 40 ? regex : std::string("the expected form"));
-      if (about && about->is_string()) message += " (" + about->get<std::string>() + ")";
-      return doc_.At(at, "schema.pattern", message);
+      return doc_.At(at, "schema.pattern", PatternMessage(path, schemas, value));
     }
     if (description.starts_with("String should be no fewer than")) {
       const Json* min = SchemaNavigator::Find(schemas, "minLength");
@@ -235,6 +208,53 @@ class ErrorWording {
       return type != message.end() && type->is_string() ? type->get<std::string>() : "";
     }
     return "";
+  }
+
+  using Schemas = std::vector<const Json*>;
+
+  // `value` (null: absent) is not of the type its schemas declare.
+  static std::string TypeMessage(const std::string& path, const Schemas& schemas,
+                                 const Json* value) {
+    const Json* type = SchemaNavigator::Find(schemas, "type");
+    std::string expected = type && type->is_string() ? Article(type->get<std::string>()) : "";
+    std::string message = path + " must be " + expected;
+    if (value) message += ", not " + Kind(*value);
+    if (expected == "a string" && value && (value->is_number() || value->is_boolean())) {
+      message += " (put it in quotes)";
+    }
+    return message;
+  }
+
+  // `value` is none of its schemas' enum.
+  static std::string EnumMessage(const std::string& path, const Schemas& schemas,
+                                 const Json* value) {
+    const Json* options = SchemaNavigator::Find(schemas, "enum");
+    std::vector<std::string> names;
+    if (options && options->is_array()) {
+      for (const Json& option : *options) {
+        names.push_back(option.is_string() ? option.get<std::string>() : option.dump());
+      }
+    }
+    std::string message = path + " must be one of: " + Join(names);
+    if (value) {
+      message += " (not " + (value->is_string() ? value->get<std::string>() : value->dump()) + ")";
+    }
+    return message;
+  }
+
+  // `value` does not match its schemas' pattern.
+  static std::string PatternMessage(const std::string& path, const Schemas& schemas,
+                                    const Json* value) {
+    const Json* pattern = SchemaNavigator::Find(schemas, "pattern");
+    const Json* about = SchemaNavigator::Find(schemas, "description");
+    std::string message = path;
+    if (value && value->is_string()) message += " '" + Shorten(value->get<std::string>()) + "'";
+    // A long regular expression helps nobody; the schema's description says it in words.
+    std::string regex = pattern && pattern->is_string() ? pattern->get<std::string>() : "";
+    message += " does not match " +
+               (!regex.empty() && regex.size() <= 40 ? regex : std::string("the expected form"));
+    if (about && about->is_string()) message += " (" + about->get<std::string>() + ")";
+    return message;
   }
 
   static std::string Shorten(const std::string& text) {

@@ -6,48 +6,93 @@
 #include <ostream>
 #include <string_view>
 
+#include "cli/commands.h"
 #include "core/log_value.h"
 #include "core/target.h"
 
 namespace broadcastd {
 namespace {
 
-struct ActionFlag {
+int Check(const CommandContext& ctx, const Invocation& inv) { return RunCheck(ctx, inv.files); }
+
+int CheckConfig(const CommandContext& ctx, const Invocation&) { return RunCheckConfig(ctx); }
+
+int Status(const CommandContext& ctx, const Invocation& inv) {
+  StatusOptions options;
+  options.json = inv.json;
+  options.state = inv.state;
+  options.campaign = inv.campaign;
+  options.app = inv.app;
+  options.target = inv.target;
+  options.after = inv.after;
+  options.limit = inv.limit;
+  return RunStatus(ctx, options);
+}
+
+int History(const CommandContext& ctx, const Invocation& inv) {
+  return RunHistory(ctx, inv.argument, inv.json);
+}
+
+template <OperatorAction::Kind kind>
+int Operate(const CommandContext& ctx, const Invocation& inv) {
+  return RunOperatorAction(ctx, OperatorAction{kind, inv.argument, inv.broadcast_id, inv.reason});
+}
+
+// Every action: the flag that selects it, the name of its argument in --help
+// (nullptr: the flag takes none), its help, and what runs it. The daemon, run
+// when no action is given, is not one of them.
+struct Action {
   Command command;
   const char* flag;
+  const char* argument;
+  const char* help;
+  int (*run)(const CommandContext&, const Invocation&);
 };
 
-constexpr ActionFlag kActions[] = {
-    {Command::kCheck, "--check"},
-    {Command::kCheckConfig, "--check-config"},
-    {Command::kStatus, "--status"},
-    {Command::kHistory, "--history"},
-    {Command::kCancelCampaign, "--cancel-campaign"},
-    {Command::kCancelJob, "--cancel-job"},
-    {Command::kPause, "--pause"},
-    {Command::kResume, "--resume"},
-    {Command::kResolveSent, "--resolve-sent"},
-    {Command::kResolveNotSent, "--resolve-not-sent"},
+constexpr Action kActions[] = {
+    {Command::kCheck, "--check", nullptr,
+     "validate the config and campaigns (FILE... or all), then exit", Check},
+    {Command::kCheckConfig, "--check-config", nullptr,
+     "validate the config only (for ExecStartPre: a bad campaign never stops a start)",
+     CheckConfig},
+    {Command::kStatus, "--status", nullptr, "show apps, endpoints, campaigns and jobs, then exit",
+     Status},
+    {Command::kHistory, "--history", "JOB", "every attempt and operator action on one job",
+     History},
+    {Command::kCancelCampaign, "--cancel-campaign", "ID",
+     "cancel every queued or unknown job of a campaign", Operate<OperatorAction::kCancelCampaign>},
+    {Command::kCancelJob, "--cancel-job", "JOB", "cancel one queued or unknown job",
+     Operate<OperatorAction::kCancelJob>},
+    {Command::kPause, "--pause", "APP/TARGET", "stop sending on an app's endpoint",
+     Operate<OperatorAction::kPause>},
+    {Command::kResume, "--resume", "APP/TARGET", "resume an app's endpoint",
+     Operate<OperatorAction::kResume>},
+    {Command::kResolveSent, "--resolve-sent", "JOB", "an unknown job was delivered",
+     Operate<OperatorAction::kResolveSent>},
+    {Command::kResolveNotSent, "--resolve-not-sent", "JOB",
+     "an unknown job was not delivered: queue it again", Operate<OperatorAction::kResolveNotSent>},
 };
 
-// A modifier and the action it belongs to (--json: two of them).
+const Action* FindAction(Command command) {
+  for (const Action& a : kActions) {
+    if (a.command == command) return &a;
+  }
+  return nullptr;
+}
+
+// A modifier's option and the action it belongs to (--json: two of them).
 struct Modifier {
-  const char* flag;
+  CLI::Option* option;
   Command action;
   Command also;
 };
 
-constexpr Modifier kModifiers[] = {
-    {"--json", Command::kStatus, Command::kHistory},
-    {"--state", Command::kStatus, Command::kStatus},
-    {"--campaign", Command::kStatus, Command::kStatus},
-    {"--app", Command::kStatus, Command::kStatus},
-    {"--target", Command::kStatus, Command::kStatus},
-    {"--limit", Command::kStatus, Command::kStatus},
-    {"--after", Command::kStatus, Command::kStatus},
-    {"--reason", Command::kPause, Command::kPause},
-    {"--broadcast-id", Command::kResolveSent, Command::kResolveSent},
-    {"--verbose", Command::kDaemon, Command::kDaemon},
+// What CLI11 fills before the values are checked and moved into an Invocation.
+struct RawFlags {
+  std::string config;
+  std::string argument, reason, broadcast_id;
+  std::vector<std::string> files;
+  std::vector<Modifier> modifiers;
 };
 
 bool HasControl(std::string_view text) {
@@ -99,13 +144,128 @@ std::string ArgumentProblem(const Invocation& inv) {
   }
 }
 
+// Declares every flag to CLI11, each once: the actions from kActions, then the
+// modifiers, each with the action it belongs to.
+void DeclareFlags(CLI::App& app, Invocation& inv, RawFlags& raw) {
+  app.add_option("-c,--config", raw.config, "daemon config file")->capture_default_str();
+  for (const Action& a : kActions) {
+    if (a.argument == nullptr) {
+      app.add_flag(a.flag)->description(a.help);
+    } else {
+      app.add_option(a.flag, raw.argument, a.help)->option_text(a.argument);
+    }
+  }
+  auto modifier = [&](CLI::Option* option, Command action, Command also) {
+    raw.modifiers.push_back({option, action, also});
+    return option;
+  };
+  modifier(app.add_flag("--json"), Command::kStatus, Command::kHistory)
+      ->description("with --status or --history: print JSON (format in README.md)");
+  auto status = [&](const char* flag, auto& value, const char* help) {
+    return modifier(app.add_option(flag, value, help), Command::kStatus, Command::kStatus);
+  };
+  status("--state", inv.state, "with --status: list jobs in this state");
+  status("--campaign", inv.campaign, "with --status: list this campaign's jobs")->option_text("ID");
+  status("--app", inv.app, "with --status: list this app's jobs")->option_text("APP");
+  status("--target", inv.target, "with --status: list jobs for this target");
+  status("--limit", inv.limit, "with --status: list at most N jobs")->capture_default_str();
+  status("--after", inv.after, "with --status: the next page (JSON next_cursor)")
+      ->option_text("CURSOR");
+  modifier(app.add_option("--reason", raw.reason, "with --pause: why (shown by --status)"),
+           Command::kPause, Command::kPause)
+      ->option_text("TEXT");
+  modifier(
+      app.add_option("--broadcast-id", raw.broadcast_id, "with --resolve-sent: its broadcast ID"),
+      Command::kResolveSent, Command::kResolveSent)
+      ->option_text("ID");
+  modifier(app.add_flag("-v,--verbose"), Command::kDaemon, Command::kDaemon)
+      ->description("when running the daemon: debug logging");
+  app.add_option("files", raw.files, "campaign files, with --check")->option_text("FILE...");
+}
+
+// Runs CLI11 on argv: the exit code when it printed help, the version or a
+// parse error, nothing otherwise.
+std::optional<int> RunParser(CLI::App& app, int argc, const char* const* argv, std::ostream& out,
+                             std::ostream& err) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    out << "broadcastd " << BROADCASTD_VERSION << "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    err << "broadcastd: " << e.what() << " (see broadcastd --help)\n";
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+// The action given (kDaemon when none), or why the flags do not name one action
+// with only its own modifiers.
+std::string ChooseAction(const CLI::App& app, const RawFlags& raw, Invocation& inv) {
+  std::string chosen;
+  for (const Action& a : kActions) {
+    if (app.count(a.flag) == 0) continue;
+    chosen += (chosen.empty() ? "" : ", ") + std::string(a.flag);
+    inv.command = a.command;
+  }
+  if (chosen.find(',') != std::string::npos) return "give one action, not several (" + chosen + ")";
+  for (const Modifier& m : raw.modifiers) {
+    if (m.option->count() == 0 || m.action == inv.command || m.also == inv.command) continue;
+    const std::string flag = m.option->get_name();
+    if (m.action == Command::kDaemon) {
+      return flag + " only applies when running the daemon, not with " + CommandFlag(inv.command);
+    }
+    return flag + " only goes with " + CommandFlag(m.action) +
+           (inv.command == Command::kDaemon
+                ? std::string(" (without an action, broadcastd would run the daemon)")
+                : std::string(", not with ") + CommandFlag(inv.command));
+  }
+  if (!raw.files.empty() && inv.command != Command::kCheck) {
+    return "campaign files (" + LogValue(raw.files.front()) + ") are only taken with --check";
+  }
+  return "";
+}
+
+// Checks the values' shapes and moves them into `inv`: why one is refused, or "".
+std::string TakeValues(const CLI::App& app, const RawFlags& raw, Invocation& inv) {
+  if (raw.config.empty()) return "--config: empty path";
+  inv.config = raw.config;
+  inv.verbose = app.count("--verbose") > 0;
+  inv.json = app.count("--json") > 0;
+  inv.files.assign(raw.files.begin(), raw.files.end());
+  for (const auto& f : inv.files) {
+    if (f.empty()) return "--check: an empty file name";
+  }
+  inv.argument = raw.argument;
+  if (std::string why = ArgumentProblem(inv); !why.empty()) return why;
+  if (app.count("--reason") > 0) {
+    if (raw.reason.empty()) return "--reason: empty (leave it out for the default reason)";
+    if (HasControl(raw.reason)) return "--reason: holds a control character";
+    inv.reason = raw.reason;
+  }
+  if (app.count("--broadcast-id") > 0) {
+    const std::string& id = raw.broadcast_id;
+    if (id.empty() ||
+        !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "--broadcast-id " + LogValue(id) +
+             ": not a broadcast ID (the digits the vendor answered)";
+    }
+    inv.broadcast_id = id;
+  }
+  return "";
+}
+
 }  // namespace
 
 const char* CommandFlag(Command command) {
-  for (const ActionFlag& a : kActions) {
-    if (a.command == command) return a.flag;
-  }
-  return "";
+  const Action* action = FindAction(command);
+  return action ? action->flag : "";
 }
 
 std::optional<int64_t> ParseJobId(const std::string& text) {
@@ -124,115 +284,21 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Invocatio
   app.footer(
       "Without an action, runs the daemon. Exit codes: 0 ok, 1 problems found or action "
       "refused, 2 usage or environment error. See broadcastd(8).");
+  RawFlags raw;
+  raw.config = inv.config.string();
+  DeclareFlags(app, inv, raw);
+  if (auto exit_code = RunParser(app, argc, argv, out, err)) return exit_code;
 
-  std::string config = inv.config.string();
-  std::string argument, reason, broadcast_id;
-  std::vector<std::string> files;
-  app.add_option("-c,--config", config, "daemon config file")->capture_default_str();
-  app.add_flag("--check")->description(
-      "validate the config and campaigns (FILE... or all), then exit");
-  app.add_flag("--check-config")
-      ->description(
-          "validate the config only (for ExecStartPre: a bad campaign never stops a start)");
-  app.add_flag("--status")->description("show apps, endpoints, campaigns and jobs, then exit");
-  app.add_flag("--json")->description(
-      "with --status or --history: print JSON (format in README.md)");
-  app.add_option("--state", inv.state, "with --status: list jobs in this state");
-  app.add_option("--campaign", inv.campaign, "with --status: list this campaign's jobs")
-      ->option_text("ID");
-  app.add_option("--app", inv.app, "with --status: list this app's jobs")->option_text("APP");
-  app.add_option("--target", inv.target, "with --status: list jobs for this target");
-  app.add_option("--limit", inv.limit, "with --status: list at most N jobs")->capture_default_str();
-  app.add_option("--after", inv.after, "with --status: the next page (JSON next_cursor)")
-      ->option_text("CURSOR");
-  app.add_option("--history", argument, "every attempt and operator action on one job")
-      ->option_text("JOB");
-  app.add_option("files", files, "campaign files, with --check")->option_text("FILE...");
-  app.add_flag("-v,--verbose")->description("when running the daemon: debug logging");
-  app.add_option("--cancel-campaign", argument, "cancel every queued or unknown job of a campaign")
-      ->option_text("ID");
-  app.add_option("--cancel-job", argument, "cancel one queued or unknown job")->option_text("JOB");
-  app.add_option("--pause", argument, "stop sending on an app's endpoint")
-      ->option_text("APP/TARGET");
-  app.add_option("--reason", reason, "with --pause: why (shown by --status)")->option_text("TEXT");
-  app.add_option("--resume", argument, "resume an app's endpoint")->option_text("APP/TARGET");
-  app.add_option("--resolve-sent", argument, "an unknown job was delivered")->option_text("JOB");
-  app.add_option("--broadcast-id", broadcast_id, "with --resolve-sent: its broadcast ID")
-      ->option_text("ID");
-  app.add_option("--resolve-not-sent", argument, "an unknown job was not delivered: queue it again")
-      ->option_text("JOB");
+  std::string why = ChooseAction(app, raw, inv);
+  if (why.empty()) why = TakeValues(app, raw, inv);
+  if (why.empty()) return std::nullopt;
+  err << "broadcastd: " << why << " (see broadcastd --help)\n";
+  return kExitUsage;
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp&) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
-  } catch (const CLI::CallForVersion&) {
-    out << "broadcastd " << BROADCASTD_VERSION << "\n";
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    err << "broadcastd: " << e.what() << " (see broadcastd --help)\n";
-    return kExitUsage;
-  }
-
-  auto usage = [&](const std::string& why) {
-    err << "broadcastd: " << why << " (see broadcastd --help)\n";
-    return kExitUsage;
-  };
-
-  std::vector<const ActionFlag*> chosen;
-  for (const ActionFlag& a : kActions) {
-    if (app.count(a.flag) > 0) chosen.push_back(&a);
-  }
-  if (chosen.size() > 1) {
-    std::string list;
-    for (const ActionFlag* a : chosen) list += (list.empty() ? "" : ", ") + std::string(a->flag);
-    return usage("give one action, not several (" + list + ")");
-  }
-  inv.command = chosen.empty() ? Command::kDaemon : chosen.front()->command;
-
-  for (const Modifier& m : kModifiers) {
-    if (app.count(m.flag) == 0 || m.action == inv.command || m.also == inv.command) continue;
-    if (m.action == Command::kDaemon) {
-      return usage(std::string(m.flag) + " only applies when running the daemon, not with " +
-                   CommandFlag(inv.command));
-    }
-    return usage(std::string(m.flag) + " only goes with " + CommandFlag(m.action) +
-                 (inv.command == Command::kDaemon
-                      ? std::string(" (without an action, broadcastd would run the daemon)")
-                      : std::string(", not with ") + CommandFlag(inv.command)));
-  }
-  if (!files.empty() && inv.command != Command::kCheck) {
-    return usage("campaign files (" + LogValue(files.front()) + ") are only taken with --check");
-  }
-
-  if (config.empty()) return usage("--config: empty path");
-  inv.config = config;
-  inv.verbose = app.count("--verbose") > 0;
-  inv.json = app.count("--json") > 0;
-  inv.files.assign(files.begin(), files.end());
-  for (const auto& f : inv.files) {
-    if (f.empty()) return usage("--check: an empty file name");
-  }
-  inv.argument = argument;
-  if (std::string why = ArgumentProblem(inv); !why.empty()) return usage(why);
-  if (app.count("--reason") > 0) {
-    if (reason.empty()) return usage("--reason: empty (leave it out for the default reason)");
-    if (HasControl(reason)) return usage("--reason: holds a control character");
-    inv.reason = reason;
-  }
-  if (app.count("--broadcast-id") > 0) {
-    if (broadcast_id.empty() || !std::all_of(broadcast_id.begin(), broadcast_id.end(),
-                                             [](char c) { return c >= '0' && c <= '9'; })) {
-      return usage("--broadcast-id " + LogValue(broadcast_id) +
-                   ": not a broadcast ID (the digits the vendor answered)");
-    }
-    inv.broadcast_id = broadcast_id;
-  }
-  return std::nullopt;
+int RunAction(const CommandContext& ctx, const Invocation& inv) {
+  const Action* action = FindAction(inv.command);
+  return action ? action->run(ctx, inv) : kExitUsage;
 }
 
 }  // namespace broadcastd

@@ -20,6 +20,8 @@
 
 namespace broadcastd {
 
+struct CommandContext;
+
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitProblems = 1;
 inline constexpr int kExitUsage = 2;
@@ -61,6 +63,9 @@ struct Invocation {
 // what is wrong to `err`. Otherwise fills `inv` and returns nothing.
 std::optional<int> ParseCommandLine(int argc, const char* const* argv, Invocation& inv,
                                     std::ostream& out, std::ostream& err);
+
+// Runs the action `inv` selected (cli/commands.h), not the daemon: its exit code.
+int RunAction(const CommandContext& ctx, const Invocation& inv);
 
 // The flag that selects `command` ("--status"; "" for the daemon).
 const char* CommandFlag(Command command);

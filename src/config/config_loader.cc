@@ -47,12 +47,33 @@ class ConfigReader {
   Result<Config> Read() {
     Config config;
     config.source = source_;
-    const Json& root = doc_.json();
     CheckKeys(Pointer(""),
               {"database", "database_password_file", "node_name", "sender_lease_ttl_ms",
                "campaigns_dir", "apps", "limits", "day_boundary", "safety_margin_ms", "http_listen",
                "http_listen_public"});
+    ReadDatabase(config);
+    ReadNode(config);
+    if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
+    ReadApps(config);
+    ReadLimits(config);
+    if (const Json* boundary = Node(Pointer("/day_boundary"))) {
+      ReadDayBoundary(boundary->is_string() ? boundary->get<std::string>() : "", config);
+    }
+    if (const Json* margin = Node(Pointer("/safety_margin_ms"))) {
+      if (!margin->is_number_integer() || margin->get<int64_t>() < 0 ||
+          margin->get<int64_t>() > 60000) {
+        Problem(Pointer("/safety_margin_ms"), "must be an integer from 0 to 60000 (milliseconds)");
+      } else {
+        config.safety_margin = Duration(margin->get<int64_t>());
+      }
+    }
+    ReadHttpListen(config);
+    if (!problems_.empty()) return Fail(ProblemsInFileOrder());
+    return config;
+  }
 
+ private:
+  void ReadDatabase(Config& config) {
     if (auto path = OptionalString(Pointer("/database"))) {
       // A PostgreSQL URI is taken as written; a file is relative to the config's folder.
       config.database = IsPostgresUri(*path) ? std::filesystem::path(*path) : Resolve(*path);
@@ -60,7 +81,7 @@ class ConfigReader {
         // Never the URI itself in the message: it may hold the password.
         if (auto problem = PgUriProblem(*path)) Problem(Pointer("/database"), *problem);
       }
-    } else if (!root.contains("database")) {
+    } else if (!doc_.json().contains("database")) {
       config.database = DefaultDatabasePath(std::getenv("STATE_DIRECTORY"));
     }
     config.database_password_file = CredentialFileName(Pointer("/database_password_file"));
@@ -68,6 +89,10 @@ class ConfigReader {
       Problem(Pointer("/database_password_file"),
               "only for a PostgreSQL database (database: \"postgresql://...\")");
     }
+  }
+
+  // This daemon's name among those sharing a database, and the sender lease's TTL.
+  void ReadNode(Config& config) {
     if (auto node = OptionalString(Pointer("/node_name"))) {
       const bool printable = std::all_of(node->begin(), node->end(),
                                          [](unsigned char c) { return c > 0x20 && c < 0x7f; });
@@ -86,38 +111,22 @@ class ConfigReader {
         config.sender_lease_ttl = Duration(ttl->get<int64_t>());
       }
     }
-    if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
-    ReadApps(config);
-    ReadLimits(config);
-    if (const Json* boundary = Node(Pointer("/day_boundary"))) {
-      ReadDayBoundary(boundary->is_string() ? boundary->get<std::string>() : "", config);
-    }
-    if (const Json* margin = Node(Pointer("/safety_margin_ms"))) {
-      if (!margin->is_number_integer() || margin->get<int64_t>() < 0 ||
-          margin->get<int64_t>() > 60000) {
-        Problem(Pointer("/safety_margin_ms"), "must be an integer from 0 to 60000 (milliseconds)");
-      } else {
-        config.safety_margin = Duration(margin->get<int64_t>());
-      }
-    }
-    ReadHttpListen(config);
-    if (!problems_.empty()) {
-      // In file order, as an operator fixes them.
-      std::stable_sort(problems_.begin(), problems_.end(),
-                       [](const Diagnostic& a, const Diagnostic& b) {
-                         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-                       });
-      std::string message;
-      for (const Diagnostic& d : problems_) {
-        if (!message.empty()) message += '\n';
-        message += Format(d);
-      }
-      return Fail(message);
-    }
-    return config;
   }
 
- private:
+  // Every problem found, one a line, in file order, as an operator fixes them.
+  std::string ProblemsInFileOrder() {
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) {
+                       return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                     });
+    std::string message;
+    for (const Diagnostic& d : problems_) {
+      if (!message.empty()) message += '\n';
+      message += Format(d);
+    }
+    return message;
+  }
+
   void ReadHttpListen(Config& config) {
     if (const Json* open = Node(Pointer("/http_listen_public"))) {
       if (!open->is_boolean()) {

@@ -30,6 +30,45 @@ bool Expect(std::string_view text, size_t& pos, char c) {
   return false;
 }
 
+// Reads the optional fraction of a second at text[pos] (".5", ".123456": milliseconds,
+// finer digits dropped); advances pos. Returns why it is malformed, or nullptr.
+const char* ReadFraction(std::string_view text, size_t& pos, int& millis) {
+  millis = 0;
+  if (pos >= text.size() || text[pos] != '.') return nullptr;
+  ++pos;
+  size_t digits = 0;
+  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+    if (digits < 3) millis = millis * 10 + (text[pos] - '0');
+    ++digits;
+    ++pos;
+  }
+  if (digits == 0) return "no digits after '.'";
+  for (size_t i = digits; i < 3; ++i) millis *= 10;
+  return nullptr;
+}
+
+// Reads the offset at text[pos] ("Z", "+08:00"); advances pos. Returns why it is
+// missing or malformed, or nullptr.
+const char* ReadOffset(std::string_view text, size_t& pos, int& offset_minutes) {
+  offset_minutes = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+    return nullptr;
+  }
+  if (pos >= text.size() || (text[pos] != '+' && text[pos] != '-')) {
+    return "missing offset (Z or +HH:MM)";
+  }
+  const int sign = text[pos] == '-' ? -1 : 1;
+  ++pos;
+  int oh = 0, om = 0;
+  if (!ReadDigits(text, pos, 2, oh) || !Expect(text, pos, ':') || !ReadDigits(text, pos, 2, om) ||
+      oh > 23 || om > 59) {
+    return "offset must be +HH:MM or -HH:MM";
+  }
+  offset_minutes = sign * (oh * 60 + om);
+  return nullptr;
+}
+
 }  // namespace
 
 Result<TimePoint> ParseRfc3339(std::string_view text) {
@@ -55,32 +94,9 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
     return bad("time must be HH:MM:SS");
   }
   int millis = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    size_t digits = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (text[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return bad("no digits after '.'");
-    for (size_t i = digits; i < 3; ++i) millis *= 10;
-  }
+  if (const char* why = ReadFraction(text, pos, millis)) return bad(why);
   int offset_minutes = 0;
-  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
-    ++pos;
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int sign = text[pos] == '-' ? -1 : 1;
-    ++pos;
-    int oh = 0, om = 0;
-    if (!ReadDigits(text, pos, 2, oh) || !Expect(text, pos, ':') || !ReadDigits(text, pos, 2, om) ||
-        oh > 23 || om > 59) {
-      return bad("offset must be +HH:MM or -HH:MM");
-    }
-    offset_minutes = sign * (oh * 60 + om);
-  } else {
-    return bad("missing offset (Z or +HH:MM)");
-  }
+  if (const char* why = ReadOffset(text, pos, offset_minutes)) return bad(why);
   if (pos != text.size()) return bad("unexpected text after the offset");
 
   date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},

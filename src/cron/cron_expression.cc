@@ -120,9 +120,8 @@ Status ParseItem(const FieldSpec& spec, bool is_day_of_week, std::string_view it
   return {};
 }
 
-}  // namespace
-
-Result<CronExpression> CronExpression::Parse(std::string_view text) {
+// The fields of `text`, split on whitespace.
+std::vector<std::string_view> SplitFields(std::string_view text) {
   std::vector<std::string_view> fields;
   size_t i = 0;
   while (i < text.size()) {
@@ -131,6 +130,30 @@ Result<CronExpression> CronExpression::Parse(std::string_view text) {
     while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
     if (i > start) fields.push_back(text.substr(start, i - start));
   }
+  return fields;
+}
+
+// The values field number `f` allows (a comma-separated list of items), by value.
+Result<std::vector<bool>> ParseField(size_t f, std::string_view field) {
+  const FieldSpec& spec = kFields[f];
+  std::vector<bool> bits(static_cast<size_t>(spec.max) + 1, false);
+  std::string_view rest = field;
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    if (Status s = ParseItem(spec, f == kDayOfWeek, item, bits); !s) {
+      return std::unexpected(s.error());
+    }
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return bits;
+}
+
+}  // namespace
+
+Result<CronExpression> CronExpression::Parse(std::string_view text) {
+  const std::vector<std::string_view> fields = SplitFields(text);
   if (!fields.empty() && fields.front().starts_with('@')) {
     return Fail("'" + std::string(fields.front()) +
                 "' is not supported; write the five fields (minute hour day-of-month month "
@@ -143,20 +166,10 @@ Result<CronExpression> CronExpression::Parse(std::string_view text) {
 
   CronExpression expr;
   for (size_t f = 0; f < kFields.size(); ++f) {
-    const FieldSpec& spec = kFields[f];
-    std::vector<bool> bits(static_cast<size_t>(spec.max) + 1, false);
-    std::string_view rest = fields[f];
-    while (true) {
-      const size_t comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
-      if (Status s = ParseItem(spec, f == kDayOfWeek, item, bits); !s) {
-        return std::unexpected(s.error());
-      }
-      if (comma == std::string_view::npos) break;
-      rest = rest.substr(comma + 1);
-    }
-    for (size_t v = 0; v < bits.size(); ++v) {
-      if (!bits[v]) continue;
+    auto bits = ParseField(f, fields[f]);
+    if (!bits) return std::unexpected(bits.error());
+    for (size_t v = 0; v < bits->size(); ++v) {
+      if (!(*bits)[v]) continue;
       switch (f) {
         case 0:
           expr.minutes_.set(v);

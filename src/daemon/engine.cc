@@ -265,6 +265,79 @@ std::optional<std::string> Engine::HeldBecause(const EndpointKey& endpoint, Time
   return std::nullopt;
 }
 
+Result<bool> Engine::ExpireDue(const std::vector<int64_t>& ids, TimePoint now) {
+  for (int64_t id : ids) {
+    if (Status st = store_->ExpireJob(id, now); !st) {
+      // Most likely an operator got there first; the store has the truth.
+      if (!IsRefusal(st.error())) return std::unexpected(st.error());
+      if (Status explained = Refused(id, st.error()); !explained) {
+        return std::unexpected(explained.error());
+      }
+      return false;
+    }
+    scheduler_->Remove(id);
+    spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now));
+  }
+  return true;
+}
+
+std::optional<QueuedJob> Engine::FirstSendable(const std::vector<int64_t>& ids, TimePoint now) {
+  for (int64_t id : ids) {
+    std::optional<QueuedJob> job = scheduler_->Find(id);
+    if (job && !HeldBecause(job->endpoint, now)) return job;
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<EngineStep>> Engine::StartSend(const QueuedJob& pick, const Instant& reading) {
+  const int64_t id = pick.id;
+  const EndpointKey endpoint = pick.endpoint;
+  std::shared_ptr<BroadcastClient> client = clients_.at(endpoint.app);
+
+  // The token first: fetching it is not an attempt, and its time is not the POST's.
+  // One fetch per app at a time: its other endpoints wait for it (HeldBecause).
+  std::optional<std::string> token = client->CachedToken();
+  if (!token) {
+    fetching_.insert(endpoint.app);
+    return EngineStep{TokenRequest{endpoint.app, std::move(client)}};
+  }
+
+  auto row = store_->Job(id);
+  if (!row) return std::unexpected(row.error());
+  // Shared database: the claim also checks the shared audit's windows and budget.
+  std::optional<Store::AuditCheck> check;
+  if (lease_ && *row) {
+    const DailyBudget day(config_.day_boundary);
+    check = Store::AuditCheck{config_.LimitsFor((*row)->app, (*row)->target),
+                              day.DayStart(day.DayOf(reading.wall))};
+  }
+  auto claim = *row
+                   ? store_->ClaimForSending(id, reading, check ? &*check : nullptr)
+                   : Result<int64_t>(std::unexpected(Error{
+                         "job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
+  if (!claim) {
+    // The connection died during the claim: if it was at the COMMIT, the claim may
+    // have committed unseen. No request goes out for it; it is settled later.
+    if (lease_ && claim.error().kind == ErrorKind::kUnavailable) lost_claims_[id] = reading;
+    // Cancelled, or its endpoint paused, by an operator since the queue was read:
+    // not ours to send. Anything else (disk full, read-only) is a real failure.
+    if (!IsRefusal(claim.error())) return std::unexpected(claim.error());
+    if (Status explained = Refused(id, claim.error()); !explained) {
+      return std::unexpected(explained.error());
+    }
+    return std::nullopt;
+  }
+  // The attempt starts now, after the token and the claim's commit: this is the
+  // time every window counts and the audit keeps.
+  const Instant started = clock_.Read();
+  scheduler_->Begin(id, started);
+  sending_[endpoint] = id;
+  spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim,
+               LogValue((*row)->app), TargetName((*row)->target));
+  return EngineStep{
+      PendingSend{ToQueuedJob(**row), *claim, (*row)->body, std::move(*token), started, client}};
+}
+
 Result<EngineStep> Engine::Next() {
   const Instant reading = clock_.Read();
   const TimePoint now = reading.wall;
@@ -289,80 +362,19 @@ Result<EngineStep> Engine::Next() {
   while (true) {
     Decision decision = scheduler_->Decide(reading);
     next_wake_ = decision.next;
-    bool stale = false;
-    for (int64_t id : decision.expire) {
-      if (Status st = store_->ExpireJob(id, now); !st) {
-        // Most likely an operator got there first; the store has the truth.
-        if (!IsRefusal(st.error())) return failed(st.error());
-        if (Status explained = Refused(id, st.error()); !explained) {
-          return failed(explained.error());
-        }
-        stale = true;
-        break;
-      }
-      scheduler_->Remove(id);
-      spdlog::warn("job.expired job={} at={}", id, FormatRfc3339(now));
-    }
-    if (stale) continue;
+    Result<bool> expired = ExpireDue(decision.expire, now);
+    if (!expired) return failed(expired.error());
+    if (!*expired) continue;  // the store refused one: decide again
 
-    std::optional<QueuedJob> pick;
-    for (int64_t id : decision.send) {
-      std::optional<QueuedJob> job = scheduler_->Find(id);
-      if (job && !HeldBecause(job->endpoint, now)) {
-        pick = std::move(job);
-        break;
-      }
-    }
+    std::optional<QueuedJob> pick = FirstSendable(decision.send, now);
     if (!pick) {
       for (const auto& [job_id, pending] : uncommitted_) Wake(pending.retry_at);
       return EngineStep{};
     }
-    const int64_t id = pick->id;
-    const EndpointKey endpoint = pick->endpoint;
-    std::shared_ptr<BroadcastClient> client = clients_.at(endpoint.app);
-
-    // The token first: fetching it is not an attempt, and its time is not the POST's.
-    // One fetch per app at a time: its other endpoints wait for it (HeldBecause).
-    std::optional<std::string> token = client->CachedToken();
-    if (!token) {
-      fetching_.insert(endpoint.app);
-      return EngineStep{TokenRequest{endpoint.app, std::move(client)}};
-    }
-
-    auto row = store_->Job(id);
-    if (!row) return failed(row.error());
-    // Shared database: the claim also checks the shared audit's windows and budget.
-    std::optional<Store::AuditCheck> check;
-    if (lease_ && *row) {
-      const DailyBudget day(config_.day_boundary);
-      check = Store::AuditCheck{config_.LimitsFor((*row)->app, (*row)->target),
-                                day.DayStart(day.DayOf(reading.wall))};
-    }
-    auto claim =
-        *row ? store_->ClaimForSending(id, reading, check ? &*check : nullptr)
-             : Result<int64_t>(std::unexpected(
-                   Error{"job " + std::to_string(id) + " no longer exists", ErrorKind::kNotFound}));
-    if (!claim) {
-      // The connection died during the claim: if it was at the COMMIT, the claim may
-      // have committed unseen. No request goes out for it; it is settled later.
-      if (lease_ && claim.error().kind == ErrorKind::kUnavailable) lost_claims_[id] = reading;
-      // Cancelled, or its endpoint paused, by an operator since the queue was read:
-      // not ours to send. Anything else (disk full, read-only) is a real failure.
-      if (!IsRefusal(claim.error())) return failed(claim.error());
-      if (Status explained = Refused(id, claim.error()); !explained) {
-        return failed(explained.error());
-      }
-      continue;
-    }
-    // The attempt starts now, after the token and the claim's commit: this is the
-    // time every window counts and the audit keeps.
-    const Instant started = clock_.Read();
-    scheduler_->Begin(id, started);
-    sending_[endpoint] = id;
-    spdlog::info("broadcast.start job={} attempt={} app={} target={}", id, *claim,
-                 LogValue((*row)->app), TargetName((*row)->target));
-    return EngineStep{
-        PendingSend{ToQueuedJob(**row), *claim, (*row)->body, std::move(*token), started, client}};
+    Result<std::optional<EngineStep>> step = StartSend(*pick, reading);
+    if (!step) return failed(step.error());
+    if (*step) return std::move(**step);
+    // The store refused the claim and the scheduler is in line again: decide again.
   }
 }
 

@@ -214,6 +214,15 @@ class Engine {
   // when that may change.
   std::optional<std::string> HeldBecause(const EndpointKey& endpoint, TimePoint now);
   void Wake(TimePoint at);
+  // Next()'s steps. Expires the jobs past their deadline; false when the store
+  // refused one (Refused brought the scheduler in line): decide again.
+  Result<bool> ExpireDue(const std::vector<int64_t>& ids, TimePoint now);
+  // The first of `ids` whose endpoint may claim now (HeldBecause).
+  std::optional<QueuedJob> FirstSendable(const std::vector<int64_t>& ids, TimePoint now);
+  // For the job picked: its app's TokenRequest when no token is cached, else the job
+  // claimed and its PendingSend; nothing when the store refused the claim and the
+  // scheduler was brought in line.
+  Result<std::optional<EngineStep>> StartSend(const QueuedJob& pick, const Instant& reading);
   // After the store refused to expire or claim job `id` (kConflict, kNotFound): brings
   // the scheduler in line with the store (ReloadQueue: the change log names the job when
   // its row changed; the pauses are re-read). Returns `refusal` when the store still has

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <limits>
@@ -94,6 +95,20 @@ struct InFlight {
   std::thread worker;
 };
 
+// What the loop waits on, in the order of its pollfd array.
+enum WaitSource : size_t {
+  kSignals,       // signal_fd_
+  kWake,          // wake_fd_: the engine's next look
+  kTick,          // tick_fd_
+  kWatchdog,      // watchdog_fd_
+  kDone,          // done_fd_: a worker finished
+  kClockStep,     // step_fd_
+  kRescan,        // rescan_fd_
+  kCampaignDir,   // inotify_fd_ (-1 without a watch)
+  kNotification,  // the store's LISTEN socket (-1 on SQLite)
+  kWaitSources,
+};
+
 class Daemon {
  public:
   Daemon(DaemonOptions options, const Clock& clock, HttpTransport& transport)
@@ -114,6 +129,9 @@ class Daemon {
   bool Posting() const;
   void ReportUncommitted();
   void Shutdown();
+  void RunRequested();
+  bool Wait(std::array<pollfd, kWaitSources>& fds);
+  void HandleReady(const std::array<pollfd, kWaitSources>& fds);
 
   DaemonOptions options_;
   const Clock& clock_;
@@ -410,6 +428,85 @@ void Daemon::Shutdown() {
   }
 }
 
+// Runs what the last wake-up asked for: a reload, a rescan (or its next slice), a
+// queue reload. Reloads, rescans and queue reloads run while requests are in
+// flight: the engine is the loop's alone, and a request in flight holds its own client.
+void Daemon::RunRequested() {
+  if (reload_requested_) {
+    reload_requested_ = false;
+    Reload();
+  }
+  if (rescan_requested_ || scan_continues_) {
+    // A new scan serves the requests made so far; one made while a scan runs in slices
+    // (an inotify event for a file it listed already) asks for another after it.
+    if (!scan_continues_) rescan_requested_ = false;
+    auto r = engine_->Rescan();
+    if (!r) spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
+    scan_continues_ = r && r->more;  // the next slice, after a dispatch and a look at the fds
+  }
+  if (queue_changed_) {
+    queue_changed_ = false;
+    if (Status st = engine_->ReloadQueue(); !st) {
+      spdlog::error("store.error reason={}", LogValue(st.error().message));
+    }
+  }
+}
+
+// Waits for any source (or only looks, when a scan has files left). False when
+// poll itself failed.
+bool Daemon::Wait(std::array<pollfd, kWaitSources>& fds) {
+  // PostgreSQL: the store's connection, where another process's commit arrives as a
+  // notification (LISTEN/NOTIFY; -1 on SQLite, where SIGUSR1 and the rescans tell).
+  // poll ignores a negative descriptor.
+  fds[kSignals] = {signal_fd_.get(), POLLIN, 0};
+  fds[kWake] = {wake_fd_.get(), POLLIN, 0};
+  fds[kTick] = {tick_fd_.get(), POLLIN, 0};
+  fds[kWatchdog] = {watchdog_fd_.get(), POLLIN, 0};
+  fds[kDone] = {done_fd_.get(), POLLIN, 0};
+  fds[kClockStep] = {step_fd_.get(), POLLIN, 0};
+  fds[kRescan] = {rescan_fd_.get(), POLLIN, 0};
+  fds[kCampaignDir] = {inotify_fd_ ? inotify_fd_.get() : -1, POLLIN, 0};
+  fds[kNotification] = {engine_->store().NotifySocket(), POLLIN, 0};
+  // A scan with files left does not wait: poll only looks.
+  const int timeout = rescan_requested_ || scan_continues_ ? 0 : -1;
+  if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+    spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
+    return false;
+  }
+  return true;
+}
+
+void Daemon::HandleReady(const std::array<pollfd, kWaitSources>& fds) {
+  if (fds[kSignals].revents) HandleSignal();
+  if (fds[kWake].revents) Drain(wake_fd_.get());
+  if (fds[kTick].revents) {
+    Drain(tick_fd_.get());
+    rescan_requested_ = true;
+  }
+  if (fds[kWatchdog].revents) {
+    Drain(watchdog_fd_.get());
+    sd_notify(0, "WATCHDOG=1");
+  }
+  if (fds[kDone].revents) FinishInFlight();
+  if (fds[kClockStep].revents) ArmStepDetector(step_fd_.get());  // Next() sees the step
+  if (fds[kRescan].revents) {
+    Drain(rescan_fd_.get());
+    rescan_requested_ = true;
+  }
+  if (fds[kCampaignDir].revents) ReadCampaignEvents();
+  if (fds[kNotification].revents) {
+    // Reads what arrived (level-triggered poll would wake again otherwise); this
+    // connection's own commits are notified too, and change no version.
+    auto version = engine_->store().DataVersion();
+    if (!version) {
+      spdlog::warn("store.error reason={}", LogValue(version.error().message));
+    } else if (*version != notified_version_) {
+      notified_version_ = *version;
+      queue_changed_ = true;
+    }
+  }
+}
+
 int Daemon::Run() {
   if (Status st = Setup(); !st) {
     spdlog::critical("daemon.start_failed reason={}", LogValue(st.error().message));
@@ -420,26 +517,7 @@ int Daemon::Run() {
                engine_->config().database.string(), engine_->config().campaigns_dir.string());
 
   while (!stopping_) {
-    // Reloads, rescans and queue reloads run while requests are in flight: the
-    // engine is the loop's alone, and a request in flight holds its own client.
-    if (reload_requested_) {
-      reload_requested_ = false;
-      Reload();
-    }
-    if (rescan_requested_ || scan_continues_) {
-      // A new scan serves the requests made so far; one made while a scan runs in slices
-      // (an inotify event for a file it listed already) asks for another after it.
-      if (!scan_continues_) rescan_requested_ = false;
-      auto r = engine_->Rescan();
-      if (!r) spdlog::error("campaigns.scan_failed reason={}", LogValue(r.error().message));
-      scan_continues_ = r && r->more;  // the next slice, after a dispatch and a look at the fds
-    }
-    if (queue_changed_) {
-      queue_changed_ = false;
-      if (Status st = engine_->ReloadQueue(); !st) {
-        spdlog::error("store.error reason={}", LogValue(st.error().message));
-      }
-    }
+    RunRequested();
     // Every endpoint that may go now gets its step, each bounded by the engine (one
     // request per endpoint, one token fetch per app).
     while (!stopping_ && Dispatch()) {
@@ -450,51 +528,9 @@ int Daemon::Run() {
     ArmAt(rescan_fd_.get(), engine_->NextRescan(), reading);
     status_.Update(*engine_, reading);
 
-    // PostgreSQL: the store's connection, where another process's commit arrives as a
-    // notification (LISTEN/NOTIFY; -1 on SQLite, where SIGUSR1 and the rescans tell).
-    // poll ignores a negative descriptor.
-    const int notify_fd = engine_->store().NotifySocket();
-    pollfd fds[] = {
-        {signal_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0},
-        {tick_fd_.get(), POLLIN, 0},   {watchdog_fd_.get(), POLLIN, 0},
-        {done_fd_.get(), POLLIN, 0},   {step_fd_.get(), POLLIN, 0},
-        {rescan_fd_.get(), POLLIN, 0}, {inotify_fd_ ? inotify_fd_.get() : -1, POLLIN, 0},
-        {notify_fd, POLLIN, 0}};
-    const nfds_t count = 9;
-    // A scan with files left does not wait: poll only looks.
-    const int timeout = rescan_requested_ || scan_continues_ ? 0 : -1;
-    if (::poll(fds, count, timeout) < 0 && errno != EINTR) {
-      spdlog::critical("daemon.poll_failed reason={}", LogValue(std::strerror(errno)));
-      break;
-    }
-    if (fds[0].revents) HandleSignal();
-    if (fds[1].revents) Drain(wake_fd_.get());
-    if (fds[2].revents) {
-      Drain(tick_fd_.get());
-      rescan_requested_ = true;
-    }
-    if (fds[3].revents) {
-      Drain(watchdog_fd_.get());
-      sd_notify(0, "WATCHDOG=1");
-    }
-    if (fds[4].revents) FinishInFlight();
-    if (fds[5].revents) ArmStepDetector(step_fd_.get());  // Next() sees the step
-    if (fds[6].revents) {
-      Drain(rescan_fd_.get());
-      rescan_requested_ = true;
-    }
-    if (fds[7].revents) ReadCampaignEvents();
-    if (fds[8].revents) {
-      // Reads what arrived (level-triggered poll would wake again otherwise); this
-      // connection's own commits are notified too, and change no version.
-      auto version = engine_->store().DataVersion();
-      if (!version) {
-        spdlog::warn("store.error reason={}", LogValue(version.error().message));
-      } else if (*version != notified_version_) {
-        notified_version_ = *version;
-        queue_changed_ = true;
-      }
-    }
+    std::array<pollfd, kWaitSources> fds{};
+    if (!Wait(fds)) break;
+    HandleReady(fds);
   }
   Shutdown();
   return exit_code_;

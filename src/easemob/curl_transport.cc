@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <expected>
 #include <memory>
 #include <mutex>
 
@@ -166,33 +167,37 @@ int OnProgress(void* aborted, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 }  // namespace
 
-TransportResult CurlTransport::Send(const HttpRequest& request) {
-  if (aborted_.load()) return NotSent("the transport was stopped (the daemon is stopping)");
-  if (Status allowed = CheckUrlPolicy(request.url); !allowed) {
-    return NotSent(allowed.error().message);
-  }
-  const bool https = Lower(request.url.substr(0, 8)) == "https://";
+namespace {
 
-  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-  if (!easy) return NotSent("curl_easy_init failed");
-  CURL* h = easy.get();
+using HeaderList = std::unique_ptr<curl_slist, HeaderListDeleter>;
 
-  std::unique_ptr<curl_slist, HeaderListDeleter> headers;
+// The request's headers as libcurl takes them, or why they cannot be sent.
+std::expected<HeaderList, std::string> HeaderLines(const HttpRequest& request) {
+  HeaderList headers;
   auto add_header = [&](const std::string& line) {
     headers.reset(curl_slist_append(headers.release(), line.c_str()));
     return headers != nullptr;
   };
   for (const auto& [name, value] : request.headers) {
     if (HasLineBreak(name) || HasLineBreak(value)) {
-      return NotSent("refusing a header with a line break: " + name);
+      return std::unexpected("refusing a header with a line break: " + name);
     }
-    if (!add_header(name + ": " + value)) return NotSent("out of memory building headers");
+    if (!add_header(name + ": " + value)) return std::unexpected("out of memory building headers");
   }
   // No 100-continue round trip: the body goes out with the headers.
-  if (!add_header("Expect:")) return NotSent("out of memory building headers");
+  if (!add_header("Expect:")) return std::unexpected("out of memory building headers");
+  return headers;
+}
 
+// Where an answer and libcurl's error text go while the transfer runs.
+struct Transfer {
   Received received;
   char error_text[CURL_ERROR_SIZE] = {};
+};
+
+// Sets every option of one request on `h`: the first option refused, or CURLE_OK.
+CURLcode SetOptions(CURL* h, const HttpRequest& request, const CurlOptions& options, bool https,
+                    curl_slist* headers, Transfer& transfer, std::atomic<bool>* aborted) {
   CURLcode set = CURLE_OK;
   auto opt = [&](CURLoption option, auto value) {
     if (set == CURLE_OK) set = curl_easy_setopt(h, option, value);
@@ -200,7 +205,7 @@ TransportResult CurlTransport::Send(const HttpRequest& request) {
   opt(CURLOPT_URL, request.url.c_str());
   opt(CURLOPT_PROTOCOLS_STR, "http,https");
   opt(CURLOPT_NOSIGNAL, 1L);
-  opt(CURLOPT_ERRORBUFFER, error_text);
+  opt(CURLOPT_ERRORBUFFER, transfer.error_text);
   opt(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   opt(CURLOPT_SSL_VERIFYPEER, 1L);
   opt(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -210,20 +215,20 @@ TransportResult CurlTransport::Send(const HttpRequest& request) {
   opt(CURLOPT_FRESH_CONNECT, 1L);
   opt(CURLOPT_FORBID_REUSE, 1L);
   opt(CURLOPT_FOLLOWLOCATION, 0L);
-  opt(CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
-  opt(CURLOPT_TIMEOUT_MS, Millis(options_.total_timeout));
-  opt(CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
+  opt(CURLOPT_CONNECTTIMEOUT_MS, Millis(options.connect_timeout));
+  opt(CURLOPT_TIMEOUT_MS, Millis(options.total_timeout));
+  opt(CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
   opt(CURLOPT_LOW_SPEED_TIME,
-      std::max<long>(1, static_cast<long>((options_.low_speed_time.count() + 999) / 1000)));
+      std::max<long>(1, static_cast<long>((options.low_speed_time.count() + 999) / 1000)));
   if (!https) opt(CURLOPT_PROXY, "");  // loopback goes straight to the socket
-  opt(CURLOPT_HTTPHEADER, headers.get());
+  opt(CURLOPT_HTTPHEADER, headers);
   opt(CURLOPT_WRITEFUNCTION, &OnBody);
-  opt(CURLOPT_WRITEDATA, static_cast<void*>(&received));
+  opt(CURLOPT_WRITEDATA, static_cast<void*>(&transfer.received));
   opt(CURLOPT_HEADERFUNCTION, &OnHeader);
-  opt(CURLOPT_HEADERDATA, static_cast<void*>(&received));
+  opt(CURLOPT_HEADERDATA, static_cast<void*>(&transfer.received));
   opt(CURLOPT_NOPROGRESS, 0L);
   opt(CURLOPT_XFERINFOFUNCTION, &OnProgress);
-  opt(CURLOPT_XFERINFODATA, static_cast<void*>(&aborted_));
+  opt(CURLOPT_XFERINFODATA, static_cast<void*>(aborted));
   if (request.method == "GET") {
     opt(CURLOPT_HTTPGET, 1L);
   } else {
@@ -232,28 +237,29 @@ TransportResult CurlTransport::Send(const HttpRequest& request) {
     opt(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     opt(CURLOPT_POSTFIELDS, request.body.c_str());
   }
-  if (set != CURLE_OK) {
-    return NotSent(std::string("curl option refused: ") + curl_easy_strerror(set));
-  }
+  return set;
+}
 
-  const CURLcode code = curl_easy_perform(h);
-
+// The result of a transfer that completed: the answer, whatever its status.
+TransportResult Answered(CURL* h, Received& received) {
   TransportResult result;
-  if (code == CURLE_OK) {
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    received.response.status = static_cast<int>(status);
-    curl_off_t retry_after = 0;
-    // Before curl 8.12 the value can be negative; a nonsense value is ignored
-    // and a huge one capped rather than trusted.
-    if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
-      result.retry_after = std::min<Duration>(
-          std::chrono::seconds(std::min<curl_off_t>(retry_after, 86400 * 7)), kMaxRetryAfter);
-    }
-    result.response = std::move(received.response);
-    return result;
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  received.response.status = static_cast<int>(status);
+  curl_off_t retry_after = 0;
+  // Before curl 8.12 the value can be negative; a nonsense value is ignored
+  // and a huge one capped rather than trusted.
+  if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
+    result.retry_after = std::min<Duration>(
+        std::chrono::seconds(std::min<curl_off_t>(retry_after, 86400 * 7)), kMaxRetryAfter);
   }
+  result.response = std::move(received.response);
+  return result;
+}
 
+// The result of a transfer that failed with `code`: kNotSent only when no byte
+// of the request can have left.
+TransportResult Failed(CURL* h, CURLcode code, const char* error_text, bool https) {
   std::string detail = std::string("curl error ") + std::to_string(static_cast<int>(code)) + " (" +
                        curl_easy_strerror(code) + ")";
   if (error_text[0] != '\0') detail += ": " + std::string(error_text);
@@ -269,10 +275,36 @@ TransportResult CurlTransport::Send(const HttpRequest& request) {
   curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
   const bool never_connected = connect_us == 0 && pretransfer_us == 0 && request_bytes == 0;
 
+  TransportResult result;
   result.failure = FailsBeforeSending(code) || never_connected ? TransportFailure::kNotSent
                                                                : TransportFailure::kMaybeSent;
   result.detail = std::move(detail);
   return result;
+}
+
+}  // namespace
+
+TransportResult CurlTransport::Send(const HttpRequest& request) {
+  if (aborted_.load()) return NotSent("the transport was stopped (the daemon is stopping)");
+  if (Status allowed = CheckUrlPolicy(request.url); !allowed) {
+    return NotSent(allowed.error().message);
+  }
+  const bool https = Lower(request.url.substr(0, 8)) == "https://";
+
+  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+  if (!easy) return NotSent("curl_easy_init failed");
+  auto headers = HeaderLines(request);
+  if (!headers) return NotSent(std::move(headers.error()));
+
+  Transfer transfer;
+  const CURLcode set =
+      SetOptions(easy.get(), request, options_, https, headers->get(), transfer, &aborted_);
+  if (set != CURLE_OK) {
+    return NotSent(std::string("curl option refused: ") + curl_easy_strerror(set));
+  }
+  const CURLcode code = curl_easy_perform(easy.get());
+  if (code == CURLE_OK) return Answered(easy.get(), transfer.received);
+  return Failed(easy.get(), code, transfer.error_text, https);
 }
 
 }  // namespace broadcastd

@@ -66,6 +66,74 @@ Result<std::string> TokenSource::Token() {
   return Fetch();
 }
 
+namespace {
+
+// The client-credentials request for `app`'s token.
+HttpRequest TokenRequest(const AppConfig& app, const std::string& url, const std::string& secret) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = url;
+  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  nlohmann::json body = {{"grant_type", "client_credentials"},
+                         {"client_id", app.client_id},
+                         {"client_secret", secret}};
+  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return request;
+}
+
+// What a refusal (any status but 200) says: only the vendor's error fields,
+// never the raw body: it is not ours to know what a misbehaving server echoes back.
+std::string RefusalMessage(const std::string& what, const HttpResponse& response) {
+  std::string message = what + " answered HTTP " + std::to_string(response.status);
+  if (std::optional<VendorBody> vendor = ReadVendorBody(response.body)) {
+    if (!vendor->error.empty()) message += " " + Utf8Prefix(vendor->error, 200);
+    if (!vendor->error_description.empty()) {
+      message += ": " + Utf8Prefix(vendor->error_description, 200);
+    }
+  }
+  return message;
+}
+
+struct TokenAnswer {
+  std::string token;
+  int64_t expires_in = 0;  // seconds; 0 when the answer gives none
+};
+
+// The token and its lifetime from a 200 answer's body.
+Result<TokenAnswer> ReadTokenAnswer(const std::string& what, const std::string& body) {
+  TokenAnswer answer;
+  try {
+    nlohmann::json json = nlohmann::json::parse(body);
+    const auto token_it = json.find("access_token");
+    if (token_it == json.end() || !token_it->is_string()) {
+      return Fail(what + ": the answer holds no access_token");
+    }
+    answer.token = token_it->get<std::string>();
+    const auto expires_it = json.find("expires_in");
+    if (expires_it != json.end() && expires_it->is_number_integer()) {
+      answer.expires_in = expires_it->get<int64_t>();
+    }
+  } catch (const std::exception&) {
+    return Fail(what + ": the answer is not JSON");
+  }
+  if (answer.token.empty() || !UsableInHeader(answer.token)) {
+    return Fail(what + ": the answer's access_token is empty or not usable in a header");
+  }
+  return answer;
+}
+
+// When a token asked for at `asked_at` is to be refreshed (none without a lifetime).
+std::optional<TimePoint> RefreshAt(TimePoint asked_at, int64_t expires_in) {
+  if (expires_in <= 0) return std::nullopt;
+  // Refresh early: the vendor warns a token may stop working before
+  // expires_in, and the clock between us and the server is not exact.
+  const Duration lifetime = std::chrono::seconds(std::min<int64_t>(expires_in, int64_t{1} << 40));
+  const Duration margin = std::min(kMaxRefreshMargin, lifetime / 10);
+  return asked_at + lifetime - margin;
+}
+
+}  // namespace
+
 Result<std::string> TokenSource::Fetch() {
   const std::string url = AppUrl(app_, "/token");
   const std::string what = "app " + app_.name + ": token request to " + url;
@@ -77,64 +145,16 @@ Result<std::string> TokenSource::Fetch() {
   if (!secret) return std::unexpected(secret.error());
   Remember(*secret);
 
-  HttpRequest request;
-  request.method = "POST";
-  request.url = url;
-  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  nlohmann::json body = {{"grant_type", "client_credentials"},
-                         {"client_id", app_.client_id},
-                         {"client_secret", *secret}};
-  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-
   const TimePoint asked_at = clock_.Now();
-  TransportResult result = transport_.Send(request);
+  TransportResult result = transport_.Send(TokenRequest(app_, url, *secret));
   if (result.failure != TransportFailure::kNone) {
     return Fail(what + " failed: " + Redact(result.detail));
   }
-  const HttpResponse& response = result.response;
-  if (response.status != 200) {
-    // Only the vendor's error fields, never the raw body: it is not ours to
-    // know what a misbehaving server echoes back.
-    std::string message = what + " answered HTTP " + std::to_string(response.status);
-    if (std::optional<VendorBody> vendor = ReadVendorBody(response.body)) {
-      if (!vendor->error.empty()) message += " " + Utf8Prefix(vendor->error, 200);
-      if (!vendor->error_description.empty()) {
-        message += ": " + Utf8Prefix(vendor->error_description, 200);
-      }
-    }
-    return Fail(Redact(std::move(message)));
-  }
-
-  std::string token;
-  int64_t expires_in = 0;
-  try {
-    nlohmann::json answer = nlohmann::json::parse(response.body);
-    const auto token_it = answer.find("access_token");
-    if (token_it == answer.end() || !token_it->is_string()) {
-      return Fail(what + ": the answer holds no access_token");
-    }
-    token = token_it->get<std::string>();
-    const auto expires_it = answer.find("expires_in");
-    if (expires_it != answer.end() && expires_it->is_number_integer()) {
-      expires_in = expires_it->get<int64_t>();
-    }
-  } catch (const std::exception&) {
-    return Fail(what + ": the answer is not JSON");
-  }
-  if (token.empty() || !UsableInHeader(token)) {
-    return Fail(what + ": the answer's access_token is empty or not usable in a header");
-  }
-
-  std::optional<TimePoint> refresh_at;
-  if (expires_in > 0) {
-    // Refresh early: the vendor warns a token may stop working before
-    // expires_in, and the clock between us and the server is not exact.
-    const Duration lifetime = std::chrono::seconds(std::min<int64_t>(expires_in, int64_t{1} << 40));
-    const Duration margin = std::min(kMaxRefreshMargin, lifetime / 10);
-    refresh_at = asked_at + lifetime - margin;
-  }
-  Keep(token, refresh_at);
-  return token;
+  if (result.response.status != 200) return Fail(Redact(RefusalMessage(what, result.response)));
+  Result<TokenAnswer> answer = ReadTokenAnswer(what, result.response.body);
+  if (!answer) return std::unexpected(answer.error());
+  Keep(answer->token, RefreshAt(asked_at, answer->expires_in));
+  return answer->token;
 }
 
 void TokenSource::Keep(const std::string& token, std::optional<TimePoint> refresh_at) {

@@ -287,6 +287,19 @@ Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
   }
   ScanState& scan = *scan_;
   ++scan.slices;
+  if (Status st = VisitSlice(now, report); !st) return fail(st.error());
+  if (scan.next < scan.snapshot.files.size()) {
+    if (Status st = CommitBatch(); !st) return fail(st.error());
+    report.more = true;
+    scan.total.Add(report);
+    return report;
+  }
+  if (Status st = EndScan(now, report); !st) return fail(st.error());
+  return report;
+}
+
+Status CampaignIngester::VisitSlice(TimePoint now, ScanReport& report) {
+  ScanState& scan = *scan_;
   const auto clock = [] { return std::chrono::steady_clock::now(); };
   const auto deadline = clock() + limits_.slice;
   const std::vector<ListedFile>& files = scan.snapshot.files;
@@ -321,24 +334,23 @@ Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
       }
       if (!st) {
         ahead.reset();  // its workers joined before the scan is dropped
-        return fail(st.error());
+        return st;
       }
     }
     last_apply = clock() - applying;
     batch = std::move(ahead);
   }
-  if (scan.next < files.size()) {
-    if (Status st = CommitBatch(); !st) return fail(st.error());
-    report.more = true;
-    scan.total.Add(report);
-    return report;
-  }
-  if (Status st = Finish(now, report); !st) return fail(st.error());
+  return {};
+}
+
+Status CampaignIngester::EndScan(TimePoint now, ScanReport& report) {
+  ScanState& scan = *scan_;
+  if (Status st = Finish(now, report); !st) return st;
   if (scan.force) {
-    if (Status st = OpenBatch(); !st) return fail(st.error());
-    if (Status st = store_.SetCheckedUnder(config_key_); !st) return fail(st.error());
+    if (Status st = OpenBatch(); !st) return st;
+    if (Status st = store_.SetCheckedUnder(config_key_); !st) return st;
   }
-  if (Status st = CommitBatch(); !st) return fail(st.error());
+  if (Status st = CommitBatch(); !st) return st;
   report.next_rescan = scan.next_look;
   scan.total.Add(report);
   const ScanReport& t = scan.total;
@@ -349,12 +361,12 @@ Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
   spdlog::log(news || scan.slices > 1 ? spdlog::level::info : spdlog::level::debug,
               "campaigns.scanned files={} read={} created={} updated={} moved={} removed={} "
               "rejected={} refused={} unsettled={} occurrences_added={} slices={} duration_ms={}",
-              files.size(), folder_.opened() - scan.opened_before, t.created, t.updated, t.moved,
-              t.removed, t.rejected, t.refused.size(), t.unsettled, t.occurrences_added,
-              scan.slices, ms);
+              scan.snapshot.files.size(), folder_.opened() - scan.opened_before, t.created,
+              t.updated, t.moved, t.removed, t.rejected, t.refused.size(), t.unsettled,
+              t.occurrences_added, scan.slices, ms);
   config_changed_ = config_changed_ && !scan.force;
   scan_.reset();
-  return report;
+  return {};
 }
 
 Status CampaignIngester::Begin(TimePoint now, ScanReport& report) {
@@ -492,8 +504,8 @@ Status CampaignIngester::Ingest(const std::string& name, const FileRead& read, C
     return {};
   }
   if (!checked.campaign) checked.campaign = CheckBytes(bytes, name, config_);
-  return Check(name, bytes, hash, std::move(*checked.campaign), facts, read.stamp.mtime_ns,
-               /*last_round=*/false, now, report);
+  return WriteCampaign(name, bytes, hash, std::move(*checked.campaign), facts, read.stamp.mtime_ns,
+                       /*last_round=*/false, now, report);
 }
 
 Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
@@ -501,7 +513,8 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
   // Files whose id another listed file held: that file may have given it up since.
   std::vector<Waiting> waiting = std::move(scan.waiting);
   for (Waiting& w : waiting) {
-    if (Status st = Check(w.name, w.bytes, w.hash, std::move(w.campaign), w.facts, w.mtime_ns,
+    if (Status st =
+            WriteCampaign(w.name, w.bytes, w.hash, std::move(w.campaign), w.facts, w.mtime_ns,
                           /*last_round=*/true, now, report);
         !st) {
       return st;
@@ -592,74 +605,57 @@ Status CampaignIngester::Reject(const std::string& name, const std::string& hash
   return {};
 }
 
-Status CampaignIngester::Check(const std::string& name, const std::string& bytes,
-                               const std::string& hash, CampaignCheck campaign,
-                               Store::FileFacts facts, int64_t mtime_ns, bool last_round,
-                               TimePoint now, ScanReport& report) {
-  ScanState& scan = *scan_;
-  facts.recheck = false;
-  if (!campaign) return Reject(name, hash, campaign.error(), facts, now, report);
-
-  // A campaign id names one file at a time. Held by a file gone from the folder, the
-  // campaign moves here; held by a listed one, that file keeps it.
-  auto holder = store_.HolderOf(campaign->id);
+Result<CampaignIngester::IdHolder> CampaignIngester::HolderFor(const std::string& name,
+                                                               const std::string& id) {
+  auto holder = store_.HolderOf(id);
   if (!holder) return std::unexpected(holder.error());
-  if (*holder && **holder == name) holder->reset();
-  std::string replaces;
-  if (*holder && !scan.present.contains(**holder)) {
-    replaces = **holder;
-  } else if (*holder) {
-    if (!last_round) {
-      scan.waiting.push_back(Waiting{name, bytes, hash, *campaign, facts, mtime_ns});
-      return {};
-    }
-    facts.recheck = true;
-    return Reject(name, hash, {IdTaken(name, bytes, campaign->id, **holder)}, facts, now, report);
+  IdHolder found;
+  if (!*holder || **holder == name) return found;
+  if (scan_->present.contains(**holder)) {
+    found.taken_by = **holder;
+  } else {
+    found.replaces = **holder;
   }
+  return found;
+}
 
+Result<std::optional<JobPlan>> CampaignIngester::Plan(const std::string& name,
+                                                      const Campaign& campaign, int64_t mtime_ns,
+                                                      TimePoint now, ScanReport& report) {
   std::map<std::string, TimePoint> from_by_broadcast;
-  for (const Broadcast& b : campaign->broadcasts) {
+  for (const Broadcast& b : campaign.broadcasts) {
     if (!b.repeat) continue;
-    auto earliest = store_.EarliestPending(campaign->id, b.name);
+    auto earliest = store_.EarliestPending(campaign.id, b.name);
     if (!earliest) return std::unexpected(earliest.error());
     if (*earliest) from_by_broadcast[b.name] = **earliest;
   }
-  auto plan = PlanJobs(*campaign, campaign->app, MillisOf(mtime_ns), now, from_by_broadcast,
+  auto plan = PlanJobs(campaign, campaign.app, MillisOf(mtime_ns), now, from_by_broadcast,
                        now + horizon_.ahead, horizon_.max_per_pass);
   if (!plan) {
     report.errors.push_back(name + ": " + plan.error().message);
     spdlog::error("campaign.plan_failed file={} reason={}", LogValue(name),
                   LogValue(plan.error().message));
-    return {};
+    return std::nullopt;
   }
-  facts.repeats = Repeats(*campaign);
+  return std::move(*plan);
+}
 
-  if (Status st = OpenBatch(); !st) return st;
-  ++batch_writes_;
-  Store::CampaignFile file{name,     campaign->id, hash, campaign->app, campaign->priority,
-                           replaces, facts};
-  auto effect = store_.ApplyCampaign(file, plan->jobs, plan->covered_from, now);
-  if (!effect && effect.error().Is(ErrorKind::kConflict) && store_.InBatch()) {
-    // Another process took the id between our look and the write.
-    auto again = store_.HolderOf(campaign->id);
-    if (!again) return std::unexpected(again.error());
-    std::string error = IdTaken(name, bytes, campaign->id, again->value_or("another file"));
-    facts.recheck = true;
-    return Reject(name, hash, {error}, facts, now, report);
-  }
-  if (!effect) return FileFailed(name, effect.error(), report);
+Status CampaignIngester::Written(const std::string& name, const Campaign& campaign,
+                                 const std::string& hash, const Store::FileFacts& facts,
+                                 const JobPlan& plan, Store::ApplyEffect effect,
+                                 const std::string& replaces, TimePoint now, ScanReport& report) {
   Known& k = known_[name];
   k = Known{};
   k.status = CampaignStatus::kOk;
-  k.campaign_id = campaign->id;
+  k.campaign_id = campaign.id;
   k.hash = hash;
   k.facts = facts;
   if (facts.repeats) {
-    k.campaign = std::make_shared<const Campaign>(*campaign);
-    k.next_occurrence = plan->next_occurrence;
+    k.campaign = std::make_shared<const Campaign>(campaign);
+    k.next_occurrence = plan.next_occurrence;
     k.horizon_known = true;
   }
-  switch (*effect) {
+  switch (effect) {
     case Store::ApplyEffect::kUnchanged:
       // Same content as the store already has: only the repeat horizon may move.
       ++report.unchanged;
@@ -670,22 +666,64 @@ Status CampaignIngester::Check(const std::string& name, const std::string& bytes
       break;
     case Store::ApplyEffect::kCreated:
       ++report.created;
-      spdlog::info("campaign.accepted file={} id={} jobs={}", LogValue(name),
-                   LogValue(campaign->id), plan->jobs.size());
+      spdlog::info("campaign.accepted file={} id={} jobs={}", LogValue(name), LogValue(campaign.id),
+                   plan.jobs.size());
       break;
     case Store::ApplyEffect::kUpdated:
       ++report.updated;
-      spdlog::info("campaign.updated file={} id={} jobs={}", LogValue(name), LogValue(campaign->id),
-                   plan->jobs.size());
+      spdlog::info("campaign.updated file={} id={} jobs={}", LogValue(name), LogValue(campaign.id),
+                   plan.jobs.size());
       break;
     case Store::ApplyEffect::kMoved:
       ++report.moved;
       known_.erase(replaces);
       spdlog::info("campaign.moved file={} from={} id={} jobs={}", LogValue(name),
-                   LogValue(replaces), LogValue(campaign->id), plan->jobs.size());
+                   LogValue(replaces), LogValue(campaign.id), plan.jobs.size());
       break;
   }
   return {};
+}
+
+Status CampaignIngester::WriteCampaign(const std::string& name, const std::string& bytes,
+                                       const std::string& hash, CampaignCheck campaign,
+                                       Store::FileFacts facts, int64_t mtime_ns, bool last_round,
+                                       TimePoint now, ScanReport& report) {
+  facts.recheck = false;
+  if (!campaign) return Reject(name, hash, campaign.error(), facts, now, report);
+
+  // A campaign id names one file at a time. Held by a file gone from the folder, the
+  // campaign moves here; held by a listed one, that file keeps it.
+  auto holder = HolderFor(name, campaign->id);
+  if (!holder) return std::unexpected(holder.error());
+  if (!holder->taken_by.empty()) {
+    if (!last_round) {
+      scan_->waiting.push_back(Waiting{name, bytes, hash, *campaign, facts, mtime_ns});
+      return {};
+    }
+    facts.recheck = true;
+    return Reject(name, hash, {IdTaken(name, bytes, campaign->id, holder->taken_by)}, facts, now,
+                  report);
+  }
+  auto plan = Plan(name, *campaign, mtime_ns, now, report);
+  if (!plan) return std::unexpected(plan.error());
+  if (!*plan) return {};  // refused, and reported
+  facts.repeats = Repeats(*campaign);
+
+  if (Status st = OpenBatch(); !st) return st;
+  ++batch_writes_;
+  Store::CampaignFile file{
+      name, campaign->id, hash, campaign->app, campaign->priority, holder->replaces, facts};
+  auto effect = store_.ApplyCampaign(file, (*plan)->jobs, (*plan)->covered_from, now);
+  if (!effect && effect.error().Is(ErrorKind::kConflict) && store_.InBatch()) {
+    // Another process took the id between our look and the write.
+    auto again = store_.HolderOf(campaign->id);
+    if (!again) return std::unexpected(again.error());
+    std::string error = IdTaken(name, bytes, campaign->id, again->value_or("another file"));
+    facts.recheck = true;
+    return Reject(name, hash, {error}, facts, now, report);
+  }
+  if (!effect) return FileFailed(name, effect.error(), report);
+  return Written(name, *campaign, hash, facts, **plan, *effect, holder->replaces, now, report);
 }
 
 Status CampaignIngester::Extend(const std::string& name, Known& known, TimePoint now,

@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "ingest/campaign_folder.h"
+#include "ingest/job_planner.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -196,13 +197,36 @@ class CampaignIngester {
   // `ahead`: the file as read ahead (ReadAhead), or null to read it now.
   Status Visit(const ListedFile& file, FileRead* ahead, Checked* checked, TimePoint now,
                ScanReport& report);
+  // ScanSlice's steps: the files of one slice visited, batch by batch (each read and
+  // checked on workers while the one before it is written), until the slice's time or
+  // opens are spent; then, once every file is visited, the scan ended and logged.
+  Status VisitSlice(TimePoint now, ScanReport& report);
+  Status EndScan(TimePoint now, ScanReport& report);
   Status Finish(TimePoint now, ScanReport& report);
   // A read file: unchanged content (its stamp recorded), or checked and applied.
   Status Ingest(const std::string& name, const FileRead& read, Checked checked, TimePoint now,
                 ScanReport& report);
-  Status Check(const std::string& name, const std::string& bytes, const std::string& hash,
-               CampaignCheck campaign, Store::FileFacts facts, int64_t mtime_ns, bool last_round,
-               TimePoint now, ScanReport& report);
+  // A checked file's campaign written to the store with its planned jobs (created,
+  // updated, moved from a file gone from the folder, or unchanged), or the file
+  // rejected; a file whose campaign id a listed file holds waits for the last round.
+  Status WriteCampaign(const std::string& name, const std::string& bytes, const std::string& hash,
+                       CampaignCheck campaign, Store::FileFacts facts, int64_t mtime_ns,
+                       bool last_round, TimePoint now, ScanReport& report);
+  // Who holds a campaign id other than `name`: a file gone from the folder (the
+  // campaign moves from it) or a listed file (it keeps the id). Empty: nobody.
+  struct IdHolder {
+    std::string replaces;
+    std::string taken_by;
+  };
+  Result<IdHolder> HolderFor(const std::string& name, const std::string& id);
+  // The campaign's jobs from now to the horizon; nothing (reported) when they cannot
+  // be planned.
+  Result<std::optional<JobPlan>> Plan(const std::string& name, const Campaign& campaign,
+                                      int64_t mtime_ns, TimePoint now, ScanReport& report);
+  // What the store did with a written campaign: remembered, counted and logged.
+  Status Written(const std::string& name, const Campaign& campaign, const std::string& hash,
+                 const Store::FileFacts& facts, const JobPlan& plan, Store::ApplyEffect effect,
+                 const std::string& replaces, TimePoint now, ScanReport& report);
   // The file's entry, emptied and set to `status` (refused, rejected): what it knew of the
   // file's content is gone, a campaign it holds stays held.
   Known& ResetKnown(const std::string& name, CampaignStatus status);
