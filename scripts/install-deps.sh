@@ -19,7 +19,7 @@ packages=(
   clang-19 libclang-rt-19-dev
   faketime
   # PostgreSQL: the client libraries, and the server the high-availability tests start
-  libpq-dev libpqxx-dev postgresql
+  libpq-dev postgresql
   # the package (scripts/package-test.sh): man pages, CPack's dependency list,
   # systemd-analyze
   scdoc groff-base man-db bsdextrautils dpkg-dev systemd

@@ -12,7 +12,7 @@
 #include "cli/commands.h"
 #include "config/config_loader.h"
 #include "config/credential_file.h"
-#include "ha/pg_connection.h"
+#include "database_uri/database_uri.h"
 
 namespace broadcastd {
 namespace fs = std::filesystem;

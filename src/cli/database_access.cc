@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "ha/pg_connection.h"
+#include "database_uri/database_uri.h"
 
 namespace broadcastd {
 namespace {

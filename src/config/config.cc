@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <system_error>
 
-#include "ha/pg_connection.h"
+#include "database_uri/database_uri.h"
 
 namespace broadcastd {
 

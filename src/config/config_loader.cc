@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "config/app_host.h"
+#include "database_uri/database_uri.h"
 #include "document/document.h"
-#include "ha/pg_connection.h"
 
 namespace broadcastd {
 namespace {

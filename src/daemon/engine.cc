@@ -7,7 +7,6 @@
 
 #include "core/log_value.h"
 #include "core/time_format.h"
-#include "ha/pg_connection.h"
 #include "limiter/daily_budget.h"
 #include "queue/scheduler_state.h"
 #include "store/configured_store.h"
@@ -44,19 +43,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Config& config,
   if (!store) return std::unexpected(store.error());
   store->set_boot_id(clock.BootId());
   std::unique_ptr<LeaseState> lease;
-  if (store->IsPostgres()) {
-    lease = std::make_unique<LeaseState>();
-    lease->uri = config.database.native();
-    auto password = DatabasePassword(config, credentials_dir);
-    if (!password) return std::unexpected(password.error());
-    lease->password = std::move(*password);
-    auto conn = PgConnect(lease->uri, lease->password);
-    if (!conn) return std::unexpected(conn.error());
-    if (Status st = SenderLease::CreateSchema(**conn); !st) return std::unexpected(st.error());
-    lease->conn = std::move(*conn);
-    lease->lease = std::make_unique<SenderLease>(
-        *lease->conn, config.node_name, LeaseOptions{.ttl = config.sender_lease_ttl}, clock);
-  }
+  if (store->IsPostgres()) lease = std::make_unique<LeaseState>();
   auto engine = Create(config, std::move(credentials_dir), transport, clock,
                        std::make_unique<Store>(std::move(*store)));
   if (engine) (*engine)->lease_ = std::move(lease);
@@ -431,7 +418,7 @@ void Engine::ReleaseLease() {
   if (!lease_ || !lease_->leading) return;
   lease_->leading = false;
   store_->set_fence(std::nullopt);
-  if (Status st = lease_->lease->Release(lease_->epoch); !st) {
+  if (Status st = store_->ReleaseSenderLease(config_.node_name, lease_->epoch); !st) {
     spdlog::warn("lease.release_failed node={} reason={}", LogValue(config_.node_name),
                  LogValue(st.error().message));
     return;
@@ -447,22 +434,18 @@ Status Engine::TickLease(const Instant& reading) {
     if (l.seen != what) write();
     l.seen = what;
   };
-  auto tick = l.lease->Tick();
+  auto tick =
+      store_->TickSenderLease(config_.node_name, config_.sender_lease_ttl, clock_.Monotonic());
   if (!tick) {
-    // Claims stop when valid_until passes (Leading); the connection is made again at
-    // the next tick.
+    // Claims stop when valid_until passes (Leading); the store connects again at the
+    // next tick.
     log_once("unavailable", [&] {
       spdlog::warn("lease.unavailable node={} reason={}", LogValue(config_.node_name),
                    LogValue(tick.error().message));
     });
-    if (auto conn = PgConnect(l.uri, l.password)) {
-      l.conn = std::move(*conn);
-      l.lease = std::make_unique<SenderLease>(
-          *l.conn, config_.node_name, LeaseOptions{.ttl = config_.sender_lease_ttl}, clock_);
-    }
     return {};
   }
-  if (tick->role == LeaseRole::kStandby) {
+  if (!tick->leading) {
     if (l.leading) {
       spdlog::warn("lease.lost node={} holder={} epoch={}", LogValue(config_.node_name),
                    LogValue(tick->lease.holder), tick->lease.epoch);
@@ -475,7 +458,7 @@ Status Engine::TickLease(const Instant& reading) {
     });
     return {};
   }
-  if (l.leading && l.epoch == tick->epoch) {  // a renewal
+  if (l.leading && l.epoch == tick->lease.epoch) {  // a renewal
     l.valid_until = tick->valid_until;
     return {};
   }
@@ -484,16 +467,16 @@ Status Engine::TickLease(const Instant& reading) {
   // ticks try them again.
   if (Status st = TakeOver(*tick, reading); !st) return st;
   l.leading = true;
-  l.epoch = tick->epoch;
+  l.epoch = tick->lease.epoch;
   l.valid_until = tick->valid_until;
-  store_->set_fence(Store::Fence{config_.node_name, tick->epoch});
+  store_->set_fence(Store::Fence{config_.node_name, tick->lease.epoch});
   l.seen = "leader";
   return {};
 }
 
-Status Engine::TakeOver(const LeaseTick& tick, const Instant& reading) {
+Status Engine::TakeOver(const Store::LeaseTick& tick, const Instant& reading) {
   spdlog::info("lease.acquired node={} epoch={} previous={}", LogValue(config_.node_name),
-               tick.epoch, LogValue(tick.previous_holder));
+               tick.lease.epoch, LogValue(tick.previous_holder));
   std::set<int64_t> ours;  // this process's requests: their answers will be written
   for (const auto& [endpoint, job] : sending_) ours.insert(job);
   for (const auto& [job, pending] : uncommitted_) ours.insert(job);

@@ -38,7 +38,6 @@
 #include "core/error.h"
 #include "easemob/broadcast_client.h"
 #include "easemob/transport.h"
-#include "ha/sender_lease.h"
 #include "ingest/campaign_ingester.h"
 #include "queue/scheduler_state.h"
 #include "scheduler/scheduler.h"
@@ -173,11 +172,8 @@ class Engine {
 
  private:
   // The sender lease of a PostgreSQL database: one sender among the daemons sharing it.
+  // It is renewed on the store's own connection (Store::TickSenderLease).
   struct LeaseState {
-    std::string uri;
-    std::optional<std::string> password;
-    std::unique_ptr<pqxx::connection> conn;  // its own connection, apart from the store's
-    std::unique_ptr<SenderLease> lease;
     bool leading = false;  // this process holds it (took it, or renewed it since)
     int64_t epoch = 0;
     MonoTime valid_until{};  // claim nothing after this (the last good tick + the TTL)
@@ -190,7 +186,7 @@ class Engine {
   // the server) and the scheduler, windows and budgets are rebuilt from the shared audit.
   Status TickLease(const Instant& reading);
   // What taking the lease does before the first claim (TickLease).
-  Status TakeOver(const LeaseTick& tick, const Instant& reading);
+  Status TakeOver(const Store::LeaseTick& tick, const Instant& reading);
   // An answer that arrived and is not committed yet.
   struct Uncommitted {
     PendingSend send;

@@ -182,14 +182,33 @@ CREATE TRIGGER job_changes_update
   EXECUTE FUNCTION broadcastd_job_changes();
 )sql";
 
-bool HasTables(sql::Connection& db) {
+// The sender lease (store_lease.cc). Its row always exists, so that every renewal can lock
+// it: never held, long expired. Times are the database's clock (timestamptz).
+constexpr std::string_view kLeaseSchema = R"sql(
+CREATE TABLE IF NOT EXISTS broadcastd_lease (
+  name       TEXT PRIMARY KEY,
+  holder     TEXT NOT NULL,
+  epoch      BIGINT NOT NULL,
+  since      TIMESTAMPTZ NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO broadcastd_lease (name, holder, epoch, since, expires_at)
+  VALUES ('sender', '', 0, 'epoch', 'epoch') ON CONFLICT (name) DO NOTHING;
+CREATE TABLE IF NOT EXISTS broadcastd_nodes (
+  node      TEXT PRIMARY KEY,
+  last_seen TIMESTAMPTZ NOT NULL
+);
+)sql";
+
+bool HasTable(sql::Connection& db, std::string_view table) {
   // A read of the catalog with the statement's snapshot (to_regclass would answer from a
   // cache that an advisory lock does not refresh): sees a schema another daemon just made.
   return db.QueryInt64(
              "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-             "ON n.oid = c.relnamespace WHERE c.relname = 'broadcastd_schema' "
-             "AND n.nspname = current_schema()") != 0;
+             "ON n.oid = c.relnamespace WHERE c.relname = '" +
+             std::string(table) + "' AND n.nspname = current_schema()") != 0;
 }
+bool HasTables(sql::Connection& db) { return HasTable(db, "broadcastd_schema"); }
 
 void CheckVersion(int version) {
   if (version == CurrentSchemaVersion()) return;
@@ -209,17 +228,25 @@ int PostgresSchemaVersion(sql::Connection& db) {
 }
 
 void MigratePostgres(sql::Connection& db, bool create) {
-  if (HasTables(db)) return CheckVersion(PostgresSchemaVersion(db));
+  // The lease's tables were made apart from the others before they joined this schema:
+  // a database made then may lack them until a daemon starts on it.
+  if (HasTables(db) && (!create || HasTable(db, "broadcastd_lease"))) {
+    return CheckVersion(PostgresSchemaVersion(db));
+  }
   if (!create) {
     throw std::runtime_error(
         "the database has no broadcastd tables (the daemon creates them when it first starts)");
   }
   sql::WriteTransaction tx(db);
   // Read under the lock: another daemon may have created them meanwhile.
-  if (HasTables(db)) return CheckVersion(PostgresSchemaVersion(db));
-  db.exec(std::string(kPostgresSchema));
-  db.exec("INSERT INTO broadcastd_schema (version) VALUES (" +
-          std::to_string(CurrentSchemaVersion()) + ")");
+  if (HasTables(db)) {
+    CheckVersion(PostgresSchemaVersion(db));
+  } else {
+    db.exec(std::string(kPostgresSchema));
+    db.exec("INSERT INTO broadcastd_schema (version) VALUES (" +
+            std::to_string(CurrentSchemaVersion()) + ")");
+  }
+  db.exec(std::string(kLeaseSchema));
   tx.commit();
 }
 

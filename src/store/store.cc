@@ -12,7 +12,7 @@
 #include <system_error>
 #include <utility>
 
-#include "ha/pg_connection.h"
+#include "database_uri/database_uri.h"
 #include "store/schema.h"
 #include "store/sql_access.h"
 #include "store/sql_postgres.h"

@@ -85,9 +85,11 @@ class Store {
 
   // PostgreSQL only: every claim (ClaimForSending) first checks, in its own transaction,
   // that daemon `node` holds the sender lease at `epoch` and that it has not expired by
-  // the database's clock (ha/sender_lease.h), and is refused (kConflict) otherwise: a
-  // daemon paused past its lease claims nothing once another took over. Unset: claims
-  // are refused (kConflict) on PostgreSQL until a fence is set.
+  // the database's clock (TickSenderLease), and is refused (kConflict) otherwise: a
+  // daemon paused past its lease claims nothing once another took over. The check locks
+  // the lease's row (FOR SHARE) until the claim commits, so a take-over waits for a claim
+  // in progress and then finds its job `sending`. Unset: claims are refused (kConflict)
+  // on PostgreSQL until a fence is set.
   struct Fence {
     std::string node;
     int64_t epoch = 0;
@@ -470,8 +472,8 @@ class Store {
   // When the last request that sent ended.
   Result<std::optional<TimePoint>> LastSent();
 
-  // PostgreSQL: the sender lease (ha/sender_lease.h) and every daemon it has seen, by the
-  // database's clock; none on SQLite, or before any daemon started on the database.
+  // PostgreSQL: the sender lease (below) and every daemon it has seen, by the database's
+  // clock; none on SQLite.
   struct LeaseStatus {
     std::string holder;  // empty: never held
     int64_t epoch = 0;
@@ -485,6 +487,36 @@ class Store {
     std::vector<Node> nodes;  // by name
   };
   Result<std::optional<LeaseStatus>> SenderLeaseStatus();
+
+  // ---------------------------------------------------------------- sender lease
+  // PostgreSQL: one sender at a time among the daemons sharing the database (DESIGN.md,
+  // "More than one host"). The lease is one row, made with the schema: holder, epoch,
+  // since, expiry, all on the database's clock, so the hosts' clocks never have to agree.
+  //   every renewal period: auto tick = store.TickSenderLease(node, ttl, clock.Monotonic());
+  //     tick->leading: set_fence({node, tick->lease.epoch}) and claim until
+  //       tick->valid_until (the local monotonic clock); tick->acquired: this tick took
+  //       the lease (a take-over when previous_holder is set);
+  //     otherwise: claim nothing; tick->lease says who holds it.
+  //   clean stop: ReleaseSenderLease(node, epoch) lets a standby take over at its next tick.
+  struct LeaseTick {
+    bool leading = false;         // `node` holds the lease after this tick
+    bool acquired = false;        // leading, and this tick took it (not a renewal)
+    std::string previous_holder;  // when acquired: whom from (empty: never held)
+    LeaseStatus lease;            // the row after the tick (no nodes)
+    // Leading: claim nothing after this on the local monotonic clock (`started` plus the
+    // TTL: the database's expiry, set later, is never earlier).
+    MonoTime valid_until{};
+  };
+  // Renews the lease when `node` holds it and it has not expired; takes it when it has
+  // expired (whoever held it: the epoch moves on); else records `node` as a standby.
+  // `started`: the caller's monotonic clock before the call. Runs outside the writers'
+  // lock and notifies nobody. kUnavailable when the database cannot be reached (the next
+  // call connects again): the caller must then claim nothing past the last valid_until.
+  // REQUIRES: PostgreSQL; no transaction open on this Store.
+  Result<LeaseTick> TickSenderLease(const std::string& node, Duration ttl, MonoTime started);
+  // Gives the lease up at once when `node` holds it at `epoch` (a clean stop); changes
+  // nothing otherwise. No-op on SQLite.
+  Status ReleaseSenderLease(const std::string& node, int64_t epoch);
 
   // PRAGMA data_version: changes whenever another connection commits, so the daemon
   // notices operator actions with one cheap query. PostgreSQL: every write transaction

@@ -22,36 +22,6 @@ std::string TargetText(BroadcastTarget target) { return std::string(TargetName(t
 
 }  // namespace
 
-Result<std::optional<Store::LeaseStatus>> Store::SenderLeaseStatus() {
-  if (!IsPostgres()) return std::optional<LeaseStatus>();
-  return Read("read the sender lease", [&]() -> Result<std::optional<LeaseStatus>> {
-    if (db_->QueryInt64("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
-                        "n ON n.oid = c.relnamespace WHERE c.relname IN ('broadcastd_lease', "
-                        "'broadcastd_nodes') AND n.nspname = current_schema()") != 2) {
-      return std::optional<LeaseStatus>();
-    }
-    auto ms = [](const char* column) {
-      return std::string("(extract(epoch FROM ") + column + ") * 1000)::bigint";
-    };
-    sql::Statement lease(*db_, "SELECT holder, epoch, " + ms("since") + ", " + ms("expires_at") +
-                                   ", " + ms("clock_timestamp()") +
-                                   " FROM broadcastd_lease WHERE name = 'sender'");
-    if (!lease.executeStep()) return std::optional<LeaseStatus>();
-    LeaseStatus status;
-    status.holder = lease.getColumn(0).getString();
-    status.epoch = lease.getColumn(1).getInt64();
-    status.since = Time(lease.getColumn(2));
-    status.expires = Time(lease.getColumn(3));
-    status.db_now = Time(lease.getColumn(4));
-    sql::Statement nodes(*db_, "SELECT node, " + ms("last_seen") +
-                                   " FROM broadcastd_nodes ORDER BY node COLLATE \"C\"");
-    while (nodes.executeStep()) {
-      status.nodes.push_back({nodes.getColumn(0).getString(), Time(nodes.getColumn(1))});
-    }
-    return std::optional<LeaseStatus>(std::move(status));
-  });
-}
-
 Status Store::BeginSnapshot() {
   return Read("begin a read snapshot", [&]() -> Status {
     db_->BeginSnapshot();

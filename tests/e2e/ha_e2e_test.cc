@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "e2e/daemon_fixture.h"
-#include "ha/pg_test_db.h"
+#include "store/pg_test_db.h"
 
 namespace broadcastd {
 namespace {
@@ -234,16 +234,13 @@ TEST_F(HaE2ETest, AConnectionLostAtTheClaimsCommitSendsTheJobOnce) {
   auto a = StartNode("a");
   ASSERT_TRUE(WaitFor([&] { return NodeLogHas("a", "lease.acquired"); }, 20s)) << NodeLog("a");
   {
-    auto conn = pg_->Connect();
-    pqxx::work tx(*conn);
-    tx.exec(
+    pg_->Connect()->Exec(
         "CREATE SEQUENCE claims_seen; "
         "CREATE FUNCTION end_first_claim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "IF nextval('claims_seen') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
         "END IF; RETURN NULL; END $$; "
         "CREATE CONSTRAINT TRIGGER end_first_claim AFTER INSERT ON attempts "
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION end_first_claim()");
-    tx.commit();
   }
   dir_.Write("campaigns-a/one.yaml", R"(id: one
 broadcasts:

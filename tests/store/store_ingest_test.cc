@@ -241,14 +241,11 @@ TEST_F(StoreIngest, AFailureInTheMiddleLeavesTheDatabaseExactlyAsBefore) {
   {
     // Makes the third insert of the next version fail, after an update and two inserts.
     if (pg_) {
-      pqxx::work tx(*pg_conn_);
-      tx.exec(
+      pg_conn_->Exec(
           "CREATE FUNCTION fail_third() RETURNS trigger LANGUAGE plpgsql AS "
-          "$$ BEGIN RAISE EXCEPTION 'forced failure'; END $$");
-      tx.exec(
+          "$$ BEGIN RAISE EXCEPTION 'forced failure'; END $$; "
           "CREATE TRIGGER fail_third_insert BEFORE INSERT ON jobs FOR EACH ROW "
           "WHEN (NEW.broadcast = 'third') EXECUTE FUNCTION fail_third()");
-      tx.commit();
     } else {
       SQLite::Database raw(db_path_, SQLite::OPEN_READWRITE);
       raw.exec(

@@ -42,11 +42,7 @@ class StorePostgres : public StoreTest {
         File("a.yaml", "a", "h1"), {Spec("one", "once", kT0 - 1s), Spec("two", "once", kT0 - 1s)},
         kT0, kT0));
   }
-  void Lease(const std::string& sql) {
-    pqxx::work tx(*pg_conn_);
-    tx.exec(sql);
-    tx.commit();
-  }
+  void Lease(const std::string& sql) { pg_conn_->Exec(sql); }
 };
 
 TEST_F(StorePostgres, AClaimIsRefusedWithoutTheLeaseAtItsEpoch) {

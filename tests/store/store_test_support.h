@@ -3,7 +3,7 @@
 // of every table so a test can assert that an operation changed nothing at all.
 //
 // The suite runs on both backends: SQLite (a file in a fresh folder) by default, and
-// PostgreSQL (a schema of its own in the test cluster, tests/ha/pg_test_db.h) when
+// PostgreSQL (a schema of its own in the test cluster, pg_test_db.h) when
 // BROADCASTD_STORE_BACKEND=postgresql: CTest runs it both ways (tests/store/CMakeLists.txt).
 // A test about SQLite's files alone skips itself on PostgreSQL (SkipOnPostgres).
 
@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <pqxx/pqxx>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,8 +22,7 @@
 #include "core/clock.h"
 #include "fakes/fake_clock.h"
 #include "fakes/temp_dir.h"
-#include "ha/pg_test_db.h"
-#include "ha/sender_lease.h"
+#include "pg_test_db.h"
 #include "store/store.h"
 
 namespace broadcastd::testing_store {
@@ -66,19 +64,18 @@ inline bool OnPostgres() {
 
 // Every row of every table of the test's schema (or of `only`), in a stable order, as
 // text (PostgreSQL's text forms: compare dumps of one backend with each other).
-inline std::string DumpPostgres(pqxx::connection& conn, const std::string& only = {}) {
-  pqxx::work tx(conn);
+inline std::string DumpPostgres(PgAdmin& conn, const std::string& only = {}) {
   std::string dump;
-  const pqxx::result tables = tx.exec(
+  const auto tables = conn.Exec(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
       "AND table_name NOT LIKE 'broadcastd_%' ORDER BY table_name");
   for (const auto& table : tables) {
-    const std::string name = table[0].as<std::string>();
+    const std::string name = *table[0];
     if (!only.empty() && name != only) continue;
     dump += "[" + name + "]\n";
-    for (const auto& row : tx.exec("SELECT * FROM " + name + " t ORDER BY t::text")) {
+    for (const auto& row : conn.Exec("SELECT * FROM " + name + " t ORDER BY t::text")) {
       for (const auto& field : row) {
-        dump += field.is_null() ? std::string("NULL") : "'" + field.as<std::string>() + "'";
+        dump += !field ? std::string("NULL") : "'" + *field + "'";
         dump += "|";
       }
       dump += "\n";
@@ -114,15 +111,17 @@ class StoreTest : public ::testing::Test {
     if (OnPostgres()) {
       pg_ = std::make_unique<PgTestDb>();
       pg_conn_ = pg_->Connect();
-      ASSERT_TRUE(SenderLease::CreateSchema(*pg_conn_));
-      SenderLease lease(*pg_conn_, "store-test", {.ttl = std::chrono::hours(1)}, lease_clock_);
-      auto tick = lease.Tick();
-      ASSERT_TRUE(tick.has_value()) << tick.error().message;
-      fence_ = Store::Fence{"store-test", tick->epoch};
     }
     auto opened = OpenStore(Store::Mode::kReadWrite);
     ASSERT_TRUE(opened.has_value()) << opened.error().message;
     store_.emplace(std::move(*opened));
+    if (pg_) {
+      auto tick =
+          store_->TickSenderLease("store-test", std::chrono::hours(1), lease_clock_.Monotonic());
+      ASSERT_TRUE(tick.has_value()) << tick.error().message;
+      fence_ = Store::Fence{"store-test", tick->lease.epoch};
+      store_->set_fence(*fence_);
+    }
   }
 
   Store& store() { return *store_; }
@@ -181,8 +180,7 @@ class StoreTest : public ::testing::Test {
   std::string StoredType(const std::string& table, const std::string& column, int64_t id) {
     const std::string where = " FROM " + table + " WHERE id = " + std::to_string(id);
     if (pg_) {
-      pqxx::work tx(*pg_conn_);
-      return tx.exec1("SELECT pg_typeof(" + column + ")::text" + where)[0].as<std::string>();
+      return pg_conn_->Value("SELECT pg_typeof(" + column + ")::text" + where);
     }
     SQLite::Database db(db_path_, SQLite::OPEN_READONLY);
     return db.execAndGet("SELECT typeof(" + column + ")" + where).getString();
@@ -192,7 +190,7 @@ class StoreTest : public ::testing::Test {
   std::filesystem::path db_path_;
   FakeClock lease_clock_{kT0};
   std::unique_ptr<PgTestDb> pg_;
-  std::unique_ptr<pqxx::connection> pg_conn_;
+  std::unique_ptr<PgAdmin> pg_conn_;
   std::optional<Store::Fence> fence_;
   std::optional<Store> store_;
 };
