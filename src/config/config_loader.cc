@@ -254,6 +254,9 @@ class ConfigReader {
       app.org = RequiredString(at / "org").value_or("");
       app.app = RequiredString(at / "app").value_or("");
       app.client_id = RequiredString(at / "client_id").value_or("");
+      CheckNotPlaceholder(at / "org", app.org);
+      CheckNotPlaceholder(at / "app", app.app);
+      CheckNotPlaceholder(at / "client_id", app.client_id);
       bool has_secret = Node(at / "client_secret_file") != nullptr;
       bool has_token = Node(at / "token_file") != nullptr;
       if (has_secret == has_token) {
@@ -265,6 +268,20 @@ class ConfigReader {
       ReadDailyBudget(at / "daily_budget", app);
       CheckVendorAppUnique(config, at, app);
       config.apps.emplace(name, std::move(app));
+    }
+  }
+
+  // The values the example config ships with (config/broadcastd.example.yaml, installed
+  // as /etc/broadcastd/broadcastd.yaml): a daemon started on them would fail every
+  // request, or reach someone else's app. An error, so that the unit does not start.
+  void CheckNotPlaceholder(const Pointer& at, const std::string& value) {
+    std::string lower = value;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "myorg" || lower == "myapp" || lower.find("replace-me") != std::string::npos) {
+      Problem(at, "\"" + value +
+                      "\" is the example config's placeholder: set the value from the Easemob "
+                      "console before the daemon may start");
     }
   }
 

@@ -512,6 +512,9 @@ Status Engine::NoteClockStep(const Instant& now) {
 }
 
 void Engine::MarkWritten(const std::string& file) { ingester_->MarkWritten(file); }
+bool Engine::MarkWriting(const std::string& file) { return ingester_->MarkWriting(file); }
+void Engine::MarkCreated(const std::string& file) { ingester_->MarkCreated(file); }
+void Engine::Forget(const std::string& file) { ingester_->Forget(file); }
 
 Result<std::string> Engine::FetchToken(const TokenRequest& request) {
   return request.client->Token();

@@ -88,6 +88,12 @@ class Engine {
   // inotify saw the writer of `file` in campaigns_dir finish (IN_CLOSE_WRITE,
   // IN_MOVED_TO): the next Rescan reads it at once, without a settle time.
   void MarkWritten(const std::string& file);
+  // inotify saw `file` written to (IN_MODIFY; true for the first write since its
+  // close: rescan), created (IN_CREATE) or leave (IN_DELETE, IN_MOVED_FROM): a file
+  // written to is not read before its close (CampaignIngester).
+  bool MarkWriting(const std::string& file);
+  void MarkCreated(const std::string& file);
+  void Forget(const std::string& file);
   // When a file that was still being written at the last scan will have
   // settled: rescan then, if nothing else triggers one before.
   std::optional<TimePoint> NextRescan() const { return next_rescan_; }

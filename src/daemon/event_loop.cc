@@ -210,31 +210,44 @@ void Daemon::WatchCampaigns() {
   inotify_fd_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_fd_) return;
   const auto& dir = engine_->config().campaigns_dir;
-  // IN_ATTRIB: a chmod or chown can make a refused file trusted.
+  // IN_ATTRIB: a chmod or chown can make a refused file trusted. IN_MODIFY: a file
+  // written to waits for its IN_CLOSE_WRITE. IN_CREATE: a hard link is read at once.
   if (::inotify_add_watch(inotify_fd_.get(), dir.c_str(),
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB) <
-      0) {
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
+                              IN_MODIFY | IN_CREATE) < 0) {
     spdlog::warn("campaigns.watch_failed dir={} reason={} fallback=\"periodic rescan\"",
                  LogValue(dir.string()), LogValue(std::strerror(errno)));
     inotify_fd_.reset();
   }
 }
 
-// Any event asks for a rescan; a file closed after writing or renamed in is
-// complete, so the rescan reads it without waiting for it to settle.
+// Any event but a file's second and later writes asks for a rescan; a file closed
+// after writing or renamed in is complete, so the rescan reads it without waiting for
+// it to settle; a file written to is not read before its close.
 void Daemon::ReadCampaignEvents() {
   alignas(inotify_event) char buf[4096];
   ssize_t n;
+  bool rescan = false;
   while ((n = ::read(inotify_fd_.get(), buf, sizeof buf)) > 0) {
     for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
-      if ((event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && event->len > 0) {
-        engine_->MarkWritten(event->name);  // NUL-terminated within len
-      }
       at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      const std::string name = event->len > 0 ? event->name : "";  // NUL-terminated
+      if (name.empty()) {
+        rescan = true;  // IN_Q_OVERFLOW, or the folder itself
+      } else if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        engine_->MarkWritten(name);
+        rescan = true;
+      } else if (event->mask & IN_MODIFY) {
+        rescan = engine_->MarkWriting(name) || rescan;
+      } else {
+        if (event->mask & IN_CREATE) engine_->MarkCreated(name);
+        if (event->mask & (IN_DELETE | IN_MOVED_FROM)) engine_->Forget(name);
+        rescan = true;
+      }
     }
   }
-  rescan_requested_ = true;
+  rescan_requested_ = rescan_requested_ || rescan;
 }
 
 void Daemon::HandleSignal() {

@@ -2,15 +2,20 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <set>
 
+#include "core/log_value.h"
 #include "core/unique_fd.h"
 #include "ingest/file_name_rules.h"
 
@@ -58,6 +63,7 @@ struct OpenAttempt {
   std::optional<OpenFile> file;
   std::string refusal;
   bool gone = false;
+  bool busy = false;  // another process's write lease: it is being written
 };
 
 std::string OpenErrorRefusal(int error) {
@@ -85,6 +91,7 @@ OpenAttempt OpenTrusted(int dir_fd, const std::string& name, uid_t trusted) {
   UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
     attempt.gone = errno == ENOENT;
+    attempt.busy = errno == EWOULDBLOCK;
     attempt.refusal = OpenErrorRefusal(errno);
     return attempt;
   }
@@ -150,7 +157,39 @@ Result<std::vector<std::string>> ListNames(int dir_fd, const fs::path& dir) {
   return names;
 }
 
+// A lease broken while it is held (a writer opening the file in the instant between
+// F_SETLEASE and F_UNLCK) sends SIGIO, whose default action ends the process.
+void IgnoreLeaseBreaks() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGIO, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      ::signal(SIGIO, SIG_IGN);
+    }
+  });
+}
+
 }  // namespace
+
+WriterCheck CheckWriters(int fd) {
+  IgnoreLeaseBreaks();
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+    return WriterCheck::kNone;
+  }
+  const int error = errno;
+  if (error == EAGAIN) return WriterCheck::kWriting;
+  static std::atomic<bool> said{false};
+  if ((error == EACCES || error == EPERM) && !said.exchange(true)) {
+    spdlog::info(
+        "campaigns.writer_check_unavailable reason={} action={}",
+        LogValue(std::string("the kernel tells whether a file is open for writing only to its "
+                             "owner or with CAP_LEASE: ") +
+                 std::strerror(error)),
+        LogValue("inotify's events and the settle time decide alone for such files"));
+  }
+  return WriterCheck::kUnknown;
+}
 
 std::optional<TimePoint> FolderListing::NextLook() const {
   std::optional<TimePoint> next;
@@ -268,12 +307,30 @@ FileRead CampaignFolder::OpenOne(int dir_fd, const std::string& name, SettleTrac
   ++opened_;
   OpenAttempt attempt = OpenTrusted(dir_fd, name, TrustedUser(options_));
   if (attempt.gone) return read;  // kGone
-  if (!attempt.file) {
+  // Another process's write lease: it is being written (below), unless for --check.
+  if (!attempt.file && !(attempt.busy && settle)) {
     read.kind = FileRead::Kind::kRefused;
     read.reason = attempt.refusal;
     return read;
   }
   if (settle) {
+    // Never read while a process holds it open for writing, however still it looks.
+    const WriterCheck writers =
+        attempt.file ? CheckWriters(attempt.file->fd.get()) : WriterCheck::kWriting;
+    settle->WriterSeen(name, writers, now);
+    if (auto since = settle->WritingSince(name, now)) {
+      read.kind = FileRead::Kind::kUnsettled;
+      read.writing_since = since;
+      // A look when the bound passes, to show it; its writer's close asks for one before.
+      const TimePoint bound = *since + options_.writing_bound;
+      read.look_again = bound > now ? bound : now + options_.writing_bound;
+      return read;
+    }
+    // Created in the folder, never written to, and nobody holds it open for writing: a
+    // hard link to a finished file.
+    if (writers == WriterCheck::kNone && settle->CreatedWithoutWrite(name)) {
+      settle->MarkWritten(name);
+    }
     if (auto later = settle->Look(name, IdentityOf(attempt.file->st), now)) {
       read.kind = FileRead::Kind::kUnsettled;
       read.look_again = *later;
@@ -345,7 +402,7 @@ Result<FolderListing> CampaignFolder::Read(SettleTracker* settle, TimePoint now)
       case FileRead::Kind::kOpen:  // never: FinishOne reads an open file
       case FileRead::Kind::kUnsettled:
         seen.insert(file.name);
-        listing.unsettled.push_back({file.name, read.look_again});
+        listing.unsettled.push_back({file.name, read.look_again, read.writing_since});
         continue;
       case FileRead::Kind::kReady:
         seen.insert(file.name);

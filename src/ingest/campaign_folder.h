@@ -15,6 +15,11 @@
 //  - settled: the daemon reads a file only once its writer is done with it
 //    (settle_tracker.h). A file not settled yet is reported with the time to
 //    look again, so that the caller keeps what it had from the earlier version.
+//    Before it reads a file the daemon also asks the kernel whether any process
+//    holds it open for writing: fcntl(F_SETLEASE, F_RDLCK) fails with EAGAIN while
+//    one does (the lease is dropped at once). The kernel answers only for a file the
+//    daemon's user owns, or with CAP_LEASE; for the others (EACCES, EPERM) the events
+//    and the settle time decide alone. A file open for writing is never read.
 // At most max_bytes + 1 bytes are read from a file: a larger one is rejected by
 // the loader without ever being read whole.
 
@@ -47,6 +52,9 @@ struct FolderOptions {
   size_t max_bytes = DocumentLimits{}.max_bytes;
   // The user whose files are trusted besides root's; the effective user when empty.
   std::optional<uid_t> trusted_user;
+  // A file held open for writing this long is reported as such (FileRead::writing_since),
+  // so that it is shown and logged; it is still not read.
+  Duration writing_bound{std::chrono::minutes(5)};
 };
 
 // Names in a listing are as shown and stored: valid UTF-8 without control
@@ -59,6 +67,7 @@ struct ReadyFile {
 struct UnsettledFile {
   std::string name;
   TimePoint look_again;
+  std::optional<TimePoint> writing_since;  // held open for writing since then
 };
 struct RefusedFile {
   std::string name;
@@ -97,7 +106,10 @@ struct FileRead {
   // reports it unsettled).
   bool written_while_read = false;
   TimePoint look_again;  // kUnsettled
-  std::string reason;    // kRefused
+  // kUnsettled: a writer holds it open (inotify's events, or the kernel's word), since
+  // the first look that saw it so.
+  std::optional<TimePoint> writing_since;
+  std::string reason;  // kRefused
   // kOpen, and kReady until Finish: the file, as fstat saw it when opened, and the `now`
   // of the look that opened it.
   UniqueFd fd;
@@ -124,6 +136,15 @@ class CampaignFolder {
 
   // inotify said the writer of `name` is done (IN_CLOSE_WRITE, IN_MOVED_TO).
   void MarkWritten(const std::string& name) { settle_.MarkWritten(name); }
+  // inotify said `name` was written to (IN_MODIFY): never read before its close. True
+  // for the first such event since its last close (worth a look: the bound's timer).
+  bool MarkWriting(const std::string& name) { return settle_.MarkWriting(name); }
+  // inotify said `name` was created (IN_CREATE), or left the folder (IN_DELETE,
+  // IN_MOVED_FROM).
+  void MarkCreated(const std::string& name) { settle_.MarkCreated(name); }
+  void Forget(const std::string& name) { settle_.Forget(name); }
+
+  const FolderOptions& options() const { return options_; }
 
   // The daemon's look: trusted files that have settled are read, the others
   // reported. Remembers what it saw for the next look. Fails (naming the folder)
@@ -172,6 +193,11 @@ class CampaignFolder {
 };
 
 Store::FileStamp StampOf(const struct stat& st);
+
+// What the kernel says of the writers of an open file (fcntl F_SETLEASE, F_RDLCK).
+// REQUIRES: `fd` open read-only. Leaves no lease behind. The first kUnknown for want of
+// permission is logged once per process (campaigns.writer_check_unavailable).
+WriterCheck CheckWriters(int fd);
 
 // One file named by its path (--check with files named on the command line):
 // the file rules of the folder (a name that can be shown, O_NOFOLLOW, fstat

@@ -459,6 +459,13 @@ Status CampaignIngester::Visit(const ListedFile& file, FileRead* ahead, Checked*
       return Refuse(name, read.reason, now, report);
     case FileRead::Kind::kOpen:  // never: Read and Finish read an open file
     case FileRead::Kind::kUnsettled:
+      if (read.writing_since && *read.writing_since + folder_.options().writing_bound <= now) {
+        // Still not read, and now shown (refused keeps its earlier jobs) and logged once.
+        return Refuse(name,
+                      "being written since " + FormatRfc3339(*read.writing_since) +
+                          " (held open for writing; read once its writer closes it)",
+                      now, report);
+      }
       ++report.unsettled;
       if (!scan.next_look || read.look_again < *scan.next_look) scan.next_look = read.look_again;
       spdlog::debug("campaign.unsettled file={} look_again={}", LogValue(name),

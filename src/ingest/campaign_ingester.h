@@ -123,6 +123,21 @@ class CampaignIngester {
     folder_.MarkWritten(name);
     if (scan_) scan_->marked.insert(name);  // kept past this scan, which may not list it
   }
+  // inotify saw `name` written to (IN_MODIFY): it is not read before its writer closes
+  // it. Returns true for the first write since its last close (a scan is worth it then,
+  // to start the bound's timer; the other writes are not).
+  bool MarkWriting(const std::string& name) {
+    if (scan_) scan_->marked.insert(name);
+    return folder_.MarkWriting(name);
+  }
+  // inotify saw `name` created (IN_CREATE): read at once when nobody writes it (a hard
+  // link), else when its writer closes it.
+  void MarkCreated(const std::string& name) {
+    if (scan_) scan_->marked.insert(name);
+    folder_.MarkCreated(name);
+  }
+  // inotify saw `name` leave the folder (IN_DELETE, IN_MOVED_FROM).
+  void Forget(const std::string& name) { folder_.Forget(name); }
 
   // Replaces the config (after a reload). A file's verdict depends on the config only
   // through campaigns_dir and the names of the apps: when either changed, the next scan

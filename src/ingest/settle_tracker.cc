@@ -18,7 +18,56 @@ TimePoint ModificationTime(const FileIdentity& id) {
       std::chrono::sys_time<std::chrono::nanoseconds>(std::chrono::nanoseconds(id.mtime_ns)));
 }
 
-void SettleTracker::MarkWritten(const std::string& name) { written_.insert(name); }
+void SettleTracker::MarkWritten(const std::string& name) {
+  written_.insert(name);
+  writing_.erase(name);
+  held_.erase(name);
+  created_.erase(name);
+}
+
+bool SettleTracker::MarkWriting(const std::string& name) {
+  written_.erase(name);
+  created_.erase(name);
+  return writing_.try_emplace(name).second;
+}
+
+void SettleTracker::MarkCreated(const std::string& name) {
+  written_.erase(name);
+  if (!writing_.contains(name)) created_.insert(name);
+}
+
+void SettleTracker::Forget(const std::string& name) {
+  written_.erase(name);
+  writing_.erase(name);
+  held_.erase(name);
+  created_.erase(name);
+}
+
+std::optional<TimePoint> SettleTracker::WritingSince(const std::string& name, TimePoint now) {
+  if (auto it = writing_.find(name); it != writing_.end()) {
+    if (!it->second) it->second = now;
+    return it->second;
+  }
+  if (auto it = held_.find(name); it != held_.end()) return it->second;
+  return std::nullopt;
+}
+
+void SettleTracker::WriterSeen(const std::string& name, WriterCheck check, TimePoint now) {
+  switch (check) {
+    case WriterCheck::kNone:
+      // Its writer closed it: the IN_CLOSE_WRITE is on its way, or was lost (an overflow).
+      held_.erase(name);
+      writing_.erase(name);
+      return;
+    case WriterCheck::kUnknown:
+      held_.erase(name);
+      return;
+    case WriterCheck::kWriting:
+      held_.try_emplace(name, now);
+      created_.erase(name);
+      return;
+  }
+}
 
 std::optional<TimePoint> SettleTracker::Look(const std::string& name, const FileIdentity& id,
                                              TimePoint now) {
@@ -41,6 +90,7 @@ std::optional<TimePoint> SettleTracker::Look(const std::string& name, const File
 void SettleTracker::KeepOnly(const std::set<std::string>& seen) {
   std::erase_if(seen_, [&](const auto& entry) { return !seen.contains(entry.first); });
   std::erase_if(written_, [&](const std::string& name) { return !seen.contains(name); });
+  std::erase_if(created_, [&](const std::string& name) { return !seen.contains(name); });
 }
 
 }  // namespace broadcastd

@@ -20,8 +20,8 @@ constexpr const char* kMinimal =
     "apps:\n"
     "  main:\n"
     "    host: https://a1.easemob.com\n"
-    "    org: myorg\n"
-    "    app: myapp\n"
+    "    org: acmeorg\n"
+    "    app: acmeapp\n"
     "    client_id: YXA6abc\n"
     "    client_secret_file: main.secret\n";
 
@@ -97,8 +97,8 @@ TEST_F(ConfigLoaderTest, DesignExampleIsRead) {
       "apps:\n"
       "  main:\n"
       "    host: https://a1.easemob.com\n"
-      "    org: myorg\n"
-      "    app: myapp\n"
+      "    org: acmeorg\n"
+      "    app: acmeapp\n"
       "    client_id: YXA6abc\n"
       "    client_secret_file: main.secret\n"
       "    daily_budget: {users: 5, online_users: 60, chatrooms: 120}\n"
@@ -120,8 +120,8 @@ TEST_F(ConfigLoaderTest, DesignExampleIsRead) {
   const AppConfig& main = c.apps.at("main");
   EXPECT_EQ(main.name, "main");
   EXPECT_EQ(main.host, "https://a1.easemob.com");
-  EXPECT_EQ(main.org, "myorg");
-  EXPECT_EQ(main.app, "myapp");
+  EXPECT_EQ(main.org, "acmeorg");
+  EXPECT_EQ(main.app, "acmeapp");
   EXPECT_EQ(main.client_id, "YXA6abc");
   EXPECT_EQ(main.client_secret_file, std::filesystem::path("main.secret"));  // kept relative
   EXPECT_FALSE(main.token_file.has_value());
@@ -449,23 +449,43 @@ TEST_F(ConfigLoaderTest, LoadsAFile) {
 namespace broadcastd {
 namespace {
 
+// The example config's placeholders are errors naming line and key: a unit started on
+// the config as installed would fail every request, or reach someone else's app.
+TEST_F(ConfigLoaderTest, TheShippedPlaceholdersAreErrorsNamingLineAndKey) {
+  EXPECT_EQ(OnlyProblem(Edit(6, "    org: myorg")),
+            "broadcastd.yaml:6:5: apps.main.org: \"myorg\" is the example config's placeholder: "
+            "set the value from the Easemob console before the daemon may start");
+  EXPECT_NE(OnlyProblem(Edit(7, "    app: MyApp")).find("broadcastd.yaml:7:5: apps.main.app:"),
+            std::string::npos);
+  EXPECT_NE(OnlyProblem(Edit(8, "    client_id: YXA6-replace-me"))
+                .find("broadcastd.yaml:8:5: apps.main.client_id: \"YXA6-replace-me\""),
+            std::string::npos);
+  // The example file itself, as the package installs it.
+  Result<Config> shipped =
+      LoadConfig(std::filesystem::path(BROADCASTD_SOURCE_DIR) / "config/broadcastd.example.yaml");
+  ASSERT_FALSE(shipped.has_value());
+  for (const char* key : {"apps.main.org", "apps.main.app", "apps.main.client_id"}) {
+    EXPECT_NE(shipped.error().message.find(key), std::string::npos) << shipped.error().message;
+  }
+}
+
 // The vendor counts windows and budgets per org/app: two config names for one vendor
 // app would each spend the whole budget.
 TEST_F(ConfigLoaderTest, TwoAppsNamingOneVendorAppAreRefused) {
   const std::string second =
       "  second:\n"
       "    host: https://a1.easemob.com\n"
-      "    org: MyOrg\n"
-      "    app: myapp\n"
+      "    org: AcmeOrg\n"
+      "    app: acmeapp\n"
       "    client_id: YXA6def\n"
       "    client_secret_file: second.secret\n";
   std::string problem = OnlyProblem(std::string(kMinimal) + second);
   EXPECT_NE(problem.find("apps \"main\" and \"second\" both name"), std::string::npos) << problem;
-  EXPECT_NE(problem.find("myapp"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("acmeapp"), std::string::npos) << problem;
 
   // Another app of the same org, or the same names on another host, are fine.
   std::string other_app = second;
-  other_app.replace(other_app.find("app: myapp"), 10, "app: other");
+  other_app.replace(other_app.find("app: acmeapp"), 12, "app: other");
   Ok(std::string(kMinimal) + other_app);
   std::string other_host = second;
   other_host.replace(other_host.find("a1.easemob.com"), 14, "a61.easemob.com");

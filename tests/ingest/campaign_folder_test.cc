@@ -11,8 +11,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <fstream>
 #include <future>
 
+#include "core/unique_fd.h"
 #include "fakes/temp_dir.h"
 #include "ingest/file_name_rules.h"
 
@@ -362,6 +365,79 @@ TEST_F(CampaignFolderTest, MtimeInTheFutureCountsFromWhenTheFileWasFirstSeen) {
   ASSERT_EQ(first.unsettled.size(), 1u);
   EXPECT_EQ(first.unsettled[0].look_again, now + 2s);
   EXPECT_EQ(Scan(campaigns, now + 2s).ready.size(), 1u);
+}
+
+// A writer that holds the file open is waited for however long it pauses: the kernel
+// says so (the test owns the file, so a read lease is ours to ask for).
+TEST_F(CampaignFolderTest, FileHeldOpenForWritingIsNeverReadHoweverStillItIs) {
+  fs::path p = Write("held.yaml");
+  UniqueFd writer(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(writer);
+  const TimePoint start = MtimeOf(p) + 1h;  // long past the settle time
+  CampaignFolder campaigns(folder());
+  FolderListing first = Scan(campaigns, start);
+  FolderListing later = Scan(campaigns, start + 10min);
+  EXPECT_TRUE(later.ready.empty());
+  ASSERT_EQ(later.unsettled.size(), 1u);
+  ASSERT_TRUE(later.unsettled[0].writing_since.has_value());
+  EXPECT_EQ(*later.unsettled[0].writing_since, start)
+      << "since the first look that found the writer";
+  EXPECT_TRUE(first.ready.empty());
+  // Closed: the next looks read it by the settle rule.
+  writer.reset();
+  FolderListing closed = Scan(campaigns, start + 11min);
+  ASSERT_EQ(closed.ready.size() + closed.unsettled.size(), 1u);
+  EXPECT_EQ(Scan(campaigns, start + 12min).ready.size(), 1u);
+}
+
+// Without the kernel's word (a file the daemon does not own), inotify's IN_MODIFY is
+// enough: the file waits for its IN_CLOSE_WRITE.
+TEST(SettleTrackerTest, WrittenToWithoutACloseNeverSettles) {
+  SettleTracker settle(2s);
+  const TimePoint t0 = FromMillis(1'000'000);
+  const FileIdentity id{1, 2, 3, ToMillis(t0) * 1'000'000};
+  EXPECT_TRUE(settle.MarkWriting("a.yaml"));
+  EXPECT_FALSE(settle.MarkWriting("a.yaml")) << "only the first write asks for a look";
+  EXPECT_FALSE(settle.FirstLook("a.yaml"));
+  settle.WriterSeen("a.yaml", WriterCheck::kUnknown, t0);
+  EXPECT_EQ(settle.WritingSince("a.yaml", t0 + 1s), t0 + 1s);
+  settle.KeepOnly({});  // a scan that did not list it keeps what the events said
+  settle.WriterSeen("a.yaml", WriterCheck::kUnknown, t0 + 1h);
+  EXPECT_EQ(settle.WritingSince("a.yaml", t0 + 1h), t0 + 1s);
+  settle.MarkWritten("a.yaml");
+  EXPECT_EQ(settle.WritingSince("a.yaml", t0 + 1h), std::nullopt);
+  EXPECT_EQ(settle.Look("a.yaml", id, t0 + 1h), std::nullopt) << "closed: read at once";
+  // The kernel saying nobody writes it ends what the events said (a lost close).
+  settle.MarkWriting("b.yaml");
+  settle.WriterSeen("b.yaml", WriterCheck::kNone, t0);
+  EXPECT_EQ(settle.WritingSince("b.yaml", t0), std::nullopt);
+}
+
+// A hard link made in the folder: created, never written to, nobody holds it open.
+TEST_F(CampaignFolderTest, HardLinkCreatedInTheFolderIsReadAtOnce) {
+  fs::path outside = dir_.Write("outside.yaml", kCampaign);
+  ::chmod(outside.c_str(), 0644);
+  ASSERT_EQ(::link(outside.c_str(), (folder() / "linked.yaml").c_str()), 0);
+  CampaignFolder campaigns(folder());
+  campaigns.MarkCreated("linked.yaml");  // IN_CREATE, and nothing after it
+  FolderListing listing = Scan(campaigns, MtimeOf(outside) + 1ms);
+  ASSERT_EQ(listing.ready.size(), 1u);
+  EXPECT_EQ(listing.ready[0].name, "linked.yaml");
+}
+
+// Created and still open in its writer: not read, however the create looked.
+TEST_F(CampaignFolderTest, FileCreatedAndStillOpenWaitsForItsWriter) {
+  UniqueFd writer(::open((folder() / "new.yaml").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  ASSERT_TRUE(writer);
+  ASSERT_EQ(::write(writer.get(), kCampaign, std::strlen(kCampaign)),
+            static_cast<ssize_t>(std::strlen(kCampaign)));
+  CampaignFolder campaigns(folder());
+  campaigns.MarkCreated("new.yaml");
+  const TimePoint now = MtimeOf(folder() / "new.yaml") + 1h;
+  FolderListing listing = Scan(campaigns, now);
+  EXPECT_TRUE(listing.ready.empty());
+  ASSERT_EQ(listing.unsettled.size(), 1u);
+  EXPECT_EQ(listing.unsettled[0].writing_since, now);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "core/clock.h"
+#include "core/time_format.h"
+#include "core/unique_fd.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
@@ -174,6 +176,54 @@ TEST_F(IngesterFolderTest, ClosedAfterWritingIsReadAtOnce) {
   ScanReport r = Scan();
   EXPECT_EQ(r.created, 1);
   EXPECT_EQ(r.unsettled, 0);
+}
+
+// A writer that never closes its file: the earlier version's jobs stay, nothing of the
+// new one is read; past the bound the file is shown refused, "being written since …",
+// and logged once; its close ends it.
+TEST_F(IngesterFolderTest, FileHeldOpenPastTheBoundIsShownBeingWrittenAndLoggedOnce) {
+  Write("later.yaml", kCampaign);
+  ASSERT_EQ(ScanTwice().created, 1);
+  ASSERT_EQ(Scheduled(), 2);
+
+  const std::string full = kCampaign;
+  fs::path p = Write("later.yaml", full.substr(0, full.find("  - name: two")), 1h);
+  UniqueFd writer(::open(p.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  ASSERT_TRUE(writer);
+  ingester_->MarkWriting("later.yaml");
+  now_ += 1min;
+  const TimePoint since = now_;
+  ScanReport writing = Scan();
+  EXPECT_EQ(writing.unsettled, 1);
+  EXPECT_EQ(writing.updated, 0);
+  ASSERT_TRUE(writing.next_rescan.has_value());
+  EXPECT_EQ(*writing.next_rescan, since + FolderOptions{}.writing_bound);
+
+  now_ = *writing.next_rescan;
+  for (int i = 0; i < 3; ++i, now_ += 1min) {
+    ScanReport held = Scan();
+    ASSERT_EQ(held.refused.size(), 1u);
+    EXPECT_EQ(held.refused[0].reason, "being written since " + FormatRfc3339(since) +
+                                          " (held open for writing; read once its writer "
+                                          "closes it)");
+    EXPECT_EQ(held.updated + held.removed, 0);
+  }
+  EXPECT_EQ(Count("campaign.refused file=later.yaml reason=\"being written since"), 1u)
+      << log_.str();
+  EXPECT_EQ(Scheduled(), 2);  // the earlier version's jobs, untouched
+  bool shown = false;
+  const std::vector<CampaignRow> rows = store_->Campaigns().value();
+  for (const CampaignRow& row : rows) {
+    shown = shown || (row.file == "later.yaml" && row.status == CampaignStatus::kRefused &&
+                      row.last_error.starts_with("being written since"));
+  }
+  EXPECT_TRUE(shown);
+
+  writer.reset();
+  ingester_->MarkWritten("later.yaml");
+  ScanReport closed = Scan();
+  EXPECT_TRUE(closed.refused.empty());
+  EXPECT_EQ(Scheduled(), 1);  // the version as closed
 }
 
 }  // namespace

@@ -1,0 +1,133 @@
+// Guards against a broadcast nobody intended, end to end: the real broadcastd binary
+// and the real simulator. A file still open in its writer is never read, however long
+// the writer pauses; a file that appears without a writer (a hard link) is read at
+// once; a directory with a campaign's name is shown refused at once.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/unique_fd.h"
+#include "e2e/daemon_fixture.h"
+
+namespace broadcastd {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WriteGuardE2ETest : public DaemonE2ETest {
+ protected:
+  fs::path Campaigns() const { return dir_ / "campaigns"; }
+  std::string Log() { return ReadFile(dir_ / "daemon.log"); }
+  bool Logged(std::string_view text) { return Log().find(text) != std::string::npos; }
+
+  void WaitReady() {
+    ASSERT_TRUE(WaitFor([&] { return Logged("daemon.ready"); }, 20s)) << Log();
+  }
+
+  size_t Posted(std::string_view text) {
+    size_t n = 0;
+    for (const auto& b : Broadcasts()) {
+      n += b.value("body", std::string()).find(text) != std::string::npos;
+    }
+    return n;
+  }
+
+  static std::string RoomCampaign(const std::string& id, const std::string& text) {
+    return "id: " + id + "\nbroadcasts:\n  - name: " + id +
+           "\n    target: chatrooms\n    message: {type: txt, msg: \"" + text + "\"}\n";
+  }
+
+  // Drops another campaign into the folder and waits for the scan that accepts it: a
+  // scan of the daemon's, after this moment, that looked at every file.
+  void ScanAfterNow(int i) {
+    const std::string name = "other-" + std::to_string(i) + ".yaml";
+    dir_.Write("campaigns/" + name, RoomCampaign("other-" + std::to_string(i), "meanwhile"));
+    ASSERT_TRUE(WaitFor([&] { return Logged("campaign.accepted file=" + name); }, 10s)) << Log();
+  }
+
+  void StopDaemon(ChildProcess& daemon) {
+    daemon.Signal(SIGTERM);
+    auto code = daemon.Wait(20s);
+    ASSERT_TRUE(code.has_value()) << "SIGTERM not honoured\n" << Log();
+    EXPECT_EQ(*code, 0);
+  }
+};
+
+// Issue 18, case 1: the writer writes all but the last line (which puts the broadcast
+// in 2099), flushes, and pauses well past the settle time (2 s) while the daemon scans
+// the folder again and again. Nothing is read before the close; afterwards the job is
+// scheduled from the whole file.
+TEST_F(WriteGuardE2ETest, WriterPausingPastTheSettleTimeIsWaitedForUntilItCloses) {
+  auto daemon = StartDaemon();
+  WaitReady();
+
+  UniqueFd writer(
+      ::open((Campaigns() / "promo.yaml").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  ASSERT_TRUE(writer);
+  auto put = [&](std::string_view text) {
+    ASSERT_EQ(::write(writer.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  };
+  put("id: promo\nbroadcasts:\n  - name: later\n    target: users\n"
+      "    message: {type: txt, msg: \"half written\"}\n");
+  ASSERT_EQ(::fsync(writer.get()), 0);
+  const auto paused = std::chrono::steady_clock::now();
+
+  // The pause: scans of the daemon's, until two settle times have passed since the
+  // last write and one more scan after that (each scan looks at promo.yaml too).
+  int i = 0;
+  while (std::chrono::steady_clock::now() - paused < 4s) {
+    ScanAfterNow(i++);
+    std::this_thread::sleep_for(500ms);  // pacing of the other files, not a proof
+  }
+  ScanAfterNow(i++);
+  EXPECT_FALSE(Logged("file=promo.yaml id=")) << Log();
+  EXPECT_EQ(Posted("half written"), 0u) << Log();
+  ASSERT_TRUE(WaitFor([&] { return Posted("meanwhile") >= 1; }, 20s)) << Log();
+  EXPECT_EQ(Posted("half written"), 0u) << Log();
+
+  put("    send_at: \"2099-01-01T00:00:00Z\"\n");
+  writer.reset();  // IN_CLOSE_WRITE: read at once, whole
+  ASSERT_TRUE(WaitFor([&] { return Logged("campaign.accepted file=promo.yaml"); }, 10s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 1; }, 10s)) << Status().dump(1);
+  bool scheduled_2099 = false;
+  for (const auto& job : AllJobs()) {
+    if (job.value("campaign", std::string()) == "promo") {
+      scheduled_2099 = job.value("state", std::string()) == "scheduled" &&
+                       job.dump().find("2099-01-01") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(scheduled_2099) << AllJobs().dump(1);
+  StopDaemon(*daemon);
+  EXPECT_EQ(Posted("half written"), 0u);
+}
+
+// A file that appears without a writer, as a hard link made in the folder: read at
+// once, not at the periodic rescan a minute later.
+TEST_F(WriteGuardE2ETest, HardLinkIntoTheFolderIsReadAtOnce) {
+  auto daemon = StartDaemon();
+  WaitReady();
+  fs::path outside = dir_.Write("outside.yaml", RoomCampaign("linked", "linked in"));
+  ::chmod(outside.c_str(), 0644);
+  ASSERT_EQ(::link(outside.c_str(), (Campaigns() / "linked.yaml").c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return Posted("linked in") == 1; }, 15s)) << Log();
+  StopDaemon(*daemon);
+}
+
+// A directory with a campaign's name: shown refused at once, by the log and --status.
+TEST_F(WriteGuardE2ETest, DirectoryWithACampaignNameIsShownRefusedAtOnce) {
+  auto daemon = StartDaemon();
+  WaitReady();
+  ASSERT_TRUE(fs::create_directory(Campaigns() / "folder.yaml"));
+  ASSERT_TRUE(WaitFor([&] { return Logged("campaign.refused file=folder.yaml"); }, 15s)) << Log();
+  bool shown = false;
+  for (const auto& c : Status().value("campaign_problems", nlohmann::json::array())) {
+    shown = shown || (c.value("file", std::string()) == "folder.yaml" &&
+                      c.dump().find("is a directory") != std::string::npos);
+  }
+  EXPECT_TRUE(shown) << Status().dump(1);
+  StopDaemon(*daemon);
+}
+
+}  // namespace
+}  // namespace broadcastd
