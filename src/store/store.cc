@@ -136,68 +136,87 @@ int Store::NotifySocket() const {
   return static_cast<const sql::PgConnection&>(*db_).Socket();
 }
 
-Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const std::string& vfs) {
+namespace {
+
+// The file as it is, read-only, at the current schema (Store::Open, kReadOnly).
+Result<std::unique_ptr<SQLite::Database>> OpenSqliteReadOnly(const std::filesystem::path& path,
+                                                             const std::string& vfs) {
   auto failure = [&](std::string_view what) { return Fail(DescribeFailure(path, "open", what)); };
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return failure("no such file (the daemon creates it when it first starts)");
+  }
+  auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs, vfs);
+  db->exec("PRAGMA query_only = ON");
+  int version = db->execAndGet("PRAGMA user_version").getInt();
+  if (version > CurrentSchemaVersion()) {
+    return failure("schema version " + std::to_string(version) +
+                   " is newer than this broadcastd supports (" +
+                   std::to_string(CurrentSchemaVersion()) + "); run a newer broadcastd");
+  }
+  if (version < CurrentSchemaVersion()) {
+    return failure("schema version " + std::to_string(version) + ", this broadcastd needs " +
+                   std::to_string(CurrentSchemaVersion()) +
+                   "; start the daemon once to migrate it");
+  }
+  return db;
+}
+
+// The file opened for writing (created with its folder for kReadWrite), refused unless
+// a write would work, in WAL mode, migrated to the current schema.
+Result<std::unique_ptr<SQLite::Database>> OpenSqliteReadWrite(const std::filesystem::path& path,
+                                                              Store::Mode mode,
+                                                              const std::string& vfs) {
+  auto failure = [&](std::string_view what) { return Fail(DescribeFailure(path, "open", what)); };
+  if (mode == Store::Mode::kReadWrite && path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec)
+      return failure("cannot create folder " + path.parent_path().string() + ": " + ec.message());
+  }
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    const int create = mode == Store::Mode::kReadWrite ? SQLite::OPEN_CREATE : 0;
+    db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | create, kBusyTimeoutMs,
+                                            vfs);
+  } catch (const std::exception& e) {
+    return Fail(ErrorKind::kPermission, DescribeFailure(path, "open", WhyUnusable(path, e.what())));
+  }
+  if (auto refused = WriteRefused(*db)) {
+    return Fail(ErrorKind::kPermission, DescribeFailure(path, "open", WhyUnusable(path, *refused)));
+  }
+  std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+  if (journal != "wal") return failure("cannot switch to WAL (journal_mode is " + journal + ")");
+  // FULL: a claimed job must be on disk before its request leaves (guarantee 2).
+  db->exec("PRAGMA synchronous = FULL");
+  db->exec("PRAGMA foreign_keys = ON");
+  // The journal of each file's savepoint inside an ingestion batch (~15 pages a file)
+  // stays in memory rather than spilling to a temporary file: a fifth of a cold start's
+  // CPU was those writes. Temporary sort tables are in memory too; every query of the
+  // store is bounded by an index or a limit.
+  db->exec("PRAGMA temp_store = MEMORY");
+  Migrate(*db);
+  return db;
+}
+
+}  // namespace
+
+Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const std::string& vfs) {
   try {
     if (mode == Mode::kReadOnly) {
-      std::error_code ec;
-      if (!std::filesystem::exists(path, ec)) {
-        return failure("no such file (the daemon creates it when it first starts)");
-      }
-      auto db =
-          std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs, vfs);
-      db->exec("PRAGMA query_only = ON");
-      int version = db->execAndGet("PRAGMA user_version").getInt();
-      if (version > CurrentSchemaVersion()) {
-        return failure("schema version " + std::to_string(version) +
-                       " is newer than this broadcastd supports (" +
-                       std::to_string(CurrentSchemaVersion()) + "); run a newer broadcastd");
-      }
-      if (version < CurrentSchemaVersion()) {
-        return failure("schema version " + std::to_string(version) + ", this broadcastd needs " +
-                       std::to_string(CurrentSchemaVersion()) +
-                       "; start the daemon once to migrate it");
-      }
-      return Store(path, mode, std::make_unique<sql::SqliteConnection>(std::move(db)));
+      auto db = OpenSqliteReadOnly(path, vfs);
+      if (!db) return std::unexpected(db.error());
+      return Store(path, mode, std::make_unique<sql::SqliteConnection>(std::move(*db)));
     }
-
-    if (mode == Mode::kReadWrite && path.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(path.parent_path(), ec);
-      if (ec)
-        return failure("cannot create folder " + path.parent_path().string() + ": " + ec.message());
-    }
-    std::unique_ptr<SQLite::Database> db;
-    try {
-      const int create = mode == Mode::kReadWrite ? SQLite::OPEN_CREATE : 0;
-      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | create, kBusyTimeoutMs,
-                                              vfs);
-    } catch (const std::exception& e) {
-      return Fail(ErrorKind::kPermission,
-                  DescribeFailure(path, "open", WhyUnusable(path, e.what())));
-    }
-    if (auto refused = WriteRefused(*db)) {
-      return Fail(ErrorKind::kPermission,
-                  DescribeFailure(path, "open", WhyUnusable(path, *refused)));
-    }
-    std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
-    if (journal != "wal") return failure("cannot switch to WAL (journal_mode is " + journal + ")");
-    // FULL: a claimed job must be on disk before its request leaves (guarantee 2).
-    db->exec("PRAGMA synchronous = FULL");
-    db->exec("PRAGMA foreign_keys = ON");
-    // The journal of each file's savepoint inside an ingestion batch (~15 pages a file)
-    // stays in memory rather than spilling to a temporary file: a fifth of a cold start's
-    // CPU was those writes. Temporary sort tables are in memory too; every query of the
-    // store is bounded by an index or a limit.
-    db->exec("PRAGMA temp_store = MEMORY");
-    Migrate(*db);
-    Store store(path, mode, std::make_unique<sql::SqliteConnection>(std::move(db)));
+    auto db = OpenSqliteReadWrite(path, mode, vfs);
+    if (!db) return std::unexpected(db.error());
+    Store store(path, mode, std::make_unique<sql::SqliteConnection>(std::move(*db)));
     // A read opens (or creates) the -wal file; its identity is what VerifyFiles checks.
     store.db_->QueryInt64("SELECT count(*) FROM sqlite_master");
     store.wal_file_ = FileId(WalPathOf(path));
     return store;
   } catch (const std::exception& e) {
-    return failure(e.what());
+    return Fail(DescribeFailure(path, "open", e.what()));
   }
 }
 

@@ -33,6 +33,11 @@ std::string ErrorLine(const Store::AttemptOutcome& o) {
   return line;
 }
 
+std::optional<std::string> BroadcastIdOf(const Store::AttemptOutcome& o) {
+  if (o.broadcast_id.empty()) return std::nullopt;
+  return o.broadcast_id;
+}
+
 JobState StateAfter(OutcomeClass outcome) {
   switch (outcome) {
     case OutcomeClass::kSent:
@@ -47,6 +52,178 @@ JobState StateAfter(OutcomeClass outcome) {
       return JobState::kUnknown;
   }
   return JobState::kUnknown;
+}
+
+// A claim's endpoint, as stored (the target's name).
+struct ClaimEndpoint {
+  std::string app;
+  std::string target;
+};
+
+// Fencing, the sender lease's one check (PostgreSQL): kConflict unless `fence` names the
+// lease's holder at its epoch and the lease has not expired by the database's clock. The
+// lease's row stays locked (FOR SHARE) until the claim's transaction ends, so a take-over
+// (TickSenderLease, FOR UPDATE) waits for a claim in progress and then finds its job
+// `sending`.
+Status CheckFence(sql::Connection& db, const std::optional<Store::Fence>& fence, int64_t job_id) {
+  if (!fence) {
+    return Fail(ErrorKind::kConflict,
+                "job " + std::to_string(job_id) + ": this daemon does not hold the sender lease");
+  }
+  sql::Statement held(db,
+                      "SELECT 1 FROM broadcastd_lease WHERE name = 'sender' AND holder = ? "
+                      "AND epoch = ? AND expires_at > clock_timestamp() FOR SHARE");
+  held.bind(1, fence->node);
+  held.bind(2, fence->epoch);
+  if (!held.executeStep()) {
+    return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + ": " + fence->node +
+                                          " no longer holds the sender lease at epoch " +
+                                          std::to_string(fence->epoch));
+  }
+  return {};
+}
+
+// The endpoint of job `job_id`; kNotFound for no such job, kConflict when it is not queued.
+Result<ClaimEndpoint> QueuedEndpointOf(sql::Connection& db, int64_t job_id) {
+  sql::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
+  job.bind(1, job_id);
+  if (!job.executeStep()) {
+    return Fail(ErrorKind::kNotFound, "job " + std::to_string(job_id) + " does not exist");
+  }
+  const JobState state = StateOf(job.getColumn(0));
+  if (!IsQueued(state)) {
+    return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
+                                          std::string(JobStateName(state)) +
+                                          ", not queued; it must not be sent");
+  }
+  return ClaimEndpoint{job.getColumn(1).getString(), job.getColumn(2).getString()};
+}
+
+// kConflict when the audit shows, at `now`, a window of the endpoint full or the budget
+// day spent (Store::AuditCheck).
+Status CheckAudit(sql::Connection& db, const Store::AuditCheck& check, int64_t job_id,
+                  const ClaimEndpoint& endpoint, TimePoint now) {
+  sql::Statement started(db,
+                         "SELECT count(*) FROM attempts WHERE app = ? AND target = ? "
+                         "AND started_at > ?");
+  auto count_since = [&](int64_t after_ms) {
+    started.reset();
+    started.bind(1, endpoint.app);
+    started.bind(2, endpoint.target);
+    started.bind(3, after_ms);
+    started.executeStep();
+    return started.getColumn(0).getInt64();
+  };
+  const std::string job = "job " + std::to_string(job_id);
+  const std::string where = endpoint.app + " " + endpoint.target;
+  for (const RateWindow& w : check.limits.windows) {
+    const int64_t n = count_since(ToMillis(now - w.length));
+    if (n >= w.count) {
+      return Fail(ErrorKind::kConflict,
+                  job + ": the audit shows " + std::to_string(n) + " requests to " + where +
+                      " in the last " + std::to_string(w.length.count()) +
+                      " ms (the window allows " + std::to_string(w.count) + ")");
+    }
+  }
+  if (check.limits.daily > 0) {
+    const int64_t n = count_since(ToMillis(check.day_start) - 1);
+    if (n >= check.limits.daily) {
+      return Fail(ErrorKind::kConflict, job + ": the audit shows today's budget of " + where +
+                                            " spent (" + std::to_string(n) + " requests)");
+    }
+  }
+  return {};
+}
+
+// kConflict when the endpoint is paused.
+Status CheckNotPaused(sql::Connection& db, int64_t job_id, const ClaimEndpoint& endpoint) {
+  sql::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
+  paused.bind(1, endpoint.app);
+  paused.bind(2, endpoint.target);
+  if (paused.executeStep()) {
+    return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + ": " + endpoint.app + " " +
+                                          endpoint.target + " is paused (" +
+                                          paused.getColumn(0).getString() + ")");
+  }
+  return {};
+}
+
+// kNotFound unless `attempt_id` is an attempt of `job_id`; kConflict when it already has
+// an outcome or the job is not sending.
+Status CheckOpenAttempt(sql::Connection& db, int64_t job_id, int64_t attempt_id) {
+  sql::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
+  attempt.bind(1, attempt_id);
+  if (!attempt.executeStep() || attempt.getColumn(0).getInt64() != job_id) {
+    return Fail(ErrorKind::kNotFound, "attempt " + std::to_string(attempt_id) +
+                                          " is not an attempt of job " + std::to_string(job_id));
+  }
+  if (!attempt.getColumn(1).isNull()) {
+    return Fail(ErrorKind::kConflict,
+                "attempt " + std::to_string(attempt_id) + " already has an outcome");
+  }
+  std::optional<JobState> state = CurrentState(db, job_id);
+  if (state != JobState::kSending) {
+    return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
+                                          std::string(state ? JobStateName(*state) : "missing") +
+                                          ", not sending");
+  }
+  return {};
+}
+
+// The attempt row's end: the answer, and when it came (and when the request really left).
+void CompleteAttempt(sql::Connection& db, int64_t attempt_id, const Store::AttemptOutcome& outcome,
+                     const Instant& now) {
+  sql::Statement complete(db,
+                          "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
+                          "vendor_error = ?, error_description = ?, broadcast_id = ?, "
+                          "response_body = ?, detail = ?, retry_after_ms = ?, ended_mono = ? "
+                          "WHERE id = ?");
+  complete.bind(1, ToMillis(now.wall));
+  if (outcome.http_status) {
+    complete.bind(2, *outcome.http_status);
+  } else {
+    complete.bind(2);
+  }
+  complete.bind(3, std::string(OutcomeName(outcome.outcome)));
+  complete.bind(4, outcome.vendor_error);
+  complete.bind(5, outcome.error_description);
+  BindOptional(complete, 6, BroadcastIdOf(outcome));
+  complete.bind(7, Truncate(outcome.response_body, kMaxResponseBody));
+  complete.bind(8, outcome.detail);
+  if (outcome.retry_after) {
+    complete.bind(9, static_cast<int64_t>(outcome.retry_after->count()));
+  } else {
+    complete.bind(9);
+  }
+  complete.bind(10, ToMillis(now.mono));
+  complete.bind(11, attempt_id);
+  complete.exec();
+  if (outcome.started_at) {
+    // The claim committed before the request left; the attempt began with the POST.
+    sql::Statement started(db, "UPDATE attempts SET started_at = ?, started_mono = ? WHERE id = ?");
+    started.bind(1, ToMillis(outcome.started_at->wall));
+    started.bind(2, ToMillis(outcome.started_at->mono));
+    started.bind(3, attempt_id);
+    started.exec();
+  }
+}
+
+// The job's state after the answer (Store::RecordOutcome).
+void MoveJob(sql::Connection& db, int64_t job_id, const Store::AttemptOutcome& outcome,
+             TimePoint now) {
+  const bool sent = outcome.outcome == OutcomeClass::kSent;
+  const bool waits =
+      outcome.outcome == OutcomeClass::kRetry || outcome.outcome == OutcomeClass::kNextDay;
+  sql::Statement move(db,
+                      "UPDATE jobs SET state = ?, broadcast_id = COALESCE(?, broadcast_id), "
+                      "not_before = ?, last_error = ?, updated_at = ? WHERE id = ?");
+  move.bind(1, std::string(JobStateName(StateAfter(outcome.outcome))));
+  BindOptional(move, 2, sent ? BroadcastIdOf(outcome) : std::nullopt);
+  BindOptional(move, 3, waits ? outcome.retry_not_before : std::nullopt);
+  BindOptional(move, 4, sent ? std::nullopt : std::optional<std::string>(ErrorLine(outcome)));
+  move.bind(5, ToMillis(now));
+  move.bind(6, job_id);
+  move.exec();
 }
 
 std::vector<JobRow> QueryJobs(sql::Statement& q) {
@@ -234,75 +411,16 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
   return Write("claim job " + std::to_string(job_id), [&]() -> Result<int64_t> {
     sql::Connection& db = *db_;
     if (IsPostgres()) {
-      // Fencing: the lease row is locked (FOR SHARE) until this claim commits, so a
-      // take-over waits for it and then finds the job `sending`.
-      if (!fence_) {
-        return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) +
-                                              ": this daemon does not hold the sender lease");
-      }
-      sql::Statement held(db,
-                          "SELECT 1 FROM broadcastd_lease WHERE name = 'sender' AND holder = ? "
-                          "AND epoch = ? AND expires_at > clock_timestamp() FOR SHARE");
-      held.bind(1, fence_->node);
-      held.bind(2, fence_->epoch);
-      if (!held.executeStep()) {
-        return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + ": " + fence_->node +
-                                              " no longer holds the sender lease at epoch " +
-                                              std::to_string(fence_->epoch));
-      }
+      if (Status held = CheckFence(db, fence_, job_id); !held) return std::unexpected(held.error());
     }
-    sql::Statement job(db, "SELECT state, app, target FROM jobs WHERE id = ?");
-    job.bind(1, job_id);
-    if (!job.executeStep()) {
-      return Fail(ErrorKind::kNotFound, "job " + std::to_string(job_id) + " does not exist");
-    }
-    JobState state = StateOf(job.getColumn(0));
-    std::string app = job.getColumn(1).getString();
-    std::string target = job.getColumn(2).getString();
-    if (!IsQueued(state)) {
-      return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
-                                            std::string(JobStateName(state)) +
-                                            ", not queued; it must not be sent");
-    }
+    auto job = QueuedEndpointOf(db, job_id);
+    if (!job) return std::unexpected(job.error());
     if (check != nullptr && fence_) {
-      sql::Statement started(db,
-                             "SELECT count(*) FROM attempts WHERE app = ? AND target = ? "
-                             "AND started_at > ?");
-      auto count_since = [&](int64_t after_ms) {
-        started.reset();
-        started.bind(1, app);
-        started.bind(2, target);
-        started.bind(3, after_ms);
-        started.executeStep();
-        return started.getColumn(0).getInt64();
-      };
-      for (const RateWindow& w : check->limits.windows) {
-        const int64_t n = count_since(ToMillis(now.wall - w.length));
-        if (n >= w.count) {
-          return Fail(ErrorKind::kConflict,
-                      "job " + std::to_string(job_id) + ": the audit shows " + std::to_string(n) +
-                          " requests to " + app + " " + target + " in the last " +
-                          std::to_string(w.length.count()) + " ms (the window allows " +
-                          std::to_string(w.count) + ")");
-        }
-      }
-      if (check->limits.daily > 0) {
-        const int64_t n = count_since(ToMillis(check->day_start) - 1);
-        if (n >= check->limits.daily) {
-          return Fail(ErrorKind::kConflict,
-                      "job " + std::to_string(job_id) + ": the audit shows today's budget of " +
-                          app + " " + target + " spent (" + std::to_string(n) + " requests)");
-        }
+      if (Status st = CheckAudit(db, *check, job_id, *job, now.wall); !st) {
+        return std::unexpected(st.error());
       }
     }
-    sql::Statement paused(db, "SELECT reason FROM pauses WHERE app = ? AND target = ?");
-    paused.bind(1, app);
-    paused.bind(2, target);
-    if (paused.executeStep()) {
-      return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + ": " + app + " " +
-                                            target + " is paused (" +
-                                            paused.getColumn(0).getString() + ")");
-    }
+    if (Status st = CheckNotPaused(db, job_id, *job); !st) return std::unexpected(st.error());
     sql::Statement update(db,
                           "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
                           "updated_at = ? WHERE id = ?");
@@ -313,8 +431,8 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
                           "INSERT INTO attempts (job_id, app, target, started_at, boot_id, "
                           "started_mono) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
     insert.bind(1, job_id);
-    insert.bind(2, app);
-    insert.bind(3, target);
+    insert.bind(2, job->app);
+    insert.bind(3, job->target);
     insert.bind(4, ToMillis(now.wall));
     BindOptional(insert, 5, BootIdOrNull(boot_id_));
     insert.bind(6, ToMillis(now.mono));
@@ -357,74 +475,9 @@ Status Store::RecordOutcome(int64_t job_id, int64_t attempt_id, const AttemptOut
   const TimePoint now = instant.wall;
   return Write("record outcome of job " + std::to_string(job_id), [&]() -> Status {
     sql::Connection& db = *db_;
-    sql::Statement attempt(db, "SELECT job_id, outcome FROM attempts WHERE id = ?");
-    attempt.bind(1, attempt_id);
-    if (!attempt.executeStep() || attempt.getColumn(0).getInt64() != job_id) {
-      return Fail(ErrorKind::kNotFound, "attempt " + std::to_string(attempt_id) +
-                                            " is not an attempt of job " + std::to_string(job_id));
-    }
-    if (!attempt.getColumn(1).isNull()) {
-      return Fail(ErrorKind::kConflict,
-                  "attempt " + std::to_string(attempt_id) + " already has an outcome");
-    }
-    std::optional<JobState> state = CurrentState(db, job_id);
-    if (state != JobState::kSending) {
-      return Fail(ErrorKind::kConflict, "job " + std::to_string(job_id) + " is " +
-                                            std::string(state ? JobStateName(*state) : "missing") +
-                                            ", not sending");
-    }
-    std::optional<std::string> broadcast_id;
-    if (!outcome.broadcast_id.empty()) broadcast_id = outcome.broadcast_id;
-
-    sql::Statement complete(db,
-                            "UPDATE attempts SET ended_at = ?, http_status = ?, outcome = ?, "
-                            "vendor_error = ?, error_description = ?, broadcast_id = ?, "
-                            "response_body = ?, detail = ?, retry_after_ms = ?, ended_mono = ? "
-                            "WHERE id = ?");
-    complete.bind(1, ToMillis(now));
-    if (outcome.http_status) {
-      complete.bind(2, *outcome.http_status);
-    } else {
-      complete.bind(2);
-    }
-    complete.bind(3, std::string(OutcomeName(outcome.outcome)));
-    complete.bind(4, outcome.vendor_error);
-    complete.bind(5, outcome.error_description);
-    BindOptional(complete, 6, broadcast_id);
-    complete.bind(7, Truncate(outcome.response_body, kMaxResponseBody));
-    complete.bind(8, outcome.detail);
-    if (outcome.retry_after) {
-      complete.bind(9, static_cast<int64_t>(outcome.retry_after->count()));
-    } else {
-      complete.bind(9);
-    }
-    complete.bind(10, ToMillis(instant.mono));
-    complete.bind(11, attempt_id);
-    complete.exec();
-    if (outcome.started_at) {
-      // The claim committed before the request left; the attempt began with the POST.
-      sql::Statement started(db,
-                             "UPDATE attempts SET started_at = ?, started_mono = ? WHERE id = ?");
-      started.bind(1, ToMillis(outcome.started_at->wall));
-      started.bind(2, ToMillis(outcome.started_at->mono));
-      started.bind(3, attempt_id);
-      started.exec();
-    }
-
-    bool sent = outcome.outcome == OutcomeClass::kSent;
-    bool waits =
-        outcome.outcome == OutcomeClass::kRetry || outcome.outcome == OutcomeClass::kNextDay;
-    sql::Statement move(db,
-                        "UPDATE jobs SET state = ?, broadcast_id = COALESCE(?, broadcast_id), "
-                        "not_before = ?, last_error = ?, updated_at = ? WHERE id = ?");
-    move.bind(1, std::string(JobStateName(StateAfter(outcome.outcome))));
-    BindOptional(move, 2, sent ? broadcast_id : std::nullopt);
-    BindOptional(move, 3, waits ? outcome.retry_not_before : std::nullopt);
-    BindOptional(move, 4, sent ? std::nullopt : std::optional<std::string>(ErrorLine(outcome)));
-    move.bind(5, ToMillis(now));
-    move.bind(6, job_id);
-    move.exec();
-
+    if (Status open = CheckOpenAttempt(db, job_id, attempt_id); !open) return open;
+    CompleteAttempt(db, attempt_id, outcome, instant);
+    MoveJob(db, job_id, outcome, now);
     if (outcome.outcome == OutcomeClass::kUnopened) {
       // The endpoint is not enabled for this app: every other job for it would fail the
       // same way, so hold them until an operator resumes it.
