@@ -9,7 +9,7 @@
 #include "core/time_format.h"
 #include "ha/pg_connection.h"
 #include "limiter/daily_budget.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 #include "store/configured_store.h"
 
 namespace broadcastd {

@@ -40,7 +40,7 @@
 #include "easemob/transport.h"
 #include "ha/sender_lease.h"
 #include "ingest/campaign_ingester.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
 
