@@ -10,7 +10,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/journal_stream.h"
-#include "daemon/event_loop.h"
+#include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "easemob/curl_transport.h"
 

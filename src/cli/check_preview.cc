@@ -9,7 +9,7 @@
 #include "core/target.h"
 #include "core/time_format.h"
 #include "ingest/job_planner.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 #include "store/configured_store.h"
 #include "store/store.h"
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "core/time_format.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 #include "store/daemon_lock.h"
 
 namespace broadcastd {

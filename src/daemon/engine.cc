@@ -8,7 +8,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "limiter/daily_budget.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 #include "store/configured_store.h"
 
 namespace broadcastd {

@@ -39,7 +39,7 @@
 #include "easemob/broadcast_client.h"
 #include "easemob/transport.h"
 #include "ingest/campaign_ingester.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
 

@@ -7,7 +7,7 @@
 #include "core/log_value.h"
 #include "core/time_format.h"
 #include "daemon/engine.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 
 namespace broadcastd {
 namespace {

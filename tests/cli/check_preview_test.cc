@@ -9,7 +9,7 @@
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 
 namespace broadcastd {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine_fixture.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 
 namespace broadcastd {
 namespace {

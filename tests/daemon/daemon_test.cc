@@ -3,7 +3,7 @@
 // timers are the kernel's). Signals reach the loop through its signalfd, as in
 // production: they are blocked in every thread of this test binary.
 
-#include "daemon/event_loop.h"
+#include "daemon/daemon.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

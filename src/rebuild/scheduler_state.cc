@@ -1,4 +1,4 @@
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 
 #include <algorithm>
 #include <set>

@@ -1,4 +1,4 @@
-#include "daemon/event_loop.h"
+#include "daemon/daemon.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -97,15 +97,15 @@ struct InFlight {
 
 // What the loop waits on, in the order of its pollfd array.
 enum WaitSource : size_t {
-  kSignals,       // signal_fd_
-  kWake,          // wake_fd_: the engine's next look
-  kTick,          // tick_fd_
-  kWatchdog,      // watchdog_fd_
-  kDone,          // done_fd_: a worker finished
-  kClockStep,     // step_fd_
-  kRescan,        // rescan_fd_
-  kCampaignDir,   // inotify_fd_ (-1 without a watch)
-  kNotification,  // the store's LISTEN socket (-1 on SQLite)
+  kSignals,         // signal_fd_
+  kWake,            // wake_fd_: the engine's next look
+  kPeriodicRescan,  // periodic_rescan_fd_: every rescan_interval
+  kWatchdog,        // watchdog_fd_
+  kDone,            // done_fd_: a worker finished
+  kClockStep,       // step_fd_
+  kSettleRescan,    // settle_rescan_fd_: a file being written will have settled
+  kCampaignDir,     // inotify_fd_ (-1 without a watch)
+  kNotification,    // the store's LISTEN socket (-1 on SQLite)
   kWaitSources,
 };
 
@@ -138,8 +138,9 @@ class Daemon {
   HttpTransport& transport_;
   std::optional<DaemonLock> lock_;
   std::unique_ptr<Engine> engine_;
-  UniqueFd signal_fd_, wake_fd_, tick_fd_, watchdog_fd_, done_fd_, step_fd_, inotify_fd_;
-  UniqueFd rescan_fd_;  // when a campaign file being written will have settled
+  UniqueFd signal_fd_, wake_fd_, watchdog_fd_, done_fd_, step_fd_, inotify_fd_;
+  UniqueFd periodic_rescan_fd_;  // every rescan_interval: a look at campaigns_dir
+  UniqueFd settle_rescan_fd_;    // when a campaign file being written will have settled
   std::vector<std::unique_ptr<InFlight>> in_flight_;
   ServiceStatus status_;
   bool stopping_ = false;
@@ -188,17 +189,17 @@ Status Daemon::Setup() {
   signal_fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   wake_fd_.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
   step_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-  tick_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  periodic_rescan_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   watchdog_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   done_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  rescan_fd_.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!signal_fd_ || !wake_fd_ || !tick_fd_ || !watchdog_fd_ || !done_fd_ || !step_fd_ ||
-      !rescan_fd_) {
+  settle_rescan_fd_.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!signal_fd_ || !wake_fd_ || !periodic_rescan_fd_ || !watchdog_fd_ || !done_fd_ || !step_fd_ ||
+      !settle_rescan_fd_) {
     return Fail(std::string("cannot create the event loop's descriptors: ") + std::strerror(errno));
   }
   WatchCampaigns();
   ArmStepDetector(step_fd_.get());
-  ArmInterval(tick_fd_.get(), options_.rescan_interval);
+  ArmInterval(periodic_rescan_fd_.get(), options_.rescan_interval);
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
     ArmInterval(watchdog_fd_.get(), Duration(watchdog_usec / 2000));
@@ -473,11 +474,11 @@ bool Daemon::Wait(std::array<pollfd, kWaitSources>& fds) {
   // poll ignores a negative descriptor.
   fds[kSignals] = {signal_fd_.get(), POLLIN, 0};
   fds[kWake] = {wake_fd_.get(), POLLIN, 0};
-  fds[kTick] = {tick_fd_.get(), POLLIN, 0};
+  fds[kPeriodicRescan] = {periodic_rescan_fd_.get(), POLLIN, 0};
   fds[kWatchdog] = {watchdog_fd_.get(), POLLIN, 0};
   fds[kDone] = {done_fd_.get(), POLLIN, 0};
   fds[kClockStep] = {step_fd_.get(), POLLIN, 0};
-  fds[kRescan] = {rescan_fd_.get(), POLLIN, 0};
+  fds[kSettleRescan] = {settle_rescan_fd_.get(), POLLIN, 0};
   fds[kCampaignDir] = {inotify_fd_ ? inotify_fd_.get() : -1, POLLIN, 0};
   fds[kNotification] = {engine_->store().NotifySocket(), POLLIN, 0};
   // A scan with files left does not wait: poll only looks.
@@ -492,8 +493,8 @@ bool Daemon::Wait(std::array<pollfd, kWaitSources>& fds) {
 void Daemon::HandleReady(const std::array<pollfd, kWaitSources>& fds) {
   if (fds[kSignals].revents) HandleSignal();
   if (fds[kWake].revents) Drain(wake_fd_.get());
-  if (fds[kTick].revents) {
-    Drain(tick_fd_.get());
+  if (fds[kPeriodicRescan].revents) {
+    Drain(periodic_rescan_fd_.get());
     rescan_requested_ = true;
   }
   if (fds[kWatchdog].revents) {
@@ -502,8 +503,8 @@ void Daemon::HandleReady(const std::array<pollfd, kWaitSources>& fds) {
   }
   if (fds[kDone].revents) FinishInFlight();
   if (fds[kClockStep].revents) ArmStepDetector(step_fd_.get());  // Next() sees the step
-  if (fds[kRescan].revents) {
-    Drain(rescan_fd_.get());
+  if (fds[kSettleRescan].revents) {
+    Drain(settle_rescan_fd_.get());
     rescan_requested_ = true;
   }
   if (fds[kCampaignDir].revents) ReadCampaignEvents();
@@ -538,7 +539,7 @@ int Daemon::Run() {
     if (stopping_) break;
     const Instant reading = clock_.Read();
     ArmAt(wake_fd_.get(), engine_->NextWake(), reading);
-    ArmAt(rescan_fd_.get(), engine_->NextRescan(), reading);
+    ArmAt(settle_rescan_fd_.get(), engine_->NextRescan(), reading);
     status_.Update(*engine_, reading);
 
     std::array<pollfd, kWaitSources> fds{};
