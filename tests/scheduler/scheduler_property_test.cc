@@ -16,7 +16,7 @@ using std::chrono::days;
 using std::chrono::hours;
 using std::chrono::minutes;
 
-constexpr uint64_t kWorkloads = 500;
+constexpr uint64_t kWorkloads = 300;
 
 std::string Describe(const std::vector<std::string>& violations) {
   std::string text;
@@ -99,7 +99,7 @@ TEST(SchedulerPropertyTest, CheckerCatchesAWrongChoice) {
 // The forecast, made at the start, is what then happens when every request succeeds.
 TEST(SchedulerPropertyTest, ForecastEqualsWhatHappens) {
   int compared = 0;
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
     Workload w = RandomWorkload(seed);
     for (SubmittedJob& job : w.jobs) {
       job.arrival = w.start;  // all known when forecasting
