@@ -3,10 +3,11 @@
 # formatting, the build with warnings as errors, the test suite, the sample
 # campaigns through --check, the Debian package built from that same build,
 # installed, checked and purged (scripts/package-test.sh), the suite again under
-# AddressSanitizer and UndefinedBehaviorSanitizer, and the campaign loader's
-# fuzzer for a while.
+# AddressSanitizer and UndefinedBehaviorSanitizer, the suites that run threads under
+# ThreadSanitizer, and the campaign loader's fuzzer for a while.
 #   FUZZ_SECONDS=60  how long the fuzzer runs (0 skips it)
 #   SKIP_SANITIZERS=1 skips the sanitizer build (quicker local runs)
+#   SKIP_TSAN=1       skips the ThreadSanitizer build of the threaded suites
 #   SKIP_PACKAGE=1    skips the package test (it installs and purges a package)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,24 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" ctest --test-dir build-asan --output-on-failure -j"$jobs"
+fi
+
+if [ "${SKIP_TSAN:-0}" != 1 ]; then
+  # Three kinds of threads share state with the loop: the endpoints' senders and token
+  # fetches (src/daemon/event_loop.cc), the HTTP listener (src/daemon/http_listener.cc)
+  # and the ingest checkers (src/ingest/campaign_ingester.cc). Only the suites that run
+  # them are built and run, the real binary included for the end-to-end one (the e2e
+  # ingest test's 800 files take longer than its waits allow under ThreadSanitizer; the
+  # checkers' threads run in the ingest suites). tests/tsan.supp: third-party code only.
+  echo "== threaded suites under ThreadSanitizer"
+  tsan_suites='EventLoopTest|EngineWorkersTest|HttpListenerTest|CampaignIngesterTest'
+  tsan_suites+='|IngesterFolderTest|IngestScaleTest|ParallelCheckTest|EndpointWorkersE2ETest'
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBROADCASTD_WERROR=ON \
+    -DBROADCASTD_TSAN=ON -DBROADCASTD_BENCH=OFF
+  cmake --build build-tsan -j"$jobs" --target daemon_test http_listener_test ingest_test \
+    endpoint_workers_e2e_test
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "^($tsan_suites)\."
 fi
 
 if [ "${FUZZ_SECONDS:-60}" != 0 ]; then

@@ -105,7 +105,9 @@ TEST(CronScheduleNextAfter, DayRuleEitherMatches) {
 }
 
 TEST(CronScheduleNextAfter, SparseSearchIsFast) {
-  // A minute-by-minute search would visit millions of minutes per call.
+  // A minute-by-minute search would visit millions of minutes per call: these 400 calls
+  // would take tens of seconds; done sparsely they take milliseconds. The bound is far
+  // from both, so that a loaded machine does not fail the sparse search.
   const CronSchedule leap = MustCreate("0 0 29 2 *", "America/New_York");
   const CronSchedule never = MustCreate("0 0 30 2 *", "America/New_York");
   const auto start = std::chrono::steady_clock::now();
@@ -114,7 +116,7 @@ TEST(CronScheduleNextAfter, SparseSearchIsFast) {
     EXPECT_EQ(never.NextAfter(At("2027-01-01T00:00:00Z")), std::nullopt);
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(elapsed, std::chrono::seconds(2));
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
 }
 
 TEST(CronScheduleBetween, InclusiveBoundsAndOrder) {

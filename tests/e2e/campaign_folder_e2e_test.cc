@@ -70,16 +70,28 @@ TEST_F(CampaignFolderE2ETest, HalfWrittenFileIsNeverReadUntilItsWriterIsDone) {
   // A slow writer: a line now and then (the file keeps changing), while other
   // files come and go in the folder, each event a rescan.
   const auto until = std::chrono::steady_clock::now() + 4s;
+  auto last_write = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration longest_pause{};
   for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
     put("    # line " + std::to_string(i) + "\n");
+    const auto wrote = std::chrono::steady_clock::now();
+    longest_pause = std::max(longest_pause, wrote - last_write);
+    last_write = wrote;
     dir_.Write("campaigns/notes.txt", std::to_string(i));
     if (i == 0) dir_.Write("campaigns/other.yaml", RoomCampaign("other", "meanwhile"));
     std::this_thread::sleep_for(300ms);
   }
   ASSERT_TRUE(WaitFor([&] { return Posted("meanwhile") == 1; }, 20s)) << Log();
-  EXPECT_EQ(Posted("half written"), 0u) << Log();
-
   put("    send_at: \"2099-01-01T00:00:00Z\"\n");
+  longest_pause = std::max(longest_pause, std::chrono::steady_clock::now() - last_write);
+  // The premise: the writer never paused for the settle time (2 s). A machine that
+  // stalled this process that long made the file look settled, and reading it was right.
+  if (longest_pause >= 2s) {
+    GTEST_SKIP() << "the writer was stalled for "
+                 << std::chrono::duration_cast<std::chrono::milliseconds>(longest_pause).count()
+                 << " ms: the file looked settled";
+  }
+  EXPECT_EQ(Posted("half written"), 0u) << Log();
   writer.reset();  // IN_CLOSE_WRITE: read at once
   ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.accepted file=promo.yaml"); }, 10s)) << Log();
   ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 1; }, 10s)) << Status().dump(1);

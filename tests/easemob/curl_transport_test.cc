@@ -196,7 +196,8 @@ TEST(CurlTransportTest, ConnectTimeoutIsNotSent) {
 
 TEST(CurlTransportTest, PlainHttpToNonLoopbackIsRefusedBeforeConnecting) {
   // 192.0.2.1 (TEST-NET-1) is black-holed: a connect attempt would hang for
-  // the whole connect timeout. Refusal must be immediate.
+  // the whole connect timeout (a minute). Refusal comes before any attempt: well within
+  // half of it, however loaded the machine.
   CurlOptions options;
   options.connect_timeout = milliseconds(60000);
   options.total_timeout = milliseconds(60000);
@@ -206,7 +207,7 @@ TEST(CurlTransportTest, PlainHttpToNonLoopbackIsRefusedBeforeConnecting) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(result.failure, TransportFailure::kNotSent);
   EXPECT_NE(result.detail.find("non-loopback"), std::string::npos) << result.detail;
-  EXPECT_LT(elapsed, std::chrono::seconds(1));
+  EXPECT_LT(elapsed, options.connect_timeout / 2);
 }
 
 TEST(CurlTransportTest, SilentServerTimesOutAsMaybeSent) {
