@@ -1,29 +1,24 @@
 # Installation (GNUInstallDirs) and the Debian package (CPack's DEB generator).
 #
-# For the package, configure with -DCMAKE_INSTALL_PREFIX=/usr, so that the config
-# goes to /etc/broadcastd (GNUInstallDirs maps SYSCONFDIR to /etc for /usr):
+# Every destination is relative to the prefix, so `cmake --install build --prefix P` puts every
+# file under P. The unit and the config folder are placed, and the paths in the unit written,
+# at install time for the prefix actually installed to (packaging/install_unit_and_config.cmake):
+# under P, except that for the prefix /usr they go where Debian puts them, /etc/broadcastd
+# and /lib/systemd/system (GNUInstallDirs' rule for /usr's SYSCONFDIR, applied to the
+# installed prefix rather than the configured one).
+#
+# The package (its layout: scripts/package-test.sh):
 #   cmake -S . -B build -DCMAKE_INSTALL_PREFIX=/usr ... && cmake --build build
 #   (cd build && cpack -G DEB)        # build/broadcastd_<version>_<arch>.deb
 # CPack packs the build that is already there: nothing is compiled a second time.
 
 include(GNUInstallDirs)
 
-pkg_get_variable(BROADCASTD_SYSTEMD_DEFAULT_UNIT_DIR systemd systemdsystemunitdir)
-if(NOT BROADCASTD_SYSTEMD_DEFAULT_UNIT_DIR)
-  set(BROADCASTD_SYSTEMD_DEFAULT_UNIT_DIR /lib/systemd/system)
-endif()
-set(BROADCASTD_SYSTEMD_UNIT_DIR "${BROADCASTD_SYSTEMD_DEFAULT_UNIT_DIR}"
-    CACHE PATH "where the systemd unit is installed")
+set(BROADCASTD_INSTALL_UNITDIR "lib/systemd/system"
+    CACHE PATH "where the systemd unit is installed (relative: to the prefix; /lib/... for /usr)")
 
-set(BROADCASTD_BINDIR "${CMAKE_INSTALL_FULL_BINDIR}")
-set(BROADCASTD_CONFDIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/broadcastd")
-set(BROADCASTD_DOCDIR "${CMAKE_INSTALL_FULL_DATADIR}/doc/broadcastd")
 set(BROADCASTD_DATADIR "${CMAKE_INSTALL_DATADIR}/broadcastd")
 set(BROADCASTD_LIBEXECDIR "${CMAKE_INSTALL_LIBEXECDIR}/broadcastd")
-
-# The unit's paths are the installed ones.
-configure_file(${PROJECT_SOURCE_DIR}/systemd/broadcastd.service.in
-               ${PROJECT_BINARY_DIR}/systemd/broadcastd.service @ONLY)
 
 # Man pages: rendered from man/*.scd with scdoc, gzipped as Debian installs them.
 find_program(SCDOC scdoc)
@@ -56,23 +51,26 @@ if(TARGET easemob-sim)
   # For dry runs (broadcastd(8), DRY RUNS); not a command of its own on PATH.
   install(TARGETS easemob-sim RUNTIME DESTINATION ${BROADCASTD_LIBEXECDIR})
 endif()
-install(FILES ${PROJECT_BINARY_DIR}/systemd/broadcastd.service
-        DESTINATION ${BROADCASTD_SYSTEMD_UNIT_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/completions/broadcastd.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME broadcastd)
 install(FILES ${PROJECT_SOURCE_DIR}/schemas/campaign.schema.json DESTINATION ${BROADCASTD_DATADIR})
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${BROADCASTD_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/config/broadcastd.example.yaml
-        DESTINATION ${BROADCASTD_DOCDIR}/examples)
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/campaigns/ DESTINATION ${BROADCASTD_DOCDIR}/examples/campaigns
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/campaigns/
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/campaigns
         FILES_MATCHING PATTERN "*.yaml" PATTERN "README.md")
-# /etc/broadcastd: the config (a conffile: an upgrade never overwrites the
-# operator's edits), the campaign folder and the credential folder (root only).
-install(FILES ${PROJECT_SOURCE_DIR}/config/broadcastd.example.yaml
-        DESTINATION ${BROADCASTD_CONFDIR} RENAME broadcastd.yaml)
-install(DIRECTORY DESTINATION ${BROADCASTD_CONFDIR}/campaigns)
-install(DIRECTORY DESTINATION ${BROADCASTD_CONFDIR}/credentials
-        DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+# The unit (its paths those of the prefix installed to) and the config folder: the config (a
+# conffile in the package: an upgrade never overwrites the operator's edits), the campaign
+# folder and the credential folder (root only).
+install(CODE "
+  set(BROADCASTD_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
+  set(BROADCASTD_STAGING_DIR \"${PROJECT_BINARY_DIR}/packaging\")
+  set(BROADCASTD_INSTALL_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+  set(BROADCASTD_INSTALL_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")
+  set(BROADCASTD_INSTALL_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")
+  set(BROADCASTD_INSTALL_UNITDIR \"${BROADCASTD_INSTALL_UNITDIR}\")
+  include(\"${PROJECT_SOURCE_DIR}/packaging/install_unit_and_config.cmake\")")
 
 # ------------------------------------------------------------------ package
 # CPack's DEB generator rather than a debian/ folder: it packs the build CI has
@@ -91,7 +89,7 @@ and sends each Easemob IM broadcast as soon as its schedule, the endpoint's rate
 windows and the app's daily budget allow, never twice. Includes a loopback\n\
 simulator of the Easemob endpoints for dry runs.")
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
-set(CPACK_SET_DESTDIR ON)  # /etc and /lib/systemd are absolute destinations
+set(CPACK_SET_DESTDIR ON)  # /etc and /lib/systemd are outside the prefix /usr
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

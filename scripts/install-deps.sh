@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl python3 clang-format
+  universal-ctags
   libsqlite3-dev sqlite3 libsqlitecpp-dev
   libcurl4-openssl-dev
   libyaml-cpp-dev

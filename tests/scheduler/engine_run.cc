@@ -18,7 +18,7 @@
 #include "daemon/engine.h"
 #include "fakes/fake_clock.h"
 #include "fakes/test_config.h"
-#include "queue/scheduler_state.h"
+#include "rebuild/scheduler_state.h"
 
 namespace broadcastd {
 namespace {
