@@ -111,7 +111,8 @@ CREATE TABLE operator_actions (
   at     BIGINT NOT NULL,
   action TEXT COLLATE "C" NOT NULL,
   job_id BIGINT REFERENCES jobs(id),
-  detail TEXT COLLATE "C" NOT NULL DEFAULT ''
+  detail TEXT COLLATE "C" NOT NULL DEFAULT '',
+  scope  TEXT COLLATE "C" NOT NULL DEFAULT ''
 );
 CREATE INDEX operator_actions_job ON operator_actions(job_id);
 
@@ -202,14 +203,45 @@ void CheckVersion(int version) {
                            std::to_string(CurrentSchemaVersion()));
 }
 
+// Version 9 (schema.cc's kSchema9) on a database made at version 8: the operator
+// actions' scope, filled in from their detail.
+constexpr std::string_view kPostgresUpgradeTo9 = R"sql(
+ALTER TABLE operator_actions ADD COLUMN scope TEXT COLLATE "C" NOT NULL DEFAULT '';
+UPDATE operator_actions SET scope = 'job' WHERE job_id IS NOT NULL;
+UPDATE operator_actions SET scope = 'campaign ' || substr(detail, 10, strpos(detail, ':') - 10)
+  WHERE job_id IS NULL AND action = 'cancel_campaign' AND detail LIKE 'campaign %:%';
+UPDATE operator_actions
+  SET scope = 'endpoint ' || CASE WHEN strpos(detail, ':') > 0
+                                  THEN substr(detail, 1, strpos(detail, ':') - 1) ELSE detail END
+  WHERE job_id IS NULL AND action IN ('pause', 'resume');
+)sql";
+
 }  // namespace
 
 int PostgresSchemaVersion(sql::Connection& db) {
   return static_cast<int>(db.QueryInt64("SELECT max(version) FROM broadcastd_schema"));
 }
 
+namespace {
+
+// A database made at version 8 brought to 9, once (under the lock: another daemon may
+// be doing it too).
+void UpgradeFrom8(sql::Connection& db) {
+  if (PostgresSchemaVersion(db) != 8) return;
+  sql::WriteTransaction tx(db);
+  if (PostgresSchemaVersion(db) != 8) return;
+  db.exec(std::string(kPostgresUpgradeTo9));
+  db.exec("INSERT INTO broadcastd_schema (version) VALUES (9)");
+  tx.commit();
+}
+
+}  // namespace
+
 void MigratePostgres(sql::Connection& db, bool create) {
-  if (HasTables(db)) return CheckVersion(PostgresSchemaVersion(db));
+  if (HasTables(db)) {
+    if (create) UpgradeFrom8(db);
+    return CheckVersion(PostgresSchemaVersion(db));
+  }
   if (!create) {
     throw std::runtime_error(
         "the database has no broadcastd tables (the daemon creates them when it first starts)");

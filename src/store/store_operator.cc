@@ -47,7 +47,8 @@ Result<int> Store::CancelCampaign(const std::string& campaign_id, TimePoint now)
     cancel.bind(2, ToMillis(now));
     int cancelled = cancel.exec();
     RecordAction(db, now, "cancel_campaign", std::nullopt,
-                 "campaign " + campaign_id + ": " + std::to_string(cancelled) + " jobs cancelled");
+                 "campaign " + campaign_id + ": " + std::to_string(cancelled) + " jobs cancelled",
+                 CampaignScope(campaign_id));
     return cancelled;
   });
 }
@@ -80,7 +81,8 @@ Status Store::Pause(const std::string& app, BroadcastTarget target, const std::s
     pause.bind(3, reason);
     pause.bind(4, ToMillis(now));
     pause.exec();
-    RecordAction(*db_, now, "pause", std::nullopt, endpoint + ": " + reason);
+    RecordAction(*db_, now, "pause", std::nullopt, endpoint + ": " + reason,
+                 EndpointScope(app, target));
     return {};
   });
 }
@@ -92,7 +94,7 @@ Status Store::Resume(const std::string& app, BroadcastTarget target, TimePoint n
     resume.bind(1, app);
     resume.bind(2, std::string(TargetName(target)));
     if (resume.exec() == 0) return Fail(endpoint + " is not paused");
-    RecordAction(*db_, now, "resume", std::nullopt, endpoint);
+    RecordAction(*db_, now, "resume", std::nullopt, endpoint, EndpointScope(app, target));
     return {};
   });
 }
@@ -145,14 +147,14 @@ Status Store::ResolveNotSent(int64_t job_id, TimePoint now) {
 Result<std::vector<OperatorActionRow>> Store::OperatorActions(std::optional<int64_t> job_id) {
   return Read("list operator actions", [&]() -> Result<std::vector<OperatorActionRow>> {
     sql::Statement q(*db_,
-                     "SELECT id, at, action, job_id, detail FROM operator_actions "
+                     "SELECT id, at, action, job_id, detail, scope FROM operator_actions "
                      "WHERE CAST(?1 AS BIGINT) IS NULL OR job_id = ?1 ORDER BY id");
     if (job_id) q.bind(1, *job_id);
     std::vector<OperatorActionRow> rows;
     while (q.executeStep()) {
       rows.push_back(OperatorActionRow{q.getColumn(0).getInt64(), Time(q.getColumn(1)),
                                        q.getColumn(2).getString(), OptionalInt64(q.getColumn(3)),
-                                       q.getColumn(4).getString()});
+                                       q.getColumn(4).getString(), q.getColumn(5).getString()});
     }
     return rows;
   });
