@@ -16,11 +16,11 @@ std::string JobName(int64_t job_id) { return "job " + std::to_string(job_id); }
 std::unexpected<Error> WrongState(sql::Connection& db, int64_t job_id, std::string_view action,
                                   std::string_view accepted) {
   std::optional<JobState> state = CurrentState(db, job_id);
-  if (!state) return Fail(JobName(job_id) + " does not exist");
+  if (!state) return Fail(ErrorKind::kNotFound, JobName(job_id) + " does not exist");
   std::string message = JobName(job_id) + " is " + std::string(JobStateName(*state)) + "; only " +
                         std::string(accepted) + " jobs can be " + std::string(action);
   if (*state == JobState::kSending) message += " (its request may be in flight)";
-  return Fail(std::move(message));
+  return Fail(ErrorKind::kConflict, std::move(message));
 }
 
 }  // namespace
@@ -37,7 +37,7 @@ Result<int> Store::CancelCampaign(const std::string& campaign_id, TimePoint now)
     known.bind(1, campaign_id);
     known.executeStep();
     if (known.getColumn(0).getInt64() == 0) {
-      return Fail("no campaign has the id '" + campaign_id + "'");
+      return Fail(ErrorKind::kNotFound, "no campaign has the id '" + campaign_id + "'");
     }
     sql::Statement cancel(
         db, std::string("UPDATE jobs SET state = 'cancelled', cancelled_by = 'operator', "
@@ -93,7 +93,7 @@ Status Store::Resume(const std::string& app, BroadcastTarget target, TimePoint n
     sql::Statement resume(*db_, "DELETE FROM pauses WHERE app = ? AND target = ?");
     resume.bind(1, app);
     resume.bind(2, std::string(TargetName(target)));
-    if (resume.exec() == 0) return Fail(endpoint + " is not paused");
+    if (resume.exec() == 0) return Fail(ErrorKind::kConflict, endpoint + " is not paused");
     RecordAction(*db_, now, "resume", std::nullopt, endpoint, EndpointScope(app, target));
     return {};
   });
