@@ -33,20 +33,13 @@ std::string AttemptError(const AttemptRow& a) {
   return text;
 }
 
-// Where an operator action applied: the job itself, its whole campaign, or its endpoint.
-// Campaign-wide and endpoint-wide actions name what they applied to at the start of their
-// detail ("campaign ID: …", "APP TARGET[: reason]"), as the store writes them.
+// Where an operator action applied, as the store records it (OperatorActionRow::scope):
+// the job itself, its whole campaign, or its endpoint (since the job was created).
 std::optional<std::string> ScopeOf(const OperatorActionRow& o, const JobRow& job) {
   if (o.job_id) return o.job_id == job.id ? std::optional<std::string>("job") : std::nullopt;
   if (o.at < job.created_at) return std::nullopt;
-  if (o.action == "cancel_campaign" && o.detail.starts_with("campaign " + job.campaign_id + ":")) {
-    return "campaign";
-  }
-  const std::string endpoint = job.app + " " + std::string(TargetName(job.target));
-  if ((o.action == "pause" || o.action == "resume") && o.detail.starts_with(endpoint) &&
-      (o.detail.size() == endpoint.size() || o.detail[endpoint.size()] == ':')) {
-    return "endpoint";
-  }
+  if (o.scope == CampaignScope(job.campaign_id)) return "campaign";
+  if (o.scope == EndpointScope(job.app, job.target)) return "endpoint";
   return std::nullopt;
 }
 

@@ -67,7 +67,7 @@ Status Apply(Store& store, const OperatorAction& a, TimePoint now, std::ostream&
       return st;
     }
   }
-  return Fail("unknown action");
+  return Fail(ErrorKind::kInvalid, "unknown action");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "core/url.h"
 #include "database_uri/database_uri.h"
 
 namespace broadcastd {
@@ -45,37 +46,22 @@ Result<ListenAddress> ParseListenAddress(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return Fail(ErrorKind::kInvalid, "\"" + text + "\": " + why + " (want HOST:PORT)");
   };
+  // Read as libcurl reads a URL's authority: "[::1]:80", "127.0.0.1:0", "localhost:9464".
+  auto url = ParseUrl("http://" + text);
+  if (!url) return bad(url.error().message);
+  if (url->has_userinfo || url->path != "/" || text.ends_with('/') || url->has_query_or_fragment) {
+    return bad("only a host and a port");
+  }
+  if (!url->port) return bad("no port");
   ListenAddress address;
-  std::string port;
-  if (text.starts_with('[')) {
-    size_t close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return bad("an IPv6 host needs [HOST]:PORT");
-    }
-    address.host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos) return bad("no port");
-    address.host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (address.host.find(':') != std::string::npos) return bad("an IPv6 host needs brackets");
-  }
-  if (address.host.empty()) return bad("no host");
-  if (port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
-    return bad("the port must be a number from 0 (any free port) to 65535");
-  }
-  address.port = std::stoi(port);
+  address.host = url->host;
+  if (address.host.starts_with('[')) address.host = address.host.substr(1, address.host.size() - 2);
+  address.port = *url->port;
+  address.loopback = url->loopback;
   in_addr v4{};
   in6_addr v6{};
-  if (address.host == "localhost") {
-    address.loopback = true;
-  } else if (::inet_pton(AF_INET, address.host.c_str(), &v4) == 1) {
-    address.loopback = (ntohl(v4.s_addr) >> 24) == 127;
-  } else if (::inet_pton(AF_INET6, address.host.c_str(), &v6) == 1) {
-    address.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
-  } else {
+  if (!address.loopback && ::inet_pton(AF_INET, address.host.c_str(), &v4) != 1 &&
+      ::inet_pton(AF_INET6, address.host.c_str(), &v6) != 1) {
     return bad("the host must be an IP address or localhost");
   }
   return address;

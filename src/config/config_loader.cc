@@ -68,7 +68,7 @@ class ConfigReader {
       }
     }
     ReadHttpListen(config);
-    if (!problems_.empty()) return Fail(ProblemsInFileOrder());
+    if (!problems_.empty()) return Fail(ErrorKind::kInvalid, ProblemsInFileOrder());
     return config;
   }
 
@@ -404,7 +404,7 @@ class ConfigReader {
 
 Result<Config> FromDocument(std::expected<Document, Diagnostic> doc,
                             const std::filesystem::path& source) {
-  if (!doc) return Fail(Format(doc.error()));
+  if (!doc) return Fail(ErrorKind::kInvalid, Format(doc.error()));
   return ConfigReader(*doc, source).Read();
 }
 

@@ -50,19 +50,21 @@ Result<std::string> ReadCredentialFile(const std::filesystem::path& credentials_
   std::string content;
   content.resize(kMaxCredentialBytes + 1);
   in.read(content.data(), static_cast<std::streamsize>(content.size()));
-  if (in.bad()) return Fail(name + ": read error");
+  if (in.bad()) return Fail(ErrorKind::kIo, name + ": read error");
   content.resize(static_cast<size_t>(in.gcount()));
-  if (content.size() > kMaxCredentialBytes) return Fail(name + ": larger than 64 KiB");
+  if (content.size() > kMaxCredentialBytes)
+    return Fail(ErrorKind::kInvalid, name + ": larger than 64 KiB");
 
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
     content.pop_back();
   }
-  if (content.empty()) return Fail(name + ": empty");
+  if (content.empty()) return Fail(ErrorKind::kInvalid, name + ": empty");
   bool control = std::any_of(content.begin(), content.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7F;
   });
-  if (control) return Fail(name + ": holds a control character (a line break inside?)");
+  if (control)
+    return Fail(ErrorKind::kInvalid, name + ": holds a control character (a line break inside?)");
   return content;
 }
 

@@ -77,7 +77,7 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
     message.append(text.substr(0, 64));
     message.append("\" is not an RFC 3339 time with offset (like 2027-03-01T09:00:00+08:00): ");
     message.append(why);
-    return Fail(std::move(message));
+    return Fail(ErrorKind::kInvalid, std::move(message));
   };
   size_t pos = 0;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;

@@ -46,25 +46,29 @@ std::string FieldError(const FieldSpec& spec, std::string_view why) {
 
 // One value of a field: a number or, where the field has them, a name.
 Result<int> ParseValue(const FieldSpec& spec, std::string_view token) {
-  if (token.empty()) return Fail(FieldError(spec, "a value is missing"));
+  if (token.empty()) return Fail(ErrorKind::kInvalid, FieldError(spec, "a value is missing"));
   if (spec.names != nullptr && std::isalpha(static_cast<unsigned char>(token.front()))) {
     const std::string lower = Lower(token);
     for (size_t i = 0; i < spec.names->size(); ++i) {
       if (!(*spec.names)[i].empty() && (*spec.names)[i] == lower) return static_cast<int>(i);
     }
-    return Fail(FieldError(spec, "'" + std::string(token) + "' is not a " + spec.name + " name"));
+    return Fail(ErrorKind::kInvalid,
+                FieldError(spec, "'" + std::string(token) + "' is not a " + spec.name + " name"));
   }
   int value = 0;
   const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
   if (ec == std::errc::result_out_of_range) {
-    return Fail(FieldError(spec, std::string(token) + " is out of range " +
+    return Fail(ErrorKind::kInvalid,
+                FieldError(spec, std::string(token) + " is out of range " +
                                      std::to_string(spec.min) + "-" + std::to_string(spec.max)));
   }
   if (ec != std::errc() || end != token.data() + token.size() || token.front() == '-') {
-    return Fail(FieldError(spec, "'" + std::string(token) + "' is not a number"));
+    return Fail(ErrorKind::kInvalid,
+                FieldError(spec, "'" + std::string(token) + "' is not a number"));
   }
   if (value < spec.min || value > spec.max) {
-    return Fail(FieldError(spec, std::to_string(value) + " is out of range " +
+    return Fail(ErrorKind::kInvalid,
+                FieldError(spec, std::to_string(value) + " is out of range " +
                                      std::to_string(spec.min) + "-" + std::to_string(spec.max)));
   }
   return value;
@@ -73,7 +77,7 @@ Result<int> ParseValue(const FieldSpec& spec, std::string_view token) {
 // Parses one comma-separated item into `bits` (indexed by value).
 Status ParseItem(const FieldSpec& spec, bool is_day_of_week, std::string_view item,
                  std::vector<bool>& bits) {
-  if (item.empty()) return Fail(FieldError(spec, "empty item in list"));
+  if (item.empty()) return Fail(ErrorKind::kInvalid, FieldError(spec, "empty item in list"));
   std::string_view base = item;
   int step = 1;
   bool has_step = false;
@@ -85,9 +89,10 @@ Status ParseItem(const FieldSpec& spec, bool is_day_of_week, std::string_view it
         std::from_chars(step_text.data(), step_text.data() + step_text.size(), parsed);
     if (step_text.empty() || ec != std::errc() || end != step_text.data() + step_text.size() ||
         step_text.front() == '-') {
-      return Fail(FieldError(spec, "step '" + std::string(step_text) + "' is not a number"));
+      return Fail(ErrorKind::kInvalid,
+                  FieldError(spec, "step '" + std::string(step_text) + "' is not a number"));
     }
-    if (parsed < 1) return Fail(FieldError(spec, "step 0 must be at least 1"));
+    if (parsed < 1) return Fail(ErrorKind::kInvalid, FieldError(spec, "step 0 must be at least 1"));
     step = parsed;
     has_step = true;
   }
@@ -106,7 +111,8 @@ Status ParseItem(const FieldSpec& spec, bool is_day_of_week, std::string_view it
     // "fri-sun": a day-of-week range may end at Sunday written as 0.
     if (is_day_of_week && high == 0 && low > 0) high = 7;
     if (low > high) {
-      return Fail(FieldError(spec, "range " + std::string(base) + " runs backwards"));
+      return Fail(ErrorKind::kInvalid,
+                  FieldError(spec, "range " + std::string(base) + " runs backwards"));
     }
   } else {
     auto value = ParseValue(spec, base);
@@ -155,13 +161,15 @@ Result<std::vector<bool>> ParseField(size_t f, std::string_view field) {
 Result<CronExpression> CronExpression::Parse(std::string_view text) {
   const std::vector<std::string_view> fields = SplitFields(text);
   if (!fields.empty() && fields.front().starts_with('@')) {
-    return Fail("'" + std::string(fields.front()) +
-                "' is not supported; write the five fields (minute hour day-of-month month "
-                "day-of-week)");
+    return Fail(ErrorKind::kInvalid,
+                "'" + std::string(fields.front()) +
+                    "' is not supported; write the five fields (minute hour day-of-month month "
+                    "day-of-week)");
   }
   if (fields.size() != kFields.size()) {
-    return Fail("expected 5 fields (minute hour day-of-month month day-of-week), got " +
-                std::to_string(fields.size()));
+    return Fail(ErrorKind::kInvalid,
+                "expected 5 fields (minute hour day-of-month month day-of-week), got " +
+                    std::to_string(fields.size()));
   }
 
   CronExpression expr;

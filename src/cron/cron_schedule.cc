@@ -39,7 +39,8 @@ Result<CronSchedule> CronSchedule::Create(std::string_view cron, std::string_vie
     zone = nullptr;
   }
   if (zone == nullptr) {
-    return Fail("time zone '" + std::string(timezone) + "' is not in the tz database");
+    return Fail(ErrorKind::kInvalid,
+                "time zone '" + std::string(timezone) + "' is not in the tz database");
   }
   return CronSchedule(std::move(*expression), zone, std::string(timezone));
 }

@@ -31,6 +31,10 @@
 namespace broadcastd {
 namespace {
 
+// sd_notify's results are not checked anywhere here: outside systemd (no NOTIFY_SOCKET)
+// it does nothing by design, and a notification systemd did not take has no one to be
+// reported to but the log, which already has each event.
+
 sigset_t DaemonSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -41,9 +45,20 @@ sigset_t DaemonSignals() {
   return set;
 }
 
+// Reads until the non-blocking `fd` is empty. The read that ends the loop fails with
+// EAGAIN when it is: nothing else to check (a timer's count, an eventfd's sum are not used).
 void Drain(int fd) {
   char buf[4096];
   while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+// timerfd_settime on one of the loop's timers. It fails only on a bad descriptor or spec,
+// which this code never passes: logged, and the loop goes on (its other sources still wake
+// it, and the timer is armed again at the next turn).
+void SetTimer(int fd, int flags, const itimerspec& spec, const char* timer) {
+  if (::timerfd_settime(fd, flags, &spec, nullptr) != 0) {
+    spdlog::error("daemon.timer_failed timer={} reason={}", timer, LogValue(std::strerror(errno)));
   }
 }
 
@@ -52,14 +67,14 @@ void Drain(int fd) {
 // stretch. A step wakes the loop through the step timer instead, and the wait is
 // computed anew. (Relative, not absolute: libfaketime, which the tests use to step the
 // wall clock, shifts absolute deadlines of every clock.)
-void ArmAt(int fd, std::optional<TimePoint> at, const Instant& now) {
+void ArmAt(int fd, std::optional<TimePoint> at, const Instant& now, const char* timer) {
   itimerspec spec{};
   if (at) {
     const int64_t ms = std::max<int64_t>((*at - now.wall).count(), 1);
     spec.it_value.tv_sec = ms / 1000;
     spec.it_value.tv_nsec = (ms % 1000) * 1000000;
   }
-  ::timerfd_settime(fd, 0, &spec, nullptr);
+  SetTimer(fd, 0, spec, timer);
 }
 
 // A CLOCK_REALTIME timer that never expires but is cancelled, making its descriptor
@@ -68,15 +83,15 @@ void ArmStepDetector(int fd) {
   Drain(fd);
   itimerspec spec{};
   spec.it_value.tv_sec = std::numeric_limits<time_t>::max() / 2;
-  ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, nullptr);
+  SetTimer(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, spec, "clock_step");
 }
 
-void ArmInterval(int fd, Duration every) {
+void ArmInterval(int fd, Duration every, const char* timer) {
   itimerspec spec{};
   const int64_t ms = std::max<int64_t>(every.count(), 1);
   spec.it_value.tv_sec = spec.it_interval.tv_sec = ms / 1000;
   spec.it_value.tv_nsec = spec.it_interval.tv_nsec = (ms % 1000) * 1000000;
-  ::timerfd_settime(fd, 0, &spec, nullptr);
+  SetTimer(fd, 0, spec, timer);
 }
 
 // One network step (a token fetch or a broadcast POST) on its own thread, so that
@@ -171,8 +186,8 @@ Status Daemon::Setup() {
     std::error_code ec;
     std::filesystem::create_directories(config->database.parent_path(), ec);
     if (ec) {
-      return Fail("database " + config->database.string() +
-                  ": cannot create its folder: " + ec.message());
+      return Fail(ErrorKind::kIo, "database " + config->database.string() +
+                                      ": cannot create its folder: " + ec.message());
     }
     auto lock = DaemonLock::Acquire(config->database);
     if (!lock) return std::unexpected(lock.error());
@@ -195,14 +210,15 @@ Status Daemon::Setup() {
   settle_rescan_fd_.reset(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!signal_fd_ || !wake_fd_ || !periodic_rescan_fd_ || !watchdog_fd_ || !done_fd_ || !step_fd_ ||
       !settle_rescan_fd_) {
-    return Fail(std::string("cannot create the event loop's descriptors: ") + std::strerror(errno));
+    return Fail(ErrorKind::kIo,
+                std::string("cannot create the event loop's descriptors: ") + std::strerror(errno));
   }
   WatchCampaigns();
   ArmStepDetector(step_fd_.get());
-  ArmInterval(periodic_rescan_fd_.get(), options_.rescan_interval);
+  ArmInterval(periodic_rescan_fd_.get(), options_.rescan_interval, "periodic_rescan");
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-    ArmInterval(watchdog_fd_.get(), Duration(watchdog_usec / 2000));
+    ArmInterval(watchdog_fd_.get(), Duration(watchdog_usec / 2000), "watchdog");
   }
   return engine_->Start();
 }
@@ -331,6 +347,8 @@ void Daemon::Start(std::variant<TokenRequest, PendingSend> work) {
     }
     job->done.store(true, std::memory_order_release);
     uint64_t one = 1;
+    // An eventfd write fails only when its counter would overflow (2^64 - 2 wake-ups
+    // unread): the loop is awake already, and it reads `done`, not the count.
     [[maybe_unused]] auto n = ::write(done, &one, sizeof one);
   });
 }
@@ -399,7 +417,8 @@ void Daemon::Shutdown() {
     pollfd fd{done_fd_.get(), POLLIN, 0};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    ::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1)));
+    // A failed or interrupted poll only ends this wait early: the deadline is checked again.
+    (void)::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1)));
     FinishInFlight();
   }
   FinishInFlight();
@@ -538,8 +557,8 @@ int Daemon::Run() {
     }
     if (stopping_) break;
     const Instant reading = clock_.Read();
-    ArmAt(wake_fd_.get(), engine_->NextWake(), reading);
-    ArmAt(settle_rescan_fd_.get(), engine_->NextRescan(), reading);
+    ArmAt(wake_fd_.get(), engine_->NextWake(), reading, "wake");
+    ArmAt(settle_rescan_fd_.get(), engine_->NextRescan(), reading, "settle_rescan");
     status_.Update(*engine_, reading);
 
     std::array<pollfd, kWaitSources> fds{};
@@ -554,7 +573,8 @@ int Daemon::Run() {
 
 void BlockDaemonSignals() {
   sigset_t set = DaemonSignals();
-  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Fails only for an invalid `how` (EINVAL): SIG_BLOCK is valid.
+  (void)::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 int RunDaemon(const DaemonOptions& options, const Clock& clock, HttpTransport& transport) {

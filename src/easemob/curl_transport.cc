@@ -1,6 +1,5 @@
 #include "easemob/curl_transport.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <expected>
 #include <memory>
 #include <mutex>
+
+#include "core/url.h"
 
 namespace broadcastd {
 namespace {
@@ -19,15 +20,8 @@ constexpr Duration kMaxRetryAfter = std::chrono::hours(24);
 struct EasyDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
 };
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
 struct HeaderListDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-struct CurlString {
-  char* text = nullptr;
-  ~CurlString() { curl_free(text); }
 };
 
 std::string Lower(std::string_view text) {
@@ -35,19 +29,6 @@ std::string Lower(std::string_view text) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-bool IsLoopbackHost(std::string_view host) {
-  if (Lower(host) == "localhost") return true;
-  std::string bare(host);
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-    in6_addr v6{};
-    return inet_pton(AF_INET6, bare.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-  }
-  in_addr v4{};
-  if (inet_pton(AF_INET, bare.c_str(), &v4) != 1) return false;
-  return (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 // libcurl's own failures that happen before a connection to the server is
@@ -131,24 +112,19 @@ bool HasLineBreak(std::string_view text) {
 }  // namespace
 
 Status CheckUrlPolicy(std::string_view url) {
-  std::unique_ptr<CURLU, UrlDeleter> parsed(curl_url());
-  if (!parsed) return Fail("cannot parse URL: out of memory");
-  const std::string text(url);
-  if (curl_url_set(parsed.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return Fail("not a valid URL: " + text);
+  auto parts = ParseUrl(url);
+  if (!parts) {
+    return Fail(ErrorKind::kInvalid,
+                "not a valid URL: " + std::string(url) + " (" + parts.error().message + ")");
   }
-  CurlString scheme;
-  CurlString host;
-  if (curl_url_get(parsed.get(), CURLUPART_SCHEME, &scheme.text, 0) != CURLUE_OK ||
-      curl_url_get(parsed.get(), CURLUPART_HOST, &host.text, 0) != CURLUE_OK) {
-    return Fail("URL without scheme or host: " + text);
+  if (parts->scheme == "https") return {};
+  if (parts->scheme != "http") {
+    return Fail(ErrorKind::kInvalid,
+                "refusing URL scheme " + parts->scheme + ": " + std::string(url));
   }
-  const std::string scheme_name = Lower(scheme.text);
-  if (scheme_name == "https") return {};
-  if (scheme_name != "http") return Fail("refusing URL scheme " + scheme_name + ": " + text);
-  if (!IsLoopbackHost(host.text)) {
-    return Fail(std::string("refusing plain http:// to non-loopback host ") + host.text +
-                " (use https://)");
+  if (!parts->loopback) {
+    return Fail(ErrorKind::kInvalid,
+                "refusing plain http:// to non-loopback host " + parts->host + " (use https://)");
   }
   return {};
 }

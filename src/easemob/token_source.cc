@@ -58,7 +58,8 @@ Result<std::string> TokenSource::Token() {
         ReadCredentialFile(credentials_dir_, *app_.token_file, "app " + app_.name + ": token_file");
     if (!token) return token;
     if (!UsableInHeader(*token)) {
-      return Fail("app " + app_.name + ": token_file holds characters not allowed in a token");
+      return Fail(ErrorKind::kInvalid,
+                  "app " + app_.name + ": token_file holds characters not allowed in a token");
     }
     Keep(*token, std::nullopt);
     return token;
@@ -106,7 +107,7 @@ Result<TokenAnswer> ReadTokenAnswer(const std::string& what, const std::string& 
     nlohmann::json json = nlohmann::json::parse(body);
     const auto token_it = json.find("access_token");
     if (token_it == json.end() || !token_it->is_string()) {
-      return Fail(what + ": the answer holds no access_token");
+      return Fail(ErrorKind::kUnavailable, what + ": the answer holds no access_token");
     }
     answer.token = token_it->get<std::string>();
     const auto expires_it = json.find("expires_in");
@@ -114,10 +115,11 @@ Result<TokenAnswer> ReadTokenAnswer(const std::string& what, const std::string& 
       answer.expires_in = expires_it->get<int64_t>();
     }
   } catch (const std::exception&) {
-    return Fail(what + ": the answer is not JSON");
+    return Fail(ErrorKind::kUnavailable, what + ": the answer is not JSON");
   }
   if (answer.token.empty() || !UsableInHeader(answer.token)) {
-    return Fail(what + ": the answer's access_token is empty or not usable in a header");
+    return Fail(ErrorKind::kUnavailable,
+                what + ": the answer's access_token is empty or not usable in a header");
   }
   return answer;
 }
@@ -138,7 +140,8 @@ Result<std::string> TokenSource::Fetch() {
   const std::string url = AppUrl(app_, "/token");
   const std::string what = "app " + app_.name + ": token request to " + url;
   if (!app_.client_secret_file) {
-    return Fail("app " + app_.name + ": neither client_secret_file nor token_file is set");
+    return Fail(ErrorKind::kInvalid,
+                "app " + app_.name + ": neither client_secret_file nor token_file is set");
   }
   Result<std::string> secret = ReadCredentialFile(credentials_dir_, *app_.client_secret_file,
                                                   "app " + app_.name + ": client_secret_file");
@@ -148,9 +151,10 @@ Result<std::string> TokenSource::Fetch() {
   const TimePoint asked_at = clock_.Now();
   TransportResult result = transport_.Send(TokenRequest(app_, url, *secret));
   if (result.failure != TransportFailure::kNone) {
-    return Fail(what + " failed: " + Redact(result.detail));
+    return Fail(ErrorKind::kUnavailable, what + " failed: " + Redact(result.detail));
   }
-  if (result.response.status != 200) return Fail(Redact(RefusalMessage(what, result.response)));
+  if (result.response.status != 200)
+    return Fail(ErrorKind::kUnavailable, Redact(RefusalMessage(what, result.response)));
   Result<TokenAnswer> answer = ReadTokenAnswer(what, result.response.body);
   if (!answer) return std::unexpected(answer.error());
   Keep(answer->token, RefreshAt(asked_at, answer->expires_in));

@@ -44,14 +44,16 @@ Result<std::string> ResolveApp(const Campaign& campaign, const Config& config,
                                const std::string& file) {
   if (campaign.app.empty()) {
     if (config.apps.size() == 1) return config.apps.begin()->first;
-    return Fail(file + ": app: required, because the config defines " +
-                std::to_string(config.apps.size()) + " apps [rule.app_required]");
+    return Fail(ErrorKind::kInvalid, file + ": app: required, because the config defines " +
+                                         std::to_string(config.apps.size()) +
+                                         " apps [rule.app_required]");
   }
   if (!config.apps.contains(campaign.app)) {
     std::string known;
     for (const auto& [name, _] : config.apps) known += (known.empty() ? "" : ", ") + name;
-    return Fail(file + ": app: \"" + campaign.app +
-                "\" is not defined in the config (apps: " + known + ") [rule.app_unknown]");
+    return Fail(ErrorKind::kInvalid, file + ": app: \"" + campaign.app +
+                                         "\" is not defined in the config (apps: " + known +
+                                         ") [rule.app_unknown]");
   }
   return campaign.app;
 }

@@ -33,7 +33,7 @@ Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimeP
 
     auto schedule = CronSchedule::Create(b.repeat->cron, b.repeat->timezone);
     if (!schedule) {
-      return Fail("broadcast " + b.name + ": " + schedule.error().message);
+      return Fail(schedule.error().kind, "broadcast " + b.name + ": " + schedule.error().message);
     }
     TimePoint start = from;
     if (auto it = from_by_broadcast.find(b.name); it != from_by_broadcast.end()) {

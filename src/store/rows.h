@@ -116,6 +116,18 @@ struct OperatorActionRow {
                        // "resolve_not_sent"
   std::optional<int64_t> job_id;
   std::string detail;
+  // What the action applied to: "job" (job_id names it), CampaignScope or EndpointScope;
+  // "" when the audit of an old version did not say (kept as written).
+  std::string scope;
 };
+
+// OperatorActionRow::scope of an action on every job of a campaign.
+inline std::string CampaignScope(std::string_view campaign_id) {
+  return "campaign " + std::string(campaign_id);
+}
+// OperatorActionRow::scope of an action on an app's endpoint.
+inline std::string EndpointScope(std::string_view app, BroadcastTarget target) {
+  return "endpoint " + std::string(app) + " " + std::string(TargetName(target));
+}
 
 }  // namespace broadcastd

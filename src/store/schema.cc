@@ -384,7 +384,22 @@ BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations = {{
+// Version 9. What each operator action applied to, in a column (OperatorActionRow::scope:
+// "job", "campaign ID", "endpoint APP TARGET") rather than read out of its detail. Rows
+// from before are filled in from what their detail says ("campaign ID: N jobs
+// cancelled", "APP TARGET[: reason]"), as --history read them until now.
+constexpr std::string_view kSchema9 = R"sql(
+ALTER TABLE operator_actions ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+UPDATE operator_actions SET scope = 'job' WHERE job_id IS NOT NULL;
+UPDATE operator_actions SET scope = 'campaign ' || substr(detail, 10, instr(detail, ':') - 10)
+  WHERE job_id IS NULL AND action = 'cancel_campaign' AND detail LIKE 'campaign %:%';
+UPDATE operator_actions
+  SET scope = 'endpoint ' || CASE WHEN instr(detail, ':') > 0
+                                  THEN substr(detail, 1, instr(detail, ':') - 1) ELSE detail END
+  WHERE job_id IS NULL AND action IN ('pause', 'resume');
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
     {3, kSchema3, MoveToCampaignIdentity},
@@ -393,6 +408,7 @@ constexpr std::array<Migration, 8> kMigrations = {{
     {6, kSchema6},
     {7, kSchema7},
     {8, kSchema8},
+    {9, kSchema9},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }

@@ -111,7 +111,8 @@ CREATE TABLE operator_actions (
   at     BIGINT NOT NULL,
   action TEXT COLLATE "C" NOT NULL,
   job_id BIGINT REFERENCES jobs(id),
-  detail TEXT COLLATE "C" NOT NULL DEFAULT ''
+  detail TEXT COLLATE "C" NOT NULL DEFAULT '',
+  scope  TEXT COLLATE "C" NOT NULL DEFAULT ''
 );
 CREATE INDEX operator_actions_job ON operator_actions(job_id);
 
@@ -221,16 +222,42 @@ void CheckVersion(int version) {
                            std::to_string(CurrentSchemaVersion()));
 }
 
+// Version 9 (schema.cc's kSchema9) on a database made at version 8: the operator
+// actions' scope, filled in from their detail.
+constexpr std::string_view kPostgresUpgradeTo9 = R"sql(
+ALTER TABLE operator_actions ADD COLUMN scope TEXT COLLATE "C" NOT NULL DEFAULT '';
+UPDATE operator_actions SET scope = 'job' WHERE job_id IS NOT NULL;
+UPDATE operator_actions SET scope = 'campaign ' || substr(detail, 10, strpos(detail, ':') - 10)
+  WHERE job_id IS NULL AND action = 'cancel_campaign' AND detail LIKE 'campaign %:%';
+UPDATE operator_actions
+  SET scope = 'endpoint ' || CASE WHEN strpos(detail, ':') > 0
+                                  THEN substr(detail, 1, strpos(detail, ':') - 1) ELSE detail END
+  WHERE job_id IS NULL AND action IN ('pause', 'resume');
+)sql";
+
 }  // namespace
 
 int PostgresSchemaVersion(sql::Connection& db) {
   return static_cast<int>(db.QueryInt64("SELECT max(version) FROM broadcastd_schema"));
 }
 
+namespace {
+
+// Under the writers' lock: a database made at version 8 is brought to 9.
+void UpgradeFrom8(sql::Connection& db) {
+  if (PostgresSchemaVersion(db) != 8) return;
+  db.exec(std::string(kPostgresUpgradeTo9));
+  db.exec("INSERT INTO broadcastd_schema (version) VALUES (9)");
+}
+
+}  // namespace
+
 void MigratePostgres(sql::Connection& db, bool create) {
   // The lease's tables were made apart from the others before they joined this schema:
-  // a database made then may lack them until a daemon starts on it.
-  if (HasTables(db) && (!create || HasTable(db, "broadcastd_lease"))) {
+  // a database made then may lack them until a daemon starts on it. A database that is
+  // current needs no lock.
+  if (HasTables(db) && (!create || (HasTable(db, "broadcastd_lease") &&
+                                    PostgresSchemaVersion(db) == CurrentSchemaVersion()))) {
     return CheckVersion(PostgresSchemaVersion(db));
   }
   if (!create) {
@@ -238,8 +265,9 @@ void MigratePostgres(sql::Connection& db, bool create) {
         "the database has no broadcastd tables (the daemon creates them when it first starts)");
   }
   sql::WriteTransaction tx(db);
-  // Read under the lock: another daemon may have created them meanwhile.
+  // Read under the lock: another daemon may have created or upgraded them meanwhile.
   if (HasTables(db)) {
+    UpgradeFrom8(db);
     CheckVersion(PostgresSchemaVersion(db));
   } else {
     db.exec(std::string(kPostgresSchema));

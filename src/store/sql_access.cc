@@ -160,10 +160,11 @@ std::optional<JobState> CurrentState(sql::Connection& db, int64_t job_id) {
 }
 
 void RecordAction(sql::Connection& db, TimePoint at, std::string_view action,
-                  std::optional<int64_t> job_id, const std::string& detail) {
+                  std::optional<int64_t> job_id, const std::string& detail,
+                  std::optional<std::string> scope) {
   sql::Statement insert(db,
-                        "INSERT INTO operator_actions (at, action, job_id, detail) "
-                        "VALUES (?, ?, ?, ?)");
+                        "INSERT INTO operator_actions (at, action, job_id, detail, scope) "
+                        "VALUES (?, ?, ?, ?, ?)");
   insert.bind(1, ToMillis(at));
   insert.bind(2, std::string(action));
   if (job_id) {
@@ -172,6 +173,7 @@ void RecordAction(sql::Connection& db, TimePoint at, std::string_view action,
     insert.bind(3);
   }
   insert.bind(4, detail);
+  insert.bind(5, scope.value_or(job_id ? "job" : ""));
   insert.exec();
 }
 

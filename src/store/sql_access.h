@@ -126,8 +126,10 @@ AttemptRow ReadAttempt(sql::Statement& statement);
 // The job's state, or nullopt when there is no such job.
 std::optional<JobState> CurrentState(sql::Connection& db, int64_t job_id);
 
-// Appends to the operator audit.
+// Appends to the operator audit. `scope` (OperatorActionRow::scope): "job" when not
+// given and `job_id` is.
 void RecordAction(sql::Connection& db, TimePoint at, std::string_view action,
-                  std::optional<int64_t> job_id, const std::string& detail);
+                  std::optional<int64_t> job_id, const std::string& detail,
+                  std::optional<std::string> scope = std::nullopt);
 
 }  // namespace broadcastd

@@ -16,11 +16,11 @@ std::string JobName(int64_t job_id) { return "job " + std::to_string(job_id); }
 std::unexpected<Error> WrongState(sql::Connection& db, int64_t job_id, std::string_view action,
                                   std::string_view accepted) {
   std::optional<JobState> state = CurrentState(db, job_id);
-  if (!state) return Fail(JobName(job_id) + " does not exist");
+  if (!state) return Fail(ErrorKind::kNotFound, JobName(job_id) + " does not exist");
   std::string message = JobName(job_id) + " is " + std::string(JobStateName(*state)) + "; only " +
                         std::string(accepted) + " jobs can be " + std::string(action);
   if (*state == JobState::kSending) message += " (its request may be in flight)";
-  return Fail(std::move(message));
+  return Fail(ErrorKind::kConflict, std::move(message));
 }
 
 }  // namespace
@@ -37,7 +37,7 @@ Result<int> Store::CancelCampaign(const std::string& campaign_id, TimePoint now)
     known.bind(1, campaign_id);
     known.executeStep();
     if (known.getColumn(0).getInt64() == 0) {
-      return Fail("no campaign has the id '" + campaign_id + "'");
+      return Fail(ErrorKind::kNotFound, "no campaign has the id '" + campaign_id + "'");
     }
     sql::Statement cancel(
         db, std::string("UPDATE jobs SET state = 'cancelled', cancelled_by = 'operator', "
@@ -47,7 +47,8 @@ Result<int> Store::CancelCampaign(const std::string& campaign_id, TimePoint now)
     cancel.bind(2, ToMillis(now));
     int cancelled = cancel.exec();
     RecordAction(db, now, "cancel_campaign", std::nullopt,
-                 "campaign " + campaign_id + ": " + std::to_string(cancelled) + " jobs cancelled");
+                 "campaign " + campaign_id + ": " + std::to_string(cancelled) + " jobs cancelled",
+                 CampaignScope(campaign_id));
     return cancelled;
   });
 }
@@ -80,7 +81,8 @@ Status Store::Pause(const std::string& app, BroadcastTarget target, const std::s
     pause.bind(3, reason);
     pause.bind(4, ToMillis(now));
     pause.exec();
-    RecordAction(*db_, now, "pause", std::nullopt, endpoint + ": " + reason);
+    RecordAction(*db_, now, "pause", std::nullopt, endpoint + ": " + reason,
+                 EndpointScope(app, target));
     return {};
   });
 }
@@ -91,8 +93,8 @@ Status Store::Resume(const std::string& app, BroadcastTarget target, TimePoint n
     sql::Statement resume(*db_, "DELETE FROM pauses WHERE app = ? AND target = ?");
     resume.bind(1, app);
     resume.bind(2, std::string(TargetName(target)));
-    if (resume.exec() == 0) return Fail(endpoint + " is not paused");
-    RecordAction(*db_, now, "resume", std::nullopt, endpoint);
+    if (resume.exec() == 0) return Fail(ErrorKind::kConflict, endpoint + " is not paused");
+    RecordAction(*db_, now, "resume", std::nullopt, endpoint, EndpointScope(app, target));
     return {};
   });
 }
@@ -145,14 +147,14 @@ Status Store::ResolveNotSent(int64_t job_id, TimePoint now) {
 Result<std::vector<OperatorActionRow>> Store::OperatorActions(std::optional<int64_t> job_id) {
   return Read("list operator actions", [&]() -> Result<std::vector<OperatorActionRow>> {
     sql::Statement q(*db_,
-                     "SELECT id, at, action, job_id, detail FROM operator_actions "
+                     "SELECT id, at, action, job_id, detail, scope FROM operator_actions "
                      "WHERE CAST(?1 AS BIGINT) IS NULL OR job_id = ?1 ORDER BY id");
     if (job_id) q.bind(1, *job_id);
     std::vector<OperatorActionRow> rows;
     while (q.executeStep()) {
       rows.push_back(OperatorActionRow{q.getColumn(0).getInt64(), Time(q.getColumn(1)),
                                        q.getColumn(2).getString(), OptionalInt64(q.getColumn(3)),
-                                       q.getColumn(4).getString()});
+                                       q.getColumn(4).getString(), q.getColumn(5).getString()});
     }
     return rows;
   });

@@ -294,5 +294,43 @@ TEST_F(StatusListingTest, HistoryShowsEveryAttemptAndOperatorAction) {
   EXPECT_EQ(RunHistory(ctx, "x", false), 2);
 }
 
+// Each scope from the store's column: the job's own actions, its campaign's cancellation
+// and its endpoint's pause; not another campaign's (whose id starts like its own), not
+// another endpoint's, not another job's.
+TEST_F(StatusListingTest, HistoryShowsTheActionsOfEachScope) {
+  AddCampaign("a", 2, BroadcastTarget::kUsers);
+  AddCampaign("a2", 1, BroadcastTarget::kChatrooms);
+  const std::vector<int64_t> ids = IdsOf("a");
+  ASSERT_EQ(ids.size(), 2u);
+  ASSERT_TRUE(rw_->CancelJob(ids[1], now_));
+  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kChatrooms, "not this one", now_));
+  ASSERT_TRUE(rw_->CancelCampaign("a2", now_));
+  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kUsers, "maintenance", now_));
+  ASSERT_TRUE(rw_->CancelCampaign("a", now_));
+
+  dir_.Write("broadcastd.yaml", "database: " + config_.database.string() +
+                                    "\ncampaigns_dir: " + config_.campaigns_dir.string() +
+                                    "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
+                                    "    org: org\n    app: app\n    client_id: cid\n"
+                                    "    token_file: main.token\n");
+  FakeClock clock(now_ + 1h);
+  std::ostringstream out, err;
+  CommandContext ctx{dir_ / "broadcastd.yaml", clock, out, err};
+  auto scopes = [&](int64_t id) {
+    out.str("");
+    EXPECT_EQ(RunHistory(ctx, std::to_string(id), true), 0) << err.str();
+    std::vector<std::string> seen;
+    const nlohmann::json doc = nlohmann::json::parse(out.str());
+    for (const auto& a : doc["operator_actions"]) {
+      seen.push_back(a["action"].get<std::string>() + " " + a["scope"].get<std::string>());
+    }
+    return seen;
+  };
+  EXPECT_EQ(scopes(ids[0]),
+            (std::vector<std::string>{"pause endpoint", "cancel_campaign campaign"}));
+  EXPECT_EQ(scopes(ids[1]), (std::vector<std::string>{"cancel_job job", "pause endpoint",
+                                                      "cancel_campaign campaign"}));
+}
+
 }  // namespace
 }  // namespace broadcastd

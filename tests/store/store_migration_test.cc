@@ -141,5 +141,42 @@ TEST(StoreMigration, AnEmptyVersionTwoDatabaseMigrates) {
   EXPECT_EQ(store->Jobs()->size(), 1u);
 }
 
+// Migration 9: the operator actions a version-8 database holds get their scope from what
+// their detail says (as --history read it before), and new ones are written with it.
+TEST(StoreMigration, AVersionEightDatabaseGetsEachOperatorActionsScope) {
+  TempDir dir;
+  const auto path = dir.path() / "queue.db";
+  ASSERT_TRUE(Store::Open(path, Store::Mode::kReadWrite).has_value());
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("ALTER TABLE operator_actions DROP COLUMN scope");
+    raw.exec("PRAGMA user_version = 8");
+    raw.exec(R"sql(
+INSERT INTO operator_actions (id, at, action, job_id, detail) VALUES
+  (1, 10, 'cancel_job', 7, ''),
+  (2, 11, 'cancel_campaign', NULL, 'campaign new-year.2030: 3 jobs cancelled'),
+  (3, 12, 'pause', NULL, 'main online_users: vendor incident'),
+  (4, 13, 'resume', NULL, 'main online_users'),
+  (5, 14, 'pause', 8, 'paused after an ''unopened'' answer'),
+  (6, 15, 'cancel_campaign', NULL, 'no campaign named here');
+)sql");
+  }
+  auto store = Store::Open(path, Store::Mode::kReadWrite);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_EQ(store->SchemaVersion().value(), CurrentSchemaVersion());
+  auto actions = store->OperatorActions().value();
+  ASSERT_EQ(actions.size(), 6u);
+  EXPECT_EQ(actions[0].scope, "job");
+  EXPECT_EQ(actions[1].scope, CampaignScope("new-year.2030"));
+  EXPECT_EQ(actions[2].scope, EndpointScope("main", BroadcastTarget::kOnlineUsers));
+  EXPECT_EQ(actions[3].scope, EndpointScope("main", BroadcastTarget::kOnlineUsers));
+  EXPECT_EQ(actions[4].scope, "job");
+  EXPECT_EQ(actions[5].scope, "");
+
+  ASSERT_TRUE(store->Pause("main", BroadcastTarget::kUsers, "again", kT0));
+  EXPECT_EQ(store->OperatorActions().value().back().scope,
+            EndpointScope("main", BroadcastTarget::kUsers));
+}
+
 }  // namespace
 }  // namespace broadcastd::testing_store

@@ -208,6 +208,31 @@ TEST_F(StorePostgres, StoresRacingToCreateTheSchemaFindOne) {
   EXPECT_FALSE(reader->Pause("main", BroadcastTarget::kUsers, "x", kT0).has_value());
 }
 
+// Migration 9 on PostgreSQL: a database made at version 8 gets its operator actions' scope
+// from what their detail says.
+TEST_F(StorePostgres, AVersionEightDatabaseGetsEachOperatorActionsScope) {
+  PgTestDb old("_v8");
+  ASSERT_TRUE(Store::OpenPostgres(old.uri(), Store::Mode::kReadWrite).has_value());
+  {
+    auto conn = old.Connect();
+    conn->Exec(
+        "BEGIN; ALTER TABLE operator_actions DROP COLUMN scope; "
+        "UPDATE broadcastd_schema SET version = 8; "
+        "INSERT INTO operator_actions (at, action, job_id, detail) VALUES "
+        "(10, 'cancel_campaign', NULL, 'campaign new-year.2030: 3 jobs cancelled'), "
+        "(11, 'pause', NULL, 'main online_users: vendor incident'), "
+        "(12, 'resume', NULL, 'main online_users'); COMMIT");
+  }
+  auto upgraded = Store::OpenPostgres(old.uri(), Store::Mode::kReadWrite);
+  ASSERT_TRUE(upgraded.has_value()) << upgraded.error().message;
+  EXPECT_EQ(upgraded->SchemaVersion().value(), CurrentSchemaVersion());
+  auto actions = upgraded->OperatorActions().value();
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_EQ(actions[0].scope, CampaignScope("new-year.2030"));
+  EXPECT_EQ(actions[1].scope, EndpointScope("main", BroadcastTarget::kOnlineUsers));
+  EXPECT_EQ(actions[2].scope, EndpointScope("main", BroadcastTarget::kOnlineUsers));
+}
+
 TEST_F(StorePostgres, ReadOnlyOnADatabaseWithoutTablesSaysSo) {
   PgTestDb empty("_empty");
   auto opened = Store::OpenPostgres(empty.uri(), Store::Mode::kReadOnly);
