@@ -129,8 +129,8 @@ Scheduler Rebuild(const Workload& w, const Persisted& persisted,
   const TimePoint from = now - std::max<Duration>(reach, days(1) + boundary);
   for (const LoggedAttempt& row : audit) {
     if (row.at < from) continue;
-    scheduler.limiter().RecordAttempt(row.endpoint, row.at);
-    scheduler.limiter().RecordOutcome(row.endpoint, row.at, row.result);
+    scheduler.limiter().RecordAttempt(row.endpoint, Instant(row.at));
+    scheduler.limiter().RecordOutcome(row.endpoint, Instant(row.at), row.result);
   }
   for (const auto& [id, job] : persisted.queued) scheduler.Upsert(job);
   for (const EndpointKey& key : persisted.paused) scheduler.SetPaused(key, true);
@@ -172,7 +172,7 @@ LoopResult RunDaemonLoop(const Workload& w, const FakeServer& server, const Loop
       ++result.restarts;
     }
 
-    const Decision decision = scheduler.Decide(now);
+    const Decision decision = scheduler.Decide(Instant(now));
     std::set<EndpointKey> sending;
     for (int64_t id : decision.send) {
       const std::optional<QueuedJob> job = scheduler.Find(id);
@@ -194,7 +194,7 @@ LoopResult RunDaemonLoop(const Workload& w, const FakeServer& server, const Loop
     }
     for (int64_t id : decision.send) {
       const QueuedJob job = *scheduler.Find(id);
-      scheduler.Begin(id, now);
+      scheduler.Begin(id, Instant(now));
       persisted.queued.erase(id);
       const AttemptResult answer = server(job, now);
       const LoggedAttempt row{now, id, job.endpoint, answer};
@@ -202,7 +202,7 @@ LoopResult RunDaemonLoop(const Workload& w, const FakeServer& server, const Loop
       result.record.attempts.push_back(row);
       if (answer.outcome == OutcomeClass::kSent) result.sent[id] = now;
       if (answer.outcome == OutcomeClass::kUnopened) persisted.paused.insert(job.endpoint);
-      if (scheduler.Finish(job, now, answer)) persisted.queued[id] = *scheduler.Find(id);
+      if (scheduler.Finish(job, Instant(now), answer)) persisted.queued[id] = *scheduler.Find(id);
     }
     if (!decision.send.empty()) continue;
 

@@ -108,15 +108,15 @@ TEST(SchedulerPropertyTest, ForecastEqualsWhatHappens) {
     Scheduler scheduler(w.options);
     for (const auto& [key, limits] : w.limits) scheduler.Configure(key, limits);
     for (const LoggedAttempt& row : w.history) {
-      scheduler.limiter().RecordAttempt(row.endpoint, row.at);
-      scheduler.limiter().RecordOutcome(row.endpoint, row.at, row.result);
+      scheduler.limiter().RecordAttempt(row.endpoint, Instant(row.at));
+      scheduler.limiter().RecordOutcome(row.endpoint, Instant(row.at), row.result);
     }
     for (const EndpointKey& key : w.paused) scheduler.SetPaused(key, true);
     for (const SubmittedJob& s : w.jobs) {
       scheduler.Upsert({s.id, s.endpoint, s.priority, s.due, s.expires, std::nullopt});
     }
     const Duration horizon = seed % 4 == 0 ? days(1) : days(200);
-    const auto forecast = scheduler.Forecast(w.start, horizon);
+    const auto forecast = scheduler.Forecast(Instant(w.start), horizon);
     const LoopResult run = RunDaemonLoop(w, SuccessServer(), LoopOptions{});
     ASSERT_FALSE(run.gave_up);
     ASSERT_EQ(forecast.size(), w.jobs.size()) << "seed " << seed;
