@@ -48,8 +48,8 @@ struct Fixture {
   void SendAndRefill(int64_t id) {
     const AttemptResult ok{OutcomeClass::kSent, 200, std::nullopt};
     const QueuedJob job = *scheduler->Find(id);
-    scheduler->Begin(id, now);
-    scheduler->Finish(job, now, ok);
+    scheduler->Begin(id, Instant(now));
+    scheduler->Finish(job, Instant(now), ok);
     scheduler->Upsert(NewJob());
   }
 };
@@ -67,7 +67,7 @@ Fixture& FixtureOf(size_t n) {
       }
     }
     for (size_t i = 0; i < n; ++i) f->scheduler->Upsert(f->NewJob());
-    f->scheduler->Decide(f->now);
+    f->scheduler->Decide(Instant(f->now));
   }
   return *f;
 }
@@ -75,7 +75,7 @@ Fixture& FixtureOf(size_t n) {
 void BM_Decide(benchmark::State& state) {
   Fixture& f = FixtureOf(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
-    Decision d = f.scheduler->Decide(f.now);
+    Decision d = f.scheduler->Decide(Instant(f.now));
     benchmark::DoNotOptimize(d);
   }
   state.SetComplexityN(state.range(0));
@@ -103,7 +103,7 @@ void BM_DaemonTurn(benchmark::State& state) {
   Fixture& f = FixtureOf(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
     f.now += seconds(1);
-    const Decision d = f.scheduler->Decide(f.now);
+    const Decision d = f.scheduler->Decide(Instant(f.now));
     for (int64_t id : d.send) f.SendAndRefill(id);
   }
   state.SetComplexityN(state.range(0));

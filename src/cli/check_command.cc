@@ -29,7 +29,9 @@ std::optional<std::string> CheckOne(const CommandContext& ctx, const std::string
     }
     ctx.out << shown << ": ok (campaign " << campaign->id << ", " << campaign->broadcasts.size()
             << " broadcasts)\n";
-    if (preview) ctx.out << CheckPreviewText(*config, *campaign, *preview, ctx.clock.Now());
+    if (preview)
+      ctx.out << CheckPreviewText(*config, *campaign, *preview, ctx.clock.Read(),
+                                  ctx.clock.BootId());
     return campaign->id;
   }
   // Without a config the app cannot be checked; the format still can.

@@ -5,11 +5,11 @@
 #include <sstream>
 
 #include "cli/database_access.h"
-#include "cli/status_report.h"
 #include "core/target.h"
 #include "core/time_format.h"
 #include "ingest/job_planner.h"
 #include "rebuild/scheduler_state.h"
+#include "status/status_report.h"
 #include "store/configured_store.h"
 #include "store/store.h"
 
@@ -44,9 +44,11 @@ std::string Describe(const Scheduler::ForecastEntry& f) {
 Result<std::vector<PreviewLine>> PreviewCampaign(const Config& config, const Campaign& campaign,
                                                  [[maybe_unused]] const std::string& file,
                                                  Scheduler scheduler,
-                                                 const std::vector<JobRow>& queued, TimePoint now) {
+                                                 const std::vector<JobRow>& queued,
+                                                 const Instant& now) {
   const std::string app = AppOf(campaign, config);
-  auto plan = PlanJobs(campaign, app, now, now, {}, now + kRepeatAhead, kMaxPerBroadcast);
+  auto plan =
+      PlanJobs(campaign, app, now.wall, now.wall, {}, now.wall + kRepeatAhead, kMaxPerBroadcast);
   if (!plan) return std::unexpected(plan.error());
 
   // The campaign's jobs never attempted are what this version replaces, whatever
@@ -88,7 +90,8 @@ Result<std::vector<PreviewLine>> PreviewCampaign(const Config& config, const Cam
 }
 
 std::string CheckPreviewText(const Config& config, const Campaign& campaign,
-                             const std::filesystem::path& path, TimePoint now) {
+                             const std::filesystem::path& path, const Instant& now,
+                             const std::string& boot_id) {
   std::ostringstream out;
   std::vector<JobRow> queued;
   std::optional<Scheduler> scheduler;
@@ -99,7 +102,7 @@ std::string CheckPreviewText(const Config& config, const Campaign& campaign,
                   : "an empty queue (" + access.error().message + ")";
   } else if (auto store = OpenConfiguredStore(config, Store::Mode::kReadOnly); !store) {
     against = "an empty queue (" + store.error().message + ")";
-  } else if (auto state = LoadSchedulerState(config, *store, now); !state) {
+  } else if (auto state = LoadSchedulerState(config, *store, now, boot_id); !state) {
     against = "an empty queue (" + state.error().message + ")";
   } else if (auto rows = store->QueuedJobs(); !rows) {
     against = "an empty queue (" + rows.error().message + ")";

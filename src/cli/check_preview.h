@@ -30,16 +30,20 @@ struct PreviewLine {
 // `scheduler` and `queued` are the current queue (from the store, or an empty
 // scheduler with the config's endpoints); `file` is the campaign's file name
 // in campaigns_dir: that file's jobs never attempted are replaced by the new
-// version's, as the ingester would.
+// version's, as the ingester would. `now` is one Clock::Read(): occurrences on its
+// wall part, the windows on both, as the daemon does.
 // REQUIRES: `campaign` passed CheckCampaignFile against `config`.
 Result<std::vector<PreviewLine>> PreviewCampaign(const Config& config, const Campaign& campaign,
                                                  const std::string& file, Scheduler scheduler,
-                                                 const std::vector<JobRow>& queued, TimePoint now);
+                                                 const std::vector<JobRow>& queued,
+                                                 const Instant& now);
 
 // The preview's lines for --check, indented under the file's "ok" line. Reads
 // the queue from config.database if this user can read it; otherwise previews
-// against an empty queue and says why.
+// against an empty queue and says why. `now` and `boot_id` (Clock::BootId) as for
+// GatherStatus (status/gather_status.h), so that the windows are rebuilt as --status does.
 std::string CheckPreviewText(const Config& config, const Campaign& campaign,
-                             const std::filesystem::path& path, TimePoint now);
+                             const std::filesystem::path& path, const Instant& now,
+                             const std::string& boot_id);
 
 }  // namespace broadcastd

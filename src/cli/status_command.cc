@@ -4,8 +4,9 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/database_access.h"
-#include "cli/status_report.h"
+#include "cli/status_render.h"
 #include "config/config_loader.h"
+#include "status/gather_status.h"
 #include "store/configured_store.h"
 #include "store/store.h"
 

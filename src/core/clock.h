@@ -48,9 +48,9 @@ struct Instant {
   Instant(TimePoint wall_time, MonoTime mono_time) : wall(wall_time), mono(mono_time) {}
   // A wall time alone stands for a reading of a clock that never stepped: the
   // monotonic part carries the same number. Tests and simulations on one timeline
-  // use it; the daemon always passes Clock::Read().
-  Instant(TimePoint t)  // NOLINT(google-explicit-constructor)
-      : wall(t), mono(MonoFromMillis(ToMillis(t))) {}
+  // use it; the daemon and every view of the status pass Clock::Read(). Explicit, so
+  // that a wall time never passes for a reading where one is required.
+  explicit Instant(TimePoint t) : wall(t), mono(MonoFromMillis(ToMillis(t))) {}
 
   // The wall time at which the monotonic clock will read `m`, if the wall clock
   // does not step meanwhile; and the converse.

@@ -5,8 +5,9 @@
 
 #include <thread>
 
-#include "cli/status_report.h"
 #include "core/log_value.h"
+#include "status/gather_status.h"
+#include "status/send_forecast.h"
 #include "store/configured_store.h"
 #include "store/store.h"
 #include "web/metrics.h"
@@ -63,17 +64,20 @@ Result<std::unique_ptr<HttpListener>> HttpListener::Start(const Config& config,
   server.Get("/metrics", [s](const httplib::Request&, httplib::Response& res) {
     auto store = OpenConfiguredStore(s->config, Store::Mode::kReadOnly);
     if (!store) return Failure(res, store.error());
-    auto text = RenderMetrics(s->config, *store, s->clock.Now());
+    auto text = RenderMetrics(s->config, *store, s->clock.Read(), s->clock.BootId());
     if (!text) return Failure(res, text.error());
     res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/", [s](const httplib::Request&, httplib::Response& res) {
     auto store = OpenConfiguredStore(s->config, Store::Mode::kReadOnly);
     if (!store) return Failure(res, store.error());
-    const TimePoint now = s->clock.Now();
-    auto report = GatherStatus(s->config, *store, now, {.state = JobState::kUnknown, .limit = 50});
+    // One reading of both clocks for the whole page, with its boot, as --status takes.
+    const Instant now = s->clock.Read();
+    const std::string boot_id = s->clock.BootId();
+    auto report =
+        GatherStatus(s->config, *store, now, {.state = JobState::kUnknown, .limit = 50}, boot_id);
     if (!report) return Failure(res, report.error());
-    auto forecast = ForecastSends(s->config, *store, now, kTimelineSpan);
+    auto forecast = ForecastSends(s->config, *store, now, kTimelineSpan, boot_id);
     if (!forecast) return Failure(res, forecast.error());
     res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
     res.set_content(RenderStatusPage(*report, *forecast), "text/html; charset=utf-8");

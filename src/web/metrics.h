@@ -12,7 +12,10 @@
 
 namespace broadcastd {
 
-// REQUIRES: `store` open (read-only is enough) with no transaction open.
-Result<std::string> RenderMetrics(const Config& config, Store& store, TimePoint now);
+// REQUIRES: `store` open (read-only is enough) with no transaction open. `now` is one
+// Clock::Read() and `boot_id` its boot (Clock::BootId), as for GatherStatus: the figures
+// agree with --status's at the same reading.
+Result<std::string> RenderMetrics(const Config& config, Store& store, const Instant& now,
+                                  const std::string& boot_id);
 
 }  // namespace broadcastd

@@ -33,7 +33,7 @@ void Endpoints(std::string& out, const StatusReport& r) {
   for (const auto& e : r.endpoints) {
     const int left = std::max(0, e.daily - e.used_today);
     const int percent = e.daily > 0 ? std::min(100, e.used_today * 100 / e.daily) : 100;
-    const bool open = e.next_allowed <= r.now;
+    const bool open = e.next_allowed <= r.now.wall;
     out += fmt::format(
         "<tr data-endpoint=\"{0}\"><td>{0}</td><td><span class=\"bar\"><span{1} "
         "style=\"width:{2}%\"></span></span> {3}/{4}</td><td class=\"used\">{3}</td>"
@@ -76,7 +76,7 @@ void Timeline(std::string& out, const StatusReport& r,
         EndpointName(f.endpoint.app, f.endpoint.target), f.sends.size(), y + 15, kLabel, y + 11,
         kLabel + kWidth);
     for (TimePoint t : f.sends) {
-      const double at = std::chrono::duration<double>(t - r.now).count() / span;
+      const double at = std::chrono::duration<double>(t - r.now.wall).count() / span;
       out += fmt::format(
           "<rect x=\"{:.1f}\" y=\"{}\" width=\"2\" height=\"14\" fill=\"#3d7be0\">"
           "<title>{}</title></rect>",
@@ -172,7 +172,7 @@ std::string RenderStatusPage(const StatusReport& r, const std::vector<EndpointFo
   out += "</style></head><body>\n<h1>broadcastd</h1>\n";
   out += fmt::format(
       "<p class=\"muted\">Status at <time id=\"now\">{}</time>; daemon {}; database {}</p>\n",
-      Time(r.now),
+      Time(r.now.wall),
       r.daemon_pid ? "running (pid " + std::to_string(*r.daemon_pid) + ")" : "not running",
       HtmlEscape(r.database));
   out += "<p id=\"queue\">";

@@ -9,7 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/status_report.h"
+#include "status/send_forecast.h"
+#include "status/status_report.h"
 
 namespace broadcastd {
 
@@ -18,7 +19,7 @@ inline constexpr Duration kTimelineSpan = std::chrono::hours(24);
 std::string HtmlEscape(std::string_view text);
 
 // `report` gathered with StatusQuery{.state = JobState::kUnknown}; `forecast` from
-// ForecastSends(…, kTimelineSpan).
+// ForecastSends(…, kTimelineSpan) with the same reading of the clocks (report.now).
 std::string RenderStatusPage(const StatusReport& report,
                              const std::vector<EndpointForecast>& forecast);
 

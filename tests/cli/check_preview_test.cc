@@ -47,12 +47,12 @@ class CheckPreviewTest : public ::testing::Test {
     EXPECT_TRUE(ingester.Scan(now_).has_value());
     auto campaign = CheckCampaignFile(path, config_);
     EXPECT_TRUE(campaign.has_value());
-    auto scheduler = LoadSchedulerState(config_, *store, now_);
+    auto scheduler = LoadSchedulerState(config_, *store, Instant(now_));
     EXPECT_TRUE(scheduler.has_value());
     auto queued = store->QueuedJobs();
     EXPECT_TRUE(queued.has_value());
     auto lines = PreviewCampaign(config_, *campaign, path.filename().string(),
-                                 std::move(*scheduler), *queued, now_);
+                                 std::move(*scheduler), *queued, Instant(now_));
     EXPECT_TRUE(lines.has_value()) << lines.error().message;
     return lines.value_or(std::vector<PreviewLine>{});
   }
@@ -96,7 +96,7 @@ TEST_F(CheckPreviewTest, TextWithoutADatabaseSaysSoAndWarnsAboutExpiry) {
   auto path = dir_.Write("new.yaml", Users("new", 4, "2027-03-01T23:00:00Z"));
   auto campaign = CheckCampaignFile(path, config_);
   ASSERT_TRUE(campaign.has_value());
-  std::string text = CheckPreviewText(config_, *campaign, path, now_);
+  std::string text = CheckPreviewText(config_, *campaign, path, Instant(now_), {});
   EXPECT_NE(
       text.find("against an empty queue (no database at " + config_.database.string() + " yet)"),
       std::string::npos)

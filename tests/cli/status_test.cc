@@ -3,12 +3,13 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/status_report.h"
+#include "cli/status_render.h"
 #include "core/time_format.h"
 #include "fakes/fake_clock.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 #include "ingest/campaign_ingester.h"
+#include "status/gather_status.h"
 
 namespace broadcastd {
 namespace {
@@ -35,7 +36,7 @@ class StatusTest : public ::testing::Test {
     EXPECT_TRUE(ingester.Scan(now_).has_value());
     auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
     EXPECT_TRUE(ro.has_value()) << ro.error().message;
-    auto report = GatherStatus(config_, *ro, now_);
+    auto report = GatherStatus(config_, *ro, Instant(now_), {}, {});
     EXPECT_TRUE(report.has_value()) << report.error().message;
     return std::move(*report);
   }

@@ -10,9 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli/status_report.h"
+#include "cli/status_render.h"
 #include "daemon/engine_fixture.h"
 #include "fakes/fault_vfs.h"
+#include "status/gather_status.h"
 
 namespace broadcastd {
 namespace {
@@ -189,7 +190,7 @@ broadcasts:
   ASSERT_NE(first, std::string::npos) << text;
   EXPECT_EQ(text.find("token.unavailable", first + 1), std::string::npos);  // once per change
 
-  auto status = GatherStatus(config_, engine->store(), clock_.Now());
+  auto status = GatherStatus(config_, engine->store(), clock_.Read(), {}, clock_.BootId());
   ASSERT_TRUE(status.has_value()) << status.error().message;
   for (const auto& e : status->endpoints) {
     EXPECT_EQ(e.used_today, 0);
@@ -206,7 +207,7 @@ broadcasts:
   ASSERT_TRUE(sent.has_value());
   EXPECT_EQ(Job(*engine, *sent).state, JobState::kSent);
   EXPECT_TRUE(engine->store().AppNotices().value().empty());
-  auto after = GatherStatus(config_, engine->store(), clock_.Now()).value();
+  auto after = GatherStatus(config_, engine->store(), clock_.Read(), {}, clock_.BootId()).value();
   EXPECT_EQ(
       after.endpoints[0].used_today + after.endpoints[1].used_today + after.endpoints[2].used_today,
       1);
@@ -315,16 +316,17 @@ TEST_F(EngineFailureTest, RefusedClaimsAreConflictsAndTouchOnlyTheirJob) {
   auto jobs = engine->store().Jobs().value();
   auto other = Store::Open(config_.database, Store::Mode::kReadWrite);
   ASSERT_TRUE(other.has_value());
-  ASSERT_TRUE(other->ClaimForSending(jobs[0].id, clock_.Now()).has_value());
-  auto again = other->ClaimForSending(jobs[0].id, clock_.Now());
+  ASSERT_TRUE(other->ClaimForSending(jobs[0].id, Instant(clock_.Now())).has_value());
+  auto again = other->ClaimForSending(jobs[0].id, Instant(clock_.Now()));
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().kind, ErrorKind::kConflict);
   ASSERT_TRUE(other->CancelJob(jobs[2].id, clock_.Now()).has_value());
   ASSERT_TRUE(other->Pause("main", BroadcastTarget::kChatrooms, "by hand", clock_.Now()));
-  auto paused = other->ClaimForSending(jobs[1].id, clock_.Now());
+  auto paused = other->ClaimForSending(jobs[1].id, Instant(clock_.Now()));
   ASSERT_FALSE(paused.has_value());
   EXPECT_EQ(paused.error().kind, ErrorKind::kConflict);
-  EXPECT_EQ(other->ClaimForSending(12345, clock_.Now()).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(other->ClaimForSending(12345, Instant(clock_.Now())).error().kind,
+            ErrorKind::kNotFound);
 
   EXPECT_FALSE(SendNext(*engine).has_value());  // no error: the store explains each
   EXPECT_TRUE(transport_.requests().empty());
@@ -357,7 +359,7 @@ TEST_F(EngineFailureTest, ReloadRenamingTheAppHoldsItsJobs) {
     EXPECT_EQ(job.attempts, 0);
   }
   EXPECT_NE(log.text().find("job.held app=main"), std::string::npos) << log.text();
-  auto status = GatherStatus(renamed, engine->store(), clock_.Now());
+  auto status = GatherStatus(renamed, engine->store(), clock_.Read(), {}, clock_.BootId());
   ASSERT_TRUE(status.has_value());
   EXPECT_NE(RenderStatusText(*status).find("is held: app main is not in the config"),
             std::string::npos);

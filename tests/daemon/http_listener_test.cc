@@ -1,20 +1,24 @@
 // The read-only HTTP listener: metrics that promtool accepts, the status page (also as
-// headless Chromium renders it, checked against --status --json), and its bounds.
+// headless Chromium renders it, checked against --status --json), its bounds, and the
+// page and the metrics agreeing with --status after a step of the wall clock.
 
 #include "daemon/http_listener.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include "cli/status_report.h"
+#include "cli/commands.h"
+#include "cli/status_render.h"
 #include "core/time_format.h"
 #include "fakes/fake_clock.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
+#include "status/gather_status.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -59,18 +63,18 @@ class HttpListenerTest : public ::testing::Test {
         store->RejectCampaign("bad.yaml", "h2", "line 1: <script>alert(1)</script> & \"x\"", now_));
     auto jobs = store->Jobs();
     // The first is sent, the second's answer never came.
-    auto sent = store->ClaimForSending((*jobs)[0].id, now_);
+    auto sent = store->ClaimForSending((*jobs)[0].id, Instant(now_));
     Store::AttemptOutcome ok;
     ok.outcome = OutcomeClass::kSent;
     ok.http_status = 200;
     ok.broadcast_id = "1";
-    ASSERT_TRUE(store->RecordOutcome((*jobs)[0].id, *sent, ok, now_ + 1s));
+    ASSERT_TRUE(store->RecordOutcome((*jobs)[0].id, *sent, ok, Instant(now_ + 1s)));
     ASSERT_TRUE(store->PromoteDue(now_ + 1h));
-    auto lost = store->ClaimForSending((*jobs)[1].id, now_ + 1h);
+    auto lost = store->ClaimForSending((*jobs)[1].id, Instant(now_ + 1h));
     Store::AttemptOutcome unknown;
     unknown.outcome = OutcomeClass::kUnknown;
     unknown.detail = "timed out <b>";
-    ASSERT_TRUE(store->RecordOutcome((*jobs)[1].id, *lost, unknown, now_ + 1h + 30s));
+    ASSERT_TRUE(store->RecordOutcome((*jobs)[1].id, *lost, unknown, Instant(now_ + 1h + 30s)));
     unknown_id_ = (*jobs)[1].id;
   }
 
@@ -186,6 +190,103 @@ TEST_F(HttpListenerTest, ANonLoopbackAddressNeedsTheExplicitKey) {
   EXPECT_EQ(off->get(), nullptr) << "off unless set";
 }
 
+// What --status --json says now, through the command itself with the listener's clock.
+nlohmann::json StatusJson(const Config& config, const TempDir& dir, const Clock& clock) {
+  const auto config_file =
+      dir.Write("broadcastd.yaml", "database: " + config.database.string() +
+                                       "\ncampaigns_dir: " + config.campaigns_dir.string() +
+                                       "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
+                                       "    org: org\n    app: app\n    client_id: cid\n"
+                                       "    token_file: main.token\n");
+  std::ostringstream out, err;
+  CommandContext ctx{config_file, clock, out, err};
+  StatusOptions options;
+  options.json = true;
+  EXPECT_EQ(RunStatus(ctx, options), 0) << err.str();
+  return nlohmann::json::parse(out.str(), nullptr, false);
+}
+
+// The value of the sample `name{labels}` in Prometheus text, or NaN.
+double Sample(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nan("");
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+// A send on chatrooms whose window is still closed, then the wall clock steps forward
+// and back: the page and /metrics tell what --status tells, because all three read the
+// clocks once (wall and monotonic, with the boot id) and rebuild the windows on the
+// monotonic part. A view that took the wall clock alone would place the attempt at its
+// wall time and show the window open after the forward step.
+TEST_F(HttpListenerTest, AfterAWallClockStepThePageAndMetricsAgreeWithStatus) {
+  {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    store->set_boot_id(clock_.BootId());
+    Store::JobSpec spec;
+    spec.broadcast = "room";
+    spec.occurrence = "once";
+    spec.app = "main";
+    spec.target = BroadcastTarget::kChatrooms;
+    spec.body = "{}";
+    spec.due = clock_.Now();
+    ASSERT_TRUE(
+        store->ApplyCampaign({"c.yaml", "c", "h3", "main", 0}, {spec}, clock_.Now(), clock_.Now()));
+    ASSERT_TRUE(store->PromoteDue(clock_.Now()));
+    const int64_t id = store->Jobs({.campaign_id = "c"}).value().at(0).id;
+    auto attempt = store->ClaimForSending(id, clock_.Read());
+    ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+    Store::AttemptOutcome ok;
+    ok.outcome = OutcomeClass::kSent;
+    ok.http_status = 200;
+    ok.broadcast_id = "2";
+    ASSERT_TRUE(store->RecordOutcome(id, *attempt, ok, clock_.Read()));
+  }
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  httplib::Client client("127.0.0.1", listener->port());
+
+  for (const Duration step : {Duration{2h}, Duration{-5h}}) {
+    SCOPED_TRACE("step " + std::to_string(step.count()) + " ms");
+    clock_.Step(step);
+    auto metrics = client.Get("/metrics");
+    auto page = client.Get("/");
+    ASSERT_TRUE(metrics && page);
+    ASSERT_EQ(metrics->status, 200);
+    ASSERT_EQ(page->status, 200);
+    const nlohmann::json status = StatusJson(config_, dir_, clock_);
+    ASSERT_FALSE(status.is_discarded());
+    const std::string now = status["now"].get<std::string>();
+    EXPECT_EQ(now, FormatDisplayTime(clock_.Now()));
+    EXPECT_NE(page->body.find("<time id=\"now\">" + now + "</time>"), std::string::npos);
+
+    for (const auto& e : status["endpoints"]) {
+      const std::string target = e["target"].get<std::string>();
+      const std::string labels = "{app=\"main\",target=\"" + target + "\"}";
+      const std::string next = e["next_send_allowed"].get<std::string>();
+      const double wait = std::chrono::duration<double>(T(next.c_str()) - T(now.c_str())).count();
+      if (target == "chatrooms") {
+        EXPECT_GT(wait, 0) << "the window measured on the monotonic clock is still closed";
+      }
+      EXPECT_DOUBLE_EQ(Sample(metrics->body, "broadcastd_next_send_allowed_seconds" + labels), wait)
+          << target;
+      EXPECT_EQ(Sample(metrics->body, "broadcastd_daily_budget_used" + labels),
+                static_cast<double>(e["used_today"].get<int>()))
+          << target;
+
+      const size_t row = page->body.find("data-endpoint=\"main/" + target + "\"><td>");
+      ASSERT_NE(row, std::string::npos) << target;
+      const std::string cells = page->body.substr(row, page->body.find("</tr>", row) - row);
+      EXPECT_NE(
+          cells.find("<td class=\"used\">" + std::to_string(e["used_today"].get<int>()) + "</td>"),
+          std::string::npos)
+          << cells;
+      EXPECT_NE(cells.find(wait > 0 ? "next send " + next : std::string("open")), std::string::npos)
+          << cells;
+    }
+  }
+}
+
 // The page as a browser shows it agrees with --status --json for the same database; the
 // screenshot is kept under the build folder (a CI artifact).
 TEST_F(HttpListenerTest, ChromiumShowsWhatStatusJsonSays) {
@@ -203,7 +304,7 @@ TEST_F(HttpListenerTest, ChromiumShowsWhatStatusJsonSays) {
 
   auto store = Store::Open(config_.database, Store::Mode::kReadOnly);
   ASSERT_TRUE(store.has_value());
-  auto report = GatherStatus(config_, *store, clock_.Now(), {});
+  auto report = GatherStatus(config_, *store, clock_.Read(), {}, clock_.BootId());
   ASSERT_TRUE(report.has_value());
   nlohmann::json status = RenderStatusJson(*report);
   for (const auto& e : status["endpoints"]) {

@@ -62,14 +62,14 @@ class CampaignIngesterTest : public ::testing::Test {
   // Claims the job and records the answer.
   void Answer(const std::string& broadcast, OutcomeClass outcome, TimePoint at) {
     const int64_t id = Job(broadcast).id;
-    auto attempt = store_->ClaimForSending(id, at);
+    auto attempt = store_->ClaimForSending(id, Instant(at));
     ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
     Store::AttemptOutcome o;
     o.outcome = outcome;
     o.http_status = outcome == OutcomeClass::kSent ? 200 : 429;
     if (outcome == OutcomeClass::kSent) o.broadcast_id = "1234567890123456789";
     if (outcome == OutcomeClass::kRetry) o.retry_not_before = at + 1s;
-    ASSERT_TRUE(store_->RecordOutcome(id, *attempt, o, at).has_value());
+    ASSERT_TRUE(store_->RecordOutcome(id, *attempt, o, Instant(at)).has_value());
   }
 
   std::optional<CampaignRow> FileRow(const std::string& file) {
@@ -125,7 +125,7 @@ TEST_F(CampaignIngesterTest, ChangedFileUpdatesUnattemptedJobsAndCancelsDroppedO
   dir_.Write("campaigns/spring.yaml", kTwoBroadcasts);
   Scan(now_);
   // The first job was attempted (claimed and answered): it must keep its history.
-  auto claimed = store_->ClaimForSending(Jobs()[0].id, now_);
+  auto claimed = store_->ClaimForSending(Jobs()[0].id, Instant(now_));
   ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
 
   dir_.Write("campaigns/spring.yaml", R"(id: spring

@@ -39,9 +39,9 @@ std::vector<TimePoint> SendGreedily(Limiter& limiter, const EndpointKey& key, Fa
                                     int n) {
   std::vector<TimePoint> starts;
   for (int i = 0; i < n; ++i) {
-    clock.Set(limiter.NextAllowed(key, clock.Now()));
-    limiter.RecordAttempt(key, clock.Now());
-    limiter.RecordOutcome(key, clock.Now(), kOk);
+    clock.Set(limiter.NextAllowed(key, Instant(clock.Now())));
+    limiter.RecordAttempt(key, Instant(clock.Now()));
+    limiter.RecordOutcome(key, Instant(clock.Now()), kOk);
     starts.push_back(clock.Now());
   }
   return starts;
@@ -84,17 +84,18 @@ TEST(LimiterTest, MarginWidensEveryWindow) {
   EXPECT_EQ(starts[9] - t0, Duration{13500});
   EXPECT_EQ(starts[10] - t0, Duration{60500});
 
-  limiter.RecordAttempt(kUsers, t0);
-  EXPECT_EQ(limiter.NextAllowed(kUsers, t0), t0 + minutes(30) + Duration{500});
-  EXPECT_EQ(limiter.NextAllowed(kUsers, t0 + minutes(30)), t0 + minutes(30) + Duration{500});
+  limiter.RecordAttempt(kUsers, Instant(t0));
+  EXPECT_EQ(limiter.NextAllowed(kUsers, Instant(t0)), t0 + minutes(30) + Duration{500});
+  EXPECT_EQ(limiter.NextAllowed(kUsers, Instant(t0 + minutes(30))),
+            t0 + minutes(30) + Duration{500});
 }
 
 TEST(LimiterTest, NeverEarlierThanNow) {
   Limiter limiter{LimiterOptions{}};
   const TimePoint t = At("2027-03-01T01:00:00Z");
-  limiter.RecordAttempt(kUsers, t);
-  EXPECT_EQ(limiter.NextAllowed(kUsers, t + hours(5)), t + hours(5));
-  EXPECT_EQ(limiter.NextAllowed(kOnline, t), t) << "an endpoint with no history is open";
+  limiter.RecordAttempt(kUsers, Instant(t));
+  EXPECT_EQ(limiter.NextAllowed(kUsers, Instant(t + hours(5))), t + hours(5));
+  EXPECT_EQ(limiter.NextAllowed(kOnline, Instant(t)), t) << "an endpoint with no history is open";
 }
 
 TEST(LimiterTest, DailyBudgetResetsAtMidnightUtc) {
@@ -102,15 +103,15 @@ TEST(LimiterTest, DailyBudgetResetsAtMidnightUtc) {
   FakeClock clock(At("2027-03-01T20:00:00Z"));
   const auto starts = SendGreedily(limiter, kUsers, clock, 3);
   EXPECT_EQ(starts[2], At("2027-03-01T21:00:00Z"));
-  const auto view = limiter.View(kUsers, At("2027-03-01T23:00:00Z"));
+  const auto view = limiter.View(kUsers, Instant(At("2027-03-01T23:00:00Z")));
   EXPECT_EQ(view.used_today, 3);
   EXPECT_EQ(view.daily, 3);
   EXPECT_TRUE(view.day_exhausted);
   EXPECT_EQ(view.next_allowed, At("2027-03-02T00:00:00Z"));
   const auto more = SendGreedily(limiter, kUsers, clock, 1);
   EXPECT_EQ(more[0], At("2027-03-02T00:00:00Z"));
-  EXPECT_EQ(limiter.View(kUsers, more[0]).used_today, 1);
-  EXPECT_FALSE(limiter.View(kUsers, more[0]).day_exhausted);
+  EXPECT_EQ(limiter.View(kUsers, Instant(more[0])).used_today, 1);
+  EXPECT_FALSE(limiter.View(kUsers, Instant(more[0])).day_exhausted);
 }
 
 TEST(LimiterTest, ShiftedDayBoundary) {
@@ -122,7 +123,7 @@ TEST(LimiterTest, ShiftedDayBoundary) {
   EXPECT_EQ(starts[2], At("2027-03-01T07:00:00Z"));
   EXPECT_EQ(starts[3], At("2027-03-01T08:00:00Z")) << "a new day at 08:00 UTC, not midnight";
   EXPECT_EQ(starts[4], At("2027-03-01T08:30:00Z"));
-  EXPECT_EQ(limiter.View(kUsers, At("2027-03-01T09:00:00Z")).used_today, 2);
+  EXPECT_EQ(limiter.View(kUsers, Instant(At("2027-03-01T09:00:00Z"))).used_today, 2);
 }
 
 TEST(LimiterTest, PerAppDailyOverride) {
@@ -140,25 +141,25 @@ TEST(LimiterTest, PerAppDailyOverride) {
   EXPECT_EQ(big_starts[5], At("2027-03-02T00:00:00Z"));
   EXPECT_EQ(small_starts[2], At("2027-03-01T01:00:00Z")) << "apps do not share windows";
   EXPECT_EQ(small_starts[3], At("2027-03-02T00:00:00Z"));
-  EXPECT_EQ(limiter.View(big, At("2027-03-01T12:00:00Z")).daily, 5);
+  EXPECT_EQ(limiter.View(big, Instant(At("2027-03-01T12:00:00Z"))).daily, 5);
 }
 
 TEST(LimiterTest, ReconfigureKeepsWhatWasSent) {
   Limiter limiter(NoMargin());
   const TimePoint t = At("2027-03-01T10:00:00Z");
-  limiter.RecordAttempt(kUsers, t);
-  limiter.RecordAttempt(kUsers, t + hours(1));
+  limiter.RecordAttempt(kUsers, Instant(t));
+  limiter.RecordAttempt(kUsers, Instant(t + hours(1)));
   EndpointLimits limits = DefaultLimits(BroadcastTarget::kUsers);
   limits.daily = 2;
   limiter.Configure(kUsers, limits);
-  EXPECT_EQ(limiter.NextAllowed(kUsers, t + hours(2)), At("2027-03-02T00:00:00Z"));
+  EXPECT_EQ(limiter.NextAllowed(kUsers, Instant(t + hours(2))), At("2027-03-02T00:00:00Z"));
 }
 
 Duration JitterOf(Limiter& limiter, const EndpointKey& key, TimePoint at) {
-  limiter.RecordAttempt(key, at);
-  limiter.RecordOutcome(key, at, k429);
+  limiter.RecordAttempt(key, Instant(at));
+  limiter.RecordOutcome(key, Instant(at), k429);
   // The window (plus margin) from `at` is the floor; the rest is backoff.
-  return limiter.NextAllowed(key, at) - (at + minutes(1) + Duration{500});
+  return limiter.NextAllowed(key, Instant(at)) - (at + minutes(1) + Duration{500});
 }
 
 TEST(LimiterTest, BackoffGrowsIsCappedAndJitterStaysInRange) {
@@ -181,8 +182,8 @@ TEST(LimiterTest, BackoffGrowsIsCappedAndJitterStaysInRange) {
       ASSERT_LE(jitter, bounds[n]) << "seed " << seed << " streak " << n + 1;
       largest[n] = std::max(largest[n], jitter);
       distinct[n].insert(jitter.count());
-      EXPECT_EQ(limiter.View(kOnline, t).consecutive_429, static_cast<int>(n) + 1);
-      t = limiter.NextAllowed(kOnline, t);
+      EXPECT_EQ(limiter.View(kOnline, Instant(t)).consecutive_429, static_cast<int>(n) + 1);
+      t = limiter.NextAllowed(kOnline, Instant(t));
     }
   }
   for (size_t n = 0; n < bounds.size(); ++n) {
@@ -200,14 +201,14 @@ TEST(LimiterTest, SuccessResetsTheStreak) {
     TimePoint t = At("2027-03-01T10:00:00Z");
     for (int i = 0; i < 4; ++i) {
       JitterOf(limiter, kOnline, t);
-      t = limiter.NextAllowed(kOnline, t);
+      t = limiter.NextAllowed(kOnline, Instant(t));
     }
-    limiter.RecordAttempt(kOnline, t);
-    limiter.RecordOutcome(kOnline, t, kOk);
-    EXPECT_EQ(limiter.View(kOnline, t).consecutive_429, 0);
-    t = limiter.NextAllowed(kOnline, t);
+    limiter.RecordAttempt(kOnline, Instant(t));
+    limiter.RecordOutcome(kOnline, Instant(t), kOk);
+    EXPECT_EQ(limiter.View(kOnline, Instant(t)).consecutive_429, 0);
+    t = limiter.NextAllowed(kOnline, Instant(t));
     EXPECT_LE(JitterOf(limiter, kOnline, t), seconds(10)) << "bound back to the base";
-    EXPECT_EQ(limiter.View(kOnline, t).consecutive_429, 1);
+    EXPECT_EQ(limiter.View(kOnline, Instant(t)).consecutive_429, 1);
   }
 }
 
@@ -225,9 +226,9 @@ TEST(LimiterTest, RetryAfterHonouredAndClamped) {
     LimiterOptions options;
     options.backoff_base = Duration{0};  // no jitter: the figures are exact
     Limiter limiter(options);
-    limiter.RecordAttempt(kOnline, t);
-    limiter.RecordOutcome(kOnline, t, {OutcomeClass::kRetry, status, retry_after});
-    return limiter.NextAllowed(kOnline, t);
+    limiter.RecordAttempt(kOnline, Instant(t));
+    limiter.RecordOutcome(kOnline, Instant(t), {OutcomeClass::kRetry, status, retry_after});
+    return limiter.NextAllowed(kOnline, Instant(t));
   };
   const TimePoint window = t + minutes(1) + Duration{500};
   EXPECT_EQ(next_after(minutes(10), 429), t + minutes(10));
@@ -241,13 +242,13 @@ TEST(LimiterTest, RetryAfterHonouredAndClamped) {
 TEST(LimiterTest, LimitExceededSpendsTheDay) {
   Limiter limiter{LimiterOptions{}};
   const TimePoint t = At("2027-03-01T10:00:00Z");
-  limiter.RecordAttempt(kOnline, t);
-  limiter.RecordOutcome(kOnline, t, k403Limit);
-  EXPECT_EQ(limiter.NextAllowed(kOnline, t), At("2027-03-02T00:00:00Z"));
-  const auto view = limiter.View(kOnline, t + hours(1));
+  limiter.RecordAttempt(kOnline, Instant(t));
+  limiter.RecordOutcome(kOnline, Instant(t), k403Limit);
+  EXPECT_EQ(limiter.NextAllowed(kOnline, Instant(t)), At("2027-03-02T00:00:00Z"));
+  const auto view = limiter.View(kOnline, Instant(t + hours(1)));
   EXPECT_EQ(view.used_today, 1);
   EXPECT_TRUE(view.day_exhausted) << "1 of 50 used, but the server said the day is spent";
-  EXPECT_FALSE(limiter.View(kOnline, At("2027-03-02T00:00:00Z")).day_exhausted);
+  EXPECT_FALSE(limiter.View(kOnline, Instant(At("2027-03-02T00:00:00Z"))).day_exhausted);
 }
 
 // The daemon restarts mid-day and rebuilds the limiter from the audit rows since
@@ -265,8 +266,8 @@ TEST(LimiterTest, RestartByReplayKeepsBudgetAndWindows) {
   Limiter before(options);
   std::vector<Row> audit;
   auto attempt = [&](const EndpointKey& key, TimePoint at, AttemptResult result) {
-    before.RecordAttempt(key, at);
-    before.RecordOutcome(key, at, result);
+    before.RecordAttempt(key, Instant(at));
+    before.RecordOutcome(key, Instant(at), result);
     audit.push_back({key, at, result});
   };
   // Yesterday (budget day starting 2027-02-28T08:00Z) and today.
@@ -282,44 +283,47 @@ TEST(LimiterTest, RestartByReplayKeepsBudgetAndWindows) {
   const TimePoint from = now - std::max<Duration>(minutes(30) + options.safety_margin, hours(24));
   for (const Row& row : audit) {
     if (row.started < from) continue;
-    after.RecordAttempt(row.key, row.started);
-    after.RecordOutcome(row.key, row.started, row.result);
+    after.RecordAttempt(row.key, Instant(row.started));
+    after.RecordOutcome(row.key, Instant(row.started), row.result);
   }
 
   for (const EndpointKey& key : {kUsers, kRooms, kOnline}) {
     for (Duration d :
          std::vector<Duration>{Duration{0}, seconds(30), minutes(5), minutes(40), hours(21)}) {
-      EXPECT_EQ(after.NextAllowed(key, now + d), before.NextAllowed(key, now + d))
+      EXPECT_EQ(after.NextAllowed(key, Instant(now + d)), before.NextAllowed(key, Instant(now + d)))
           << TargetName(key.target) << " +" << d.count() << " ms";
     }
-    const auto a = after.View(key, now);
-    const auto b = before.View(key, now);
+    const auto a = after.View(key, Instant(now));
+    const auto b = before.View(key, Instant(now));
     EXPECT_EQ(a.used_today, b.used_today);
     EXPECT_EQ(a.day_exhausted, b.day_exhausted);
     EXPECT_EQ(a.consecutive_429, b.consecutive_429);
   }
   // Stated outright: no fresh budget, no fresh window.
-  EXPECT_EQ(after.NextAllowed(kUsers, now), At("2027-03-02T08:00:00Z"));
-  EXPECT_EQ(after.NextAllowed(kRooms, now), At("2027-03-01T10:21:00.500Z"));
-  EXPECT_GE(after.NextAllowed(kOnline, now), At("2027-03-01T10:21:30.500Z"));
+  EXPECT_EQ(after.NextAllowed(kUsers, Instant(now)), At("2027-03-02T08:00:00Z"));
+  EXPECT_EQ(after.NextAllowed(kRooms, Instant(now)), At("2027-03-01T10:21:00.500Z"));
+  EXPECT_GE(after.NextAllowed(kOnline, Instant(now)), At("2027-03-01T10:21:30.500Z"));
 }
 
 TEST(LimiterTest, ForgetChangesNoAnswerFromThenOn) {
   Limiter limiter{LimiterOptions{}};
   TimePoint t = At("2027-03-01T22:00:00Z");
   for (int i = 0; i < 30; ++i) {
-    limiter.RecordAttempt(kRooms, t);
-    limiter.RecordOutcome(kRooms, t, i % 7 == 3 ? k429 : kOk);
-    limiter.RecordAttempt(kUsers, t);
+    limiter.RecordAttempt(kRooms, Instant(t));
+    limiter.RecordOutcome(kRooms, Instant(t), i % 7 == 3 ? k429 : kOk);
+    limiter.RecordAttempt(kUsers, Instant(t));
     t = t + minutes(7);
   }
   Limiter forgetful = limiter;
-  forgetful.Forget(t);
+  forgetful.Forget(Instant(t));
   for (Duration d :
        std::vector<Duration>{Duration{0}, seconds(1), minutes(1), minutes(31), hours(3)}) {
-    EXPECT_EQ(forgetful.NextAllowed(kRooms, t + d), limiter.NextAllowed(kRooms, t + d));
-    EXPECT_EQ(forgetful.NextAllowed(kUsers, t + d), limiter.NextAllowed(kUsers, t + d));
-    EXPECT_EQ(forgetful.View(kUsers, t + d).used_today, limiter.View(kUsers, t + d).used_today);
+    EXPECT_EQ(forgetful.NextAllowed(kRooms, Instant(t + d)),
+              limiter.NextAllowed(kRooms, Instant(t + d)));
+    EXPECT_EQ(forgetful.NextAllowed(kUsers, Instant(t + d)),
+              limiter.NextAllowed(kUsers, Instant(t + d)));
+    EXPECT_EQ(forgetful.View(kUsers, Instant(t + d)).used_today,
+              limiter.View(kUsers, Instant(t + d)).used_today);
   }
 }
 

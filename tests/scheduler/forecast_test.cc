@@ -38,8 +38,8 @@ class FiveUsersBroadcasts : public ::testing::Test {
     EndpointLimits limits = DefaultLimits(BroadcastTarget::kUsers);
     limits.daily = 5;
     scheduler_.Configure(kUsers, limits);
-    scheduler_.limiter().RecordAttempt(kUsers, At("2027-03-01T06:00:00Z"));
-    scheduler_.limiter().RecordAttempt(kUsers, At("2027-03-01T07:00:00Z"));
+    scheduler_.limiter().RecordAttempt(kUsers, Instant(At("2027-03-01T06:00:00Z")));
+    scheduler_.limiter().RecordAttempt(kUsers, Instant(At("2027-03-01T07:00:00Z")));
     for (int64_t id = 1; id <= 5; ++id) {
       QueuedJob job = Job(id, kUsers, 10 - id, At("2027-03-01T09:00:00Z"));
       if (id == 5) job.expires = At("2027-03-01T20:00:00Z");
@@ -51,8 +51,8 @@ class FiveUsersBroadcasts : public ::testing::Test {
 };
 
 TEST_F(FiveUsersBroadcasts, ThreeTodayOneTomorrowOneExpires) {
-  ASSERT_EQ(scheduler_.limiter().View(kUsers, now_).used_today, 2);
-  const auto forecast = scheduler_.Forecast(now_, hours(48));
+  ASSERT_EQ(scheduler_.limiter().View(kUsers, Instant(now_)).used_today, 2);
+  const auto forecast = scheduler_.Forecast(Instant(now_), hours(48));
   ASSERT_EQ(forecast.size(), 5u);
   EXPECT_THAT(forecast.at(1), IsEntry(Entry::kSend, At("2027-03-01T09:00:00Z")));
   EXPECT_THAT(forecast.at(2), IsEntry(Entry::kSend, At("2027-03-01T09:30:00.500Z")));
@@ -62,14 +62,14 @@ TEST_F(FiveUsersBroadcasts, ThreeTodayOneTomorrowOneExpires) {
 }
 
 TEST_F(FiveUsersBroadcasts, ForecastLeavesTheSchedulerAsItWas) {
-  scheduler_.Forecast(now_, hours(48));
+  scheduler_.Forecast(Instant(now_), hours(48));
   EXPECT_EQ(scheduler_.size(), 5u);
-  EXPECT_EQ(scheduler_.limiter().View(kUsers, now_).used_today, 2);
-  EXPECT_THAT(scheduler_.Decide(now_).send, ::testing::ElementsAre(1));
+  EXPECT_EQ(scheduler_.limiter().View(kUsers, Instant(now_)).used_today, 2);
+  EXPECT_THAT(scheduler_.Decide(Instant(now_)).send, ::testing::ElementsAre(1));
 }
 
 TEST_F(FiveUsersBroadcasts, BeyondTheHorizon) {
-  const auto forecast = scheduler_.Forecast(now_, hours(12));
+  const auto forecast = scheduler_.Forecast(Instant(now_), hours(12));
   EXPECT_THAT(forecast.at(3), IsEntry(Entry::kSend, At("2027-03-01T10:00:01Z")));
   EXPECT_THAT(forecast.at(4), IsEntry(Entry::kBeyondHorizon, At("2027-03-01T21:00:00Z")));
   EXPECT_THAT(forecast.at(5), IsEntry(Entry::kExpires, At("2027-03-01T20:00:00Z")));
@@ -78,7 +78,7 @@ TEST_F(FiveUsersBroadcasts, BeyondTheHorizon) {
 TEST_F(FiveUsersBroadcasts, AnotherEndpointsJobsDoNotWaitForThese) {
   scheduler_.Upsert(Job(6, kRooms, 0, At("2027-03-01T09:00:00Z")));
   scheduler_.Upsert(Job(7, kRooms, 0, At("2027-03-01T09:00:00Z")));
-  const auto forecast = scheduler_.Forecast(now_, hours(48));
+  const auto forecast = scheduler_.Forecast(Instant(now_), hours(48));
   EXPECT_THAT(forecast.at(6), IsEntry(Entry::kSend, At("2027-03-01T09:00:00Z")));
   EXPECT_THAT(forecast.at(7), IsEntry(Entry::kSend, At("2027-03-01T09:00:01.500Z")));
   EXPECT_THAT(forecast.at(4), IsEntry(Entry::kSend, At("2027-03-02T00:00:00Z")));
@@ -86,18 +86,18 @@ TEST_F(FiveUsersBroadcasts, AnotherEndpointsJobsDoNotWaitForThese) {
 
 TEST_F(FiveUsersBroadcasts, PausedEndpoint) {
   scheduler_.SetPaused(kUsers, true);
-  const auto forecast = scheduler_.Forecast(now_, hours(48));
+  const auto forecast = scheduler_.Forecast(Instant(now_), hours(48));
   EXPECT_THAT(forecast.at(1), IsEntry(Entry::kPaused, now_));
   EXPECT_THAT(forecast.at(5), IsEntry(Entry::kExpires, At("2027-03-01T20:00:00Z")));
 }
 
 TEST(ForecastTest, AlreadyExpiredAndEmpty) {
   Scheduler scheduler{LimiterOptions{}};
-  EXPECT_TRUE(scheduler.Forecast(At("2027-03-01T09:00:00Z"), hours(1)).empty());
+  EXPECT_TRUE(scheduler.Forecast(Instant(At("2027-03-01T09:00:00Z")), hours(1)).empty());
   QueuedJob job = Job(1, kRooms, 0, At("2027-03-01T08:00:00Z"));
   job.expires = At("2027-03-01T08:30:00Z");
   scheduler.Upsert(job);
-  EXPECT_THAT(scheduler.Forecast(At("2027-03-01T09:00:00Z"), hours(1)).at(1),
+  EXPECT_THAT(scheduler.Forecast(Instant(At("2027-03-01T09:00:00Z")), hours(1)).at(1),
               IsEntry(Entry::kExpires, At("2027-03-01T08:30:00Z")));
 }
 

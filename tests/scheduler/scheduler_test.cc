@@ -39,14 +39,14 @@ QueuedJob Job(int64_t id, const EndpointKey& endpoint, int64_t priority, TimePoi
 void SendAll(Scheduler& scheduler, const Decision& decision, TimePoint now) {
   for (int64_t id : decision.send) {
     const QueuedJob job = *scheduler.Find(id);
-    scheduler.Begin(id, now);
-    scheduler.Finish(job, now, kOk);
+    scheduler.Begin(id, Instant(now));
+    scheduler.Finish(job, Instant(now), kOk);
   }
 }
 
 TEST(SchedulerTest, EmptyQueueDecidesNothing) {
   Scheduler scheduler{LimiterOptions{}};
-  const Decision d = scheduler.Decide(kT0);
+  const Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.send, IsEmpty());
   EXPECT_THAT(d.expire, IsEmpty());
   EXPECT_FALSE(d.next.has_value());
@@ -62,11 +62,11 @@ TEST(SchedulerTest, OrderIsPriorityThenDueThenId) {
   std::vector<int64_t> order;
   TimePoint t = kT0;
   while (scheduler.size() > 0) {
-    const Decision d = scheduler.Decide(t);
+    const Decision d = scheduler.Decide(Instant(t));
     ASSERT_EQ(d.send.size(), 1u);
     order.push_back(d.send[0]);
     SendAll(scheduler, d, t);
-    t = scheduler.Decide(t).next.value_or(t);
+    t = scheduler.Decide(Instant(t)).next.value_or(t);
   }
   EXPECT_THAT(order, ElementsAre(1, 2, 3, 4, 5));
 }
@@ -77,7 +77,7 @@ TEST(SchedulerTest, AtMostOnePerEndpointAndEndpointsIndependent) {
   scheduler.Upsert(Job(2, kUsers, 0, kT0));
   scheduler.Upsert(Job(3, kOtherUsers, 0, kT0));
   scheduler.Upsert(Job(4, kRooms, 0, kT0));
-  const Decision d = scheduler.Decide(kT0);
+  const Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.send, UnorderedElementsAre(1, 3, 4));
 }
 
@@ -85,13 +85,13 @@ TEST(SchedulerTest, DecideChangesNothing) {
   Scheduler scheduler{LimiterOptions{}};
   scheduler.Upsert(Job(1, kUsers, 0, kT0));
   scheduler.Upsert(Job(2, kUsers, 0, kT0 + hours(1)));
-  const Decision first = scheduler.Decide(kT0 + hours(2));
-  const Decision again = scheduler.Decide(kT0 + hours(2));
+  const Decision first = scheduler.Decide(Instant(kT0 + hours(2)));
+  const Decision again = scheduler.Decide(Instant(kT0 + hours(2)));
   EXPECT_EQ(scheduler.size(), 2u);
   EXPECT_EQ(first.send, again.send);
   EXPECT_EQ(first.next, again.next);
   // Asking about an earlier time afterwards still answers for that time.
-  const Decision earlier = scheduler.Decide(kT0 - minutes(1));
+  const Decision earlier = scheduler.Decide(Instant(kT0 - minutes(1)));
   EXPECT_THAT(earlier.send, IsEmpty());
   EXPECT_EQ(earlier.next, kT0);
 }
@@ -99,18 +99,18 @@ TEST(SchedulerTest, DecideChangesNothing) {
 TEST(SchedulerTest, FutureSendAtWaitsAndNextIsItsDueTime) {
   Scheduler scheduler{LimiterOptions{}};
   scheduler.Upsert(Job(1, kOnline, 9, kT0 + minutes(10)));
-  Decision d = scheduler.Decide(kT0);
+  Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.send, IsEmpty());
   EXPECT_EQ(d.next, kT0 + minutes(10));
-  EXPECT_THAT(scheduler.Decide(kT0 + minutes(10) - Duration{1}).send, IsEmpty());
-  EXPECT_THAT(scheduler.Decide(kT0 + minutes(10)).send, ElementsAre(1));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0 + minutes(10) - Duration{1})).send, IsEmpty());
+  EXPECT_THAT(scheduler.Decide(Instant(kT0 + minutes(10))).send, ElementsAre(1));
 }
 
 TEST(SchedulerTest, HigherPriorityNotYetDueDoesNotBlock) {
   Scheduler scheduler{LimiterOptions{}};
   scheduler.Upsert(Job(1, kOnline, 9, kT0 + minutes(10)));
   scheduler.Upsert(Job(2, kOnline, 0, kT0));
-  const Decision d = scheduler.Decide(kT0);
+  const Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.send, ElementsAre(2));
   EXPECT_EQ(d.next, kT0 + minutes(10)) << "when the better job is due the pick may change";
 }
@@ -120,22 +120,22 @@ TEST(SchedulerTest, NotBeforeHoldsAJob) {
   QueuedJob job = Job(1, kOnline, 0, kT0 - hours(1));
   job.not_before = kT0 + seconds(90);
   scheduler.Upsert(job);
-  EXPECT_THAT(scheduler.Decide(kT0).send, IsEmpty());
-  EXPECT_EQ(scheduler.Decide(kT0).next, kT0 + seconds(90));
-  EXPECT_THAT(scheduler.Decide(kT0 + seconds(90)).send, ElementsAre(1));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0)).send, IsEmpty());
+  EXPECT_EQ(scheduler.Decide(Instant(kT0)).next, kT0 + seconds(90));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0 + seconds(90))).send, ElementsAre(1));
 }
 
 TEST(SchedulerTest, NextIsExactlyWhenTheWindowOpens) {
   Scheduler scheduler{LimiterOptions{}};
   scheduler.Upsert(Job(1, kUsers, 0, kT0));
   scheduler.Upsert(Job(2, kUsers, 0, kT0));
-  SendAll(scheduler, scheduler.Decide(kT0), kT0);
-  const Decision d = scheduler.Decide(kT0);
+  SendAll(scheduler, scheduler.Decide(Instant(kT0)), kT0);
+  const Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.send, IsEmpty());
   const TimePoint open = kT0 + minutes(30) + Duration{500};
   EXPECT_EQ(d.next, open);
-  EXPECT_THAT(scheduler.Decide(open - Duration{1}).send, IsEmpty());
-  EXPECT_THAT(scheduler.Decide(open).send, ElementsAre(2));
+  EXPECT_THAT(scheduler.Decide(Instant(open - Duration{1})).send, IsEmpty());
+  EXPECT_THAT(scheduler.Decide(Instant(open)).send, ElementsAre(2));
 }
 
 TEST(SchedulerTest, NextWaitsForBothWindowAndDueTime) {
@@ -143,11 +143,11 @@ TEST(SchedulerTest, NextWaitsForBothWindowAndDueTime) {
   scheduler.Upsert(Job(1, kUsers, 0, kT0));
   scheduler.Upsert(Job(2, kUsers, 0, kT0 + minutes(10)));  // due before the window opens
   scheduler.Upsert(Job(3, kOnline, 0, kT0 + hours(2)));    // another endpoint, later
-  SendAll(scheduler, scheduler.Decide(kT0), kT0);
-  EXPECT_EQ(scheduler.Decide(kT0).next, kT0 + minutes(30) + Duration{500});
-  SendAll(scheduler, scheduler.Decide(kT0 + minutes(30) + Duration{500}),
+  SendAll(scheduler, scheduler.Decide(Instant(kT0)), kT0);
+  EXPECT_EQ(scheduler.Decide(Instant(kT0)).next, kT0 + minutes(30) + Duration{500});
+  SendAll(scheduler, scheduler.Decide(Instant(kT0 + minutes(30) + Duration{500})),
           kT0 + minutes(30) + Duration{500});
-  EXPECT_EQ(scheduler.Decide(kT0 + minutes(31)).next, kT0 + hours(2));
+  EXPECT_EQ(scheduler.Decide(Instant(kT0 + minutes(31))).next, kT0 + hours(2));
 }
 
 TEST(SchedulerTest, NextIsTheNextDayWhenTheBudgetIsSpent) {
@@ -155,13 +155,13 @@ TEST(SchedulerTest, NextIsTheNextDayWhenTheBudgetIsSpent) {
   for (int64_t id = 1; id <= 4; ++id) scheduler.Upsert(Job(id, kUsers, 0, kT0));
   TimePoint t = kT0;
   for (int i = 0; i < 3; ++i) {
-    const Decision d = scheduler.Decide(t);
+    const Decision d = scheduler.Decide(Instant(t));
     ASSERT_EQ(d.send.size(), 1u) << i;
     SendAll(scheduler, d, t);
-    t = *scheduler.Decide(t).next;
+    t = *scheduler.Decide(Instant(t)).next;
   }
   EXPECT_EQ(t, At("2027-03-02T00:00:00Z"));
-  EXPECT_THAT(scheduler.Decide(t).send, ElementsAre(4));
+  EXPECT_THAT(scheduler.Decide(Instant(t)).send, ElementsAre(4));
 }
 
 TEST(SchedulerTest, ExpiredJobsAreListedNeverSent) {
@@ -172,9 +172,9 @@ TEST(SchedulerTest, ExpiredJobsAreListedNeverSent) {
   later.expires = kT0 + minutes(3);
   scheduler.Upsert(best);
   scheduler.Upsert(later);
-  Decision d = scheduler.Decide(kT0 - Duration{1});
+  Decision d = scheduler.Decide(Instant(kT0 - Duration{1}));
   EXPECT_THAT(d.send, ElementsAre(1));
-  d = scheduler.Decide(kT0);
+  d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.expire, ElementsAre(1)) << "expires <= now";
   EXPECT_THAT(d.send, ElementsAre(2));
   EXPECT_EQ(d.next, kT0 + minutes(3));
@@ -189,10 +189,10 @@ TEST(SchedulerTest, NextIncludesExpiryOfAWaitingJob) {
   QueuedJob waiting = Job(2, kUsers, 0, kT0);
   waiting.expires = kT0 + minutes(20);  // before the window opens again
   scheduler.Upsert(waiting);
-  SendAll(scheduler, scheduler.Decide(kT0), kT0);
-  Decision d = scheduler.Decide(kT0);
+  SendAll(scheduler, scheduler.Decide(Instant(kT0)), kT0);
+  Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_EQ(d.next, kT0 + minutes(20));
-  d = scheduler.Decide(kT0 + minutes(20));
+  d = scheduler.Decide(Instant(kT0 + minutes(20)));
   EXPECT_THAT(d.expire, ElementsAre(2));
   EXPECT_THAT(d.send, IsEmpty());
   EXPECT_FALSE(d.next.has_value()) << "nothing left that time alone would release";
@@ -206,14 +206,14 @@ TEST(SchedulerTest, PausedEndpointSendsNothingButStillExpires) {
   scheduler.Upsert(expiring);
   scheduler.Upsert(Job(3, kOnline, 0, kT0));
   scheduler.SetPaused(kRooms, true);
-  Decision d = scheduler.Decide(kT0);
+  Decision d = scheduler.Decide(Instant(kT0));
   EXPECT_THAT(d.send, ElementsAre(3));
   EXPECT_EQ(d.next, kT0 + hours(1));
-  d = scheduler.Decide(kT0 + hours(1));
+  d = scheduler.Decide(Instant(kT0 + hours(1)));
   EXPECT_THAT(d.expire, ElementsAre(2));
   scheduler.Remove(2);
   scheduler.SetPaused(kRooms, false);
-  EXPECT_THAT(scheduler.Decide(kT0 + hours(1)).send, UnorderedElementsAre(1, 3));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0 + hours(1))).send, UnorderedElementsAre(1, 3));
 }
 
 TEST(SchedulerTest, UpsertReplacesAndRemoveDrops) {
@@ -221,14 +221,14 @@ TEST(SchedulerTest, UpsertReplacesAndRemoveDrops) {
   scheduler.Upsert(Job(1, kOnline, 0, kT0));
   scheduler.Upsert(Job(1, kOnline, 0, kT0 + hours(1)));  // the campaign file changed
   EXPECT_EQ(scheduler.size(), 1u);
-  EXPECT_THAT(scheduler.Decide(kT0).send, IsEmpty());
-  EXPECT_EQ(scheduler.Decide(kT0).next, kT0 + hours(1));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0)).send, IsEmpty());
+  EXPECT_EQ(scheduler.Decide(Instant(kT0)).next, kT0 + hours(1));
   scheduler.Upsert(Job(1, kRooms, 0, kT0));  // and its target
-  EXPECT_THAT(scheduler.Decide(kT0).send, ElementsAre(1));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0)).send, ElementsAre(1));
   scheduler.Remove(1);
   scheduler.Remove(99);
   EXPECT_EQ(scheduler.size(), 0u);
-  EXPECT_THAT(scheduler.Decide(kT0).send, IsEmpty());
+  EXPECT_THAT(scheduler.Decide(Instant(kT0)).send, IsEmpty());
 }
 
 TEST(SchedulerTest, RetryRequeuesWithTheEndpointsNextAllowedTime) {
@@ -237,25 +237,26 @@ TEST(SchedulerTest, RetryRequeuesWithTheEndpointsNextAllowedTime) {
   Scheduler scheduler(options);
   scheduler.Upsert(Job(1, kOnline, 0, kT0));
   const QueuedJob job = *scheduler.Find(1);
-  scheduler.Begin(1, kT0);
+  scheduler.Begin(1, Instant(kT0));
   EXPECT_EQ(scheduler.size(), 0u);
-  const auto not_before = scheduler.Finish(job, kT0 + seconds(2), {OutcomeClass::kRetry, 429, {}});
+  const auto not_before =
+      scheduler.Finish(job, Instant(kT0 + seconds(2)), {OutcomeClass::kRetry, 429, {}});
   const TimePoint expected = kT0 + seconds(2) + minutes(1) + Duration{500};
   EXPECT_EQ(not_before, expected) << "the window again from the 429";
   ASSERT_NE(scheduler.Find(1), std::nullopt);
   EXPECT_EQ(scheduler.Find(1)->not_before, expected);
-  EXPECT_THAT(scheduler.Decide(expected - Duration{1}).send, IsEmpty());
-  EXPECT_THAT(scheduler.Decide(expected).send, ElementsAre(1));
+  EXPECT_THAT(scheduler.Decide(Instant(expected - Duration{1})).send, IsEmpty());
+  EXPECT_THAT(scheduler.Decide(Instant(expected)).send, ElementsAre(1));
 }
 
 TEST(SchedulerTest, LimitExceededRequeuesForTheNextDay) {
   Scheduler scheduler{LimiterOptions{}};
   scheduler.Upsert(Job(1, kRooms, 0, kT0));
   const QueuedJob job = *scheduler.Find(1);
-  scheduler.Begin(1, kT0);
-  EXPECT_EQ(scheduler.Finish(job, kT0, {OutcomeClass::kNextDay, 403, {}}),
+  scheduler.Begin(1, Instant(kT0));
+  EXPECT_EQ(scheduler.Finish(job, Instant(kT0), {OutcomeClass::kNextDay, 403, {}}),
             At("2027-03-02T00:00:00Z"));
-  EXPECT_EQ(scheduler.Decide(kT0).next, At("2027-03-02T00:00:00Z"));
+  EXPECT_EQ(scheduler.Decide(Instant(kT0)).next, At("2027-03-02T00:00:00Z"));
 }
 
 TEST(SchedulerTest, TerminalAnswersEndTheJobAndUnopenedPauses) {
@@ -265,8 +266,9 @@ TEST(SchedulerTest, TerminalAnswersEndTheJobAndUnopenedPauses) {
                                OutcomeClass::kUnknown, OutcomeClass::kUnopened}) {
     scheduler.Upsert(Job(++id, kRooms, 0, kT0));
     const QueuedJob job = *scheduler.Find(id);
-    scheduler.Begin(id, kT0 + seconds(10 * id));
-    EXPECT_FALSE(scheduler.Finish(job, kT0 + seconds(10 * id), {outcome, {}, {}}).has_value());
+    scheduler.Begin(id, Instant(kT0 + seconds(10 * id)));
+    EXPECT_FALSE(
+        scheduler.Finish(job, Instant(kT0 + seconds(10 * id)), {outcome, {}, {}}).has_value());
     EXPECT_EQ(scheduler.Find(id), std::nullopt) << OutcomeName(outcome) << " is never resent";
   }
   EXPECT_TRUE(scheduler.IsPaused(kRooms));
@@ -278,10 +280,10 @@ TEST(SchedulerTest, EveryAttemptCountsWhateverItsAnswer) {
   scheduler.Upsert(Job(1, kUsers, 0, kT0));
   scheduler.Upsert(Job(2, kUsers, 0, kT0));
   const QueuedJob job = *scheduler.Find(1);
-  scheduler.Begin(1, kT0);
-  scheduler.Finish(job, kT0, {OutcomeClass::kUnknown, 503, {}});
-  EXPECT_EQ(scheduler.Decide(kT0).next, kT0 + minutes(30) + Duration{500});
-  EXPECT_EQ(scheduler.limiter().View(kUsers, kT0).used_today, 1);
+  scheduler.Begin(1, Instant(kT0));
+  scheduler.Finish(job, Instant(kT0), {OutcomeClass::kUnknown, 503, {}});
+  EXPECT_EQ(scheduler.Decide(Instant(kT0)).next, kT0 + minutes(30) + Duration{500});
+  EXPECT_EQ(scheduler.limiter().View(kUsers, Instant(kT0)).used_today, 1);
 }
 
 }  // namespace

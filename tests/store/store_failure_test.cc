@@ -25,28 +25,28 @@ class StoreFailure : public StoreTest {
 
 TEST_F(StoreFailure, RefusalsAreConflictsAndMissingJobsNotFound) {
   JobRow one = JobNamed("one");
-  ASSERT_TRUE(store().ClaimForSending(one.id, kT0).has_value());
-  EXPECT_EQ(store().ClaimForSending(one.id, kT0).error().kind, ErrorKind::kConflict);
+  ASSERT_TRUE(store().ClaimForSending(one.id, Instant(kT0)).has_value());
+  EXPECT_EQ(store().ClaimForSending(one.id, Instant(kT0)).error().kind, ErrorKind::kConflict);
   EXPECT_EQ(store().ExpireJob(one.id, kT0).error().kind, ErrorKind::kConflict);
-  EXPECT_EQ(store().ClaimForSending(4242, kT0).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(store().ClaimForSending(4242, Instant(kT0)).error().kind, ErrorKind::kNotFound);
   EXPECT_EQ(store().ExpireJob(4242, kT0).error().kind, ErrorKind::kNotFound);
   JobRow two = JobNamed("two");
   ASSERT_TRUE(store().Pause("main", two.target, "by hand", kT0));
-  EXPECT_EQ(store().ClaimForSending(two.id, kT0).error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(store().ClaimForSending(two.id, Instant(kT0)).error().kind, ErrorKind::kConflict);
 }
 
 TEST_F(StoreFailure, OutcomeRecordsWhenTheRequestReallyStarted) {
   JobRow one = JobNamed("one");
-  int64_t attempt = store().ClaimForSending(one.id, kT0).value();
+  int64_t attempt = store().ClaimForSending(one.id, Instant(kT0)).value();
   Store::AttemptOutcome o;
   o.outcome = OutcomeClass::kSent;
   o.broadcast_id = "5";
-  o.started_at = kT0 + 1500ms;
-  ASSERT_TRUE(store().RecordOutcome(one.id, attempt, o, kT0 + 2s));
+  o.started_at = Instant(kT0 + 1500ms);
+  ASSERT_TRUE(store().RecordOutcome(one.id, attempt, o, Instant(kT0 + 2s)));
   auto rows = store().AttemptsOf(one.id).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].started_at, kT0 + 1500ms);
-  EXPECT_EQ(store().RecordOutcome(one.id, attempt, o, kT0 + 3s).error().kind,
+  EXPECT_EQ(store().RecordOutcome(one.id, attempt, o, Instant(kT0 + 3s)).error().kind,
             ErrorKind::kConflict);  // a second outcome for one attempt
 }
 
@@ -57,26 +57,26 @@ TEST_F(StoreFailure, DiskFullIsIoChangesNothingAndHeals) {
   ASSERT_TRUE(opened.has_value()) << opened.error().message;
   store_.emplace(std::move(*opened));
   JobRow one = JobNamed("one");
-  int64_t attempt = store().ClaimForSending(one.id, kT0).value();
+  int64_t attempt = store().ClaimForSending(one.id, Instant(kT0)).value();
 
   FaultVfs::Get().Arm(FaultVfs::kWrite | FaultVfs::kSync, 0, SQLITE_FULL);
   Store::AttemptOutcome o;
   o.outcome = OutcomeClass::kSent;
   o.broadcast_id = "1365344904091349007";
-  Status st = store().RecordOutcome(one.id, attempt, o, kT0 + 1s);
+  Status st = store().RecordOutcome(one.id, attempt, o, Instant(kT0 + 1s));
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().kind, ErrorKind::kIo);
   EXPECT_GT(FaultVfs::Get().failures(), 0);
   EXPECT_EQ(JobNamed("one").state, JobState::kSending);  // rolled back
-  auto claim = store().ClaimForSending(JobNamed("two").id, kT0);
+  auto claim = store().ClaimForSending(JobNamed("two").id, Instant(kT0));
   ASSERT_FALSE(claim.has_value());
   EXPECT_EQ(claim.error().kind, ErrorKind::kIo);
 
   FaultVfs::Get().Heal();
-  ASSERT_TRUE(store().RecordOutcome(one.id, attempt, o, kT0 + 2s)) << "the store recovers";
+  ASSERT_TRUE(store().RecordOutcome(one.id, attempt, o, Instant(kT0 + 2s))) << "the store recovers";
   EXPECT_EQ(JobNamed("one").state, JobState::kSent);
   EXPECT_EQ(JobNamed("one").broadcast_id, "1365344904091349007");
-  EXPECT_TRUE(store().ClaimForSending(JobNamed("two").id, kT0).has_value());
+  EXPECT_TRUE(store().ClaimForSending(JobNamed("two").id, Instant(kT0)).has_value());
 }
 
 TEST_F(StoreFailure, AppNoticesKeepTheirFirstTimeAndClear) {

@@ -39,13 +39,13 @@ class StoreIdentity : public StoreTest {
 
   // Claims the job and records a retry answer (a 429) with its not-before.
   void Retried(int64_t job_id, TimePoint at, OutcomeClass outcome = OutcomeClass::kRetry) {
-    auto attempt = store().ClaimForSending(job_id, at);
+    auto attempt = store().ClaimForSending(job_id, Instant(at));
     ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
     Store::AttemptOutcome o;
     o.outcome = outcome;
     o.http_status = 429;
     o.retry_not_before = at + 1min;
-    ASSERT_TRUE(store().RecordOutcome(job_id, *attempt, o, at).has_value());
+    ASSERT_TRUE(store().RecordOutcome(job_id, *attempt, o, Instant(at)).has_value());
   }
 };
 
@@ -166,7 +166,7 @@ TEST_F(StoreIdentity, AJobAnAttemptMayHaveReachedIsNeverRewrittenCancelledOrRevi
   ASSERT_TRUE(store().ResolveNotSent(JobNamed("unknown").id, kT0).has_value());  // ready again
   Attempt(JobNamed("retried-then-unknown").id, OutcomeClass::kUnknown, kT0 + 2min);
   ASSERT_TRUE(store().ResolveNotSent(JobNamed("retried-then-unknown").id, kT0 + 2min));
-  ASSERT_TRUE(store().ClaimForSending(JobNamed("in-flight").id, kT0 + 2min).has_value());
+  ASSERT_TRUE(store().ClaimForSending(JobNamed("in-flight").id, Instant(kT0 + 2min)).has_value());
   const std::string before = Dump("jobs");
 
   std::vector<Store::JobSpec> v2 = v1;
@@ -205,7 +205,7 @@ TEST_F(StoreIdentity, AJobEveryAttemptOfWhichWasRefusedFollowsItsFile) {
   EXPECT_EQ(JobNamed("removed").state, JobState::kCancelled);
   EXPECT_EQ(store().RemoveCampaign("a.yaml", kT0 + 5min).value(), 1);
   EXPECT_EQ(JobNamed("edited").state, JobState::kCancelled);
-  EXPECT_FALSE(store().ClaimForSending(JobNamed("edited").id, kT0 + 6min).has_value());
+  EXPECT_FALSE(store().ClaimForSending(JobNamed("edited").id, Instant(kT0 + 6min)).has_value());
 }
 
 TEST_F(StoreIdentity, ARefusedFileKeepsItsCampaignAndIsReportedOncePerChange) {

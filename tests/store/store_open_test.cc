@@ -191,14 +191,14 @@ TEST(StoreOpen, RetryAfterIsKeptWithTheAttempt) {
   ASSERT_TRUE(store->ApplyCampaign(File("a.yaml", "a", "h1"), {Spec("x", "once", kT0)}, kT0, kT0)
                   .has_value());
   int64_t job = store->Jobs().value().at(0).id;
-  auto attempt = store->ClaimForSending(job, kT0);
+  auto attempt = store->ClaimForSending(job, Instant(kT0));
   ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
   Store::AttemptOutcome outcome;
   outcome.outcome = OutcomeClass::kRetry;
   outcome.http_status = 429;
   outcome.retry_after = Duration(120000);
   outcome.retry_not_before = kT0 + std::chrono::minutes(2);
-  ASSERT_TRUE(store->RecordOutcome(job, *attempt, outcome, kT0).has_value());
+  ASSERT_TRUE(store->RecordOutcome(job, *attempt, outcome, Instant(kT0)).has_value());
   auto rows = store->AttemptsOf(job).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].retry_after, Duration(120000));

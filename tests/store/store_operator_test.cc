@@ -18,7 +18,7 @@ class StoreOperator : public StoreTest {
         {Spec("queued", "once", kT0 + 1h), Spec("ready", "once", kT0), Spec("sending", "once", kT0),
          Spec("unknown", "once", kT0), Spec("sent", "once", kT0)},
         kT0, kT0));
-    ASSERT_TRUE(store().ClaimForSending(JobNamed("sending").id, kT0).has_value());
+    ASSERT_TRUE(store().ClaimForSending(JobNamed("sending").id, Instant(kT0)).has_value());
     Attempt(JobNamed("unknown").id, OutcomeClass::kUnknown, kT0);
     Attempt(JobNamed("sent").id, OutcomeClass::kSent, kT0, "99");
   }
@@ -59,7 +59,7 @@ TEST_F(StoreOperator, CancelJobTakesQueuedAndUnknownJobs) {
     EXPECT_EQ(actions[0].at, kT0 + 1s);
   }
   // The daemon's connection can no longer claim it.
-  EXPECT_FALSE(store().ClaimForSending(JobNamed("ready").id, kT0 + 2s).has_value());
+  EXPECT_FALSE(store().ClaimForSending(JobNamed("ready").id, Instant(kT0 + 2s)).has_value());
 }
 
 TEST_F(StoreOperator, CancelCampaignTakesQueuedAndUnknownJobsOnly) {
@@ -95,11 +95,11 @@ TEST_F(StoreOperator, PauseAndResume) {
   ASSERT_EQ(pauses.size(), 1u);
   EXPECT_EQ(pauses[0].reason, "still quiet");
   EXPECT_EQ(pauses[0].since, kT0);
-  EXPECT_FALSE(store().ClaimForSending(JobNamed("ready").id, kT0 + 2min).has_value());
+  EXPECT_FALSE(store().ClaimForSending(JobNamed("ready").id, Instant(kT0 + 2min)).has_value());
 
   ASSERT_TRUE(op.Resume("main", BroadcastTarget::kUsers, kT0 + 3min));
   EXPECT_TRUE(store().Pauses().value().empty());
-  EXPECT_TRUE(store().ClaimForSending(JobNamed("ready").id, kT0 + 4min).has_value());
+  EXPECT_TRUE(store().ClaimForSending(JobNamed("ready").id, Instant(kT0 + 4min)).has_value());
   auto again = op.Resume("main", BroadcastTarget::kUsers, kT0 + 5min);
   ASSERT_FALSE(again.has_value());
   EXPECT_THAT(again.error().message, HasSubstr("main users is not paused"));
@@ -137,7 +137,7 @@ TEST_F(StoreOperator, ResolveNotSentQueuesTheJobAgain) {
   EXPECT_EQ(job.not_before, kT0 + 1h);
   EXPECT_EQ(job.attempts, 1);  // its history is kept
   EXPECT_EQ(op.OperatorActions(id).value().at(0).action, "resolve_not_sent");
-  EXPECT_TRUE(store().ClaimForSending(id, kT0 + 1h).has_value());
+  EXPECT_TRUE(store().ClaimForSending(id, Instant(kT0 + 1h)).has_value());
   EXPECT_FALSE(op.ResolveNotSent(JobNamed("sending").id, kT0).has_value());
 }
 

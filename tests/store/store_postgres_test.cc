@@ -49,7 +49,7 @@ TEST_F(StorePostgres, AClaimIsRefusedWithoutTheLeaseAtItsEpoch) {
   const int64_t one = JobNamed("one").id;
   // Another daemon took the lease over (the epoch moved on): this one's claim is refused.
   Lease("UPDATE broadcastd_lease SET holder = 'other', epoch = epoch + 1");
-  auto claim = store().ClaimForSending(one, kT0);
+  auto claim = store().ClaimForSending(one, Instant(kT0));
   ASSERT_FALSE(claim.has_value());
   EXPECT_EQ(claim.error().kind, ErrorKind::kConflict);
   EXPECT_THAT(claim.error().message, HasSubstr("no longer holds the sender lease"));
@@ -59,16 +59,17 @@ TEST_F(StorePostgres, AClaimIsRefusedWithoutTheLeaseAtItsEpoch) {
   // Back to this daemon, but expired by the database's clock: still refused.
   Lease("UPDATE broadcastd_lease SET holder = 'store-test', epoch = " +
         std::to_string(fence_->epoch) + ", expires_at = clock_timestamp() - interval '1 second'");
-  EXPECT_EQ(store().ClaimForSending(one, kT0).error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(store().ClaimForSending(one, Instant(kT0)).error().kind, ErrorKind::kConflict);
 
   // Held and current: the claim goes through.
   Lease("UPDATE broadcastd_lease SET expires_at = clock_timestamp() + interval '1 hour'");
-  EXPECT_TRUE(store().ClaimForSending(one, kT0).has_value());
+  EXPECT_TRUE(store().ClaimForSending(one, Instant(kT0)).has_value());
 
   // A store without a fence (an operator command) never claims.
   auto op = Store::OpenPostgres(pg_->uri(), Store::Mode::kReadWriteExisting);
   ASSERT_TRUE(op.has_value()) << op.error().message;
-  EXPECT_EQ(op->ClaimForSending(JobNamed("two").id, kT0).error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(op->ClaimForSending(JobNamed("two").id, Instant(kT0)).error().kind,
+            ErrorKind::kConflict);
 }
 
 TEST_F(StorePostgres, TheQueueIsReadInPagesEachQueuedJobOnceInIdOrder) {
@@ -108,23 +109,23 @@ TEST_F(StorePostgres, AClaimIsRefusedWhenTheSharedAuditShowsTheWindowFull) {
                             kT0, kT0));
   // Another sender's attempt 600 ms ago: the 1-second window is full.
   Attempt(JobNamed("r1").id, OutcomeClass::kSent, kT0 - 600ms, "1");
-  auto refused = store().ClaimForSending(JobNamed("r2").id, kT0, &check);
+  auto refused = store().ClaimForSending(JobNamed("r2").id, Instant(kT0), &check);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::kConflict);
   EXPECT_THAT(refused.error().message, HasSubstr("in the last 1000 ms (the window allows 1)"));
   EXPECT_EQ(JobNamed("r2").state, JobState::kReady);
   // A second later the window has room.
-  EXPECT_TRUE(store().ClaimForSending(JobNamed("r2").id, kT0 + 500ms, &check).has_value());
+  EXPECT_TRUE(store().ClaimForSending(JobNamed("r2").id, Instant(kT0 + 500ms), &check).has_value());
 
   // A day whose budget the audit shows spent.
   Store::AuditCheck spent = check;
   spent.limits.daily = 2;
-  auto over = store().ClaimForSending(JobNamed("r3").id, kT0 + 5s, &spent);
+  auto over = store().ClaimForSending(JobNamed("r3").id, Instant(kT0 + 5s), &spent);
   ASSERT_FALSE(over.has_value());
   EXPECT_THAT(over.error().message, HasSubstr("today's budget"));
   // Attempts before the day's start do not count.
   spent.day_start = kT0 + 1s;
-  EXPECT_TRUE(store().ClaimForSending(JobNamed("r3").id, kT0 + 5s, &spent).has_value());
+  EXPECT_TRUE(store().ClaimForSending(JobNamed("r3").id, Instant(kT0 + 5s), &spent).has_value());
 }
 
 TEST_F(StorePostgres, OtherConnectionsCommitsAreNoticedNotOwnOnes) {

@@ -52,7 +52,7 @@ TEST_F(StoreQueue, JobsFilterByStateAndCampaign) {
 
 TEST_F(StoreQueue, ClaimIsCommittedBeforeItReturns) {
   JobRow job = JobNamed("due");
-  auto attempt = store().ClaimForSending(job.id, kT0);
+  auto attempt = store().ClaimForSending(job.id, Instant(kT0));
   ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
 
   // Another process (here: another connection) sees the claim at once.
@@ -68,7 +68,7 @@ TEST_F(StoreQueue, ClaimIsCommittedBeforeItReturns) {
   EXPECT_EQ(attempts[0].outcome, std::nullopt);
 
   // A job already sending cannot be claimed twice.
-  auto again = store().ClaimForSending(job.id, kT0 + 1s);
+  auto again = store().ClaimForSending(job.id, Instant(kT0 + 1s));
   ASSERT_FALSE(again.has_value());
   EXPECT_THAT(again.error().message, HasSubstr("is sending, not queued"));
 }
@@ -76,16 +76,16 @@ TEST_F(StoreQueue, ClaimIsCommittedBeforeItReturns) {
 TEST_F(StoreQueue, ClaimRefusesACancelledJobAndAPausedEndpoint) {
   JobRow due = JobNamed("due");
   ASSERT_TRUE(store().CancelJob(due.id, kT0));
-  EXPECT_FALSE(store().ClaimForSending(due.id, kT0).has_value());
+  EXPECT_FALSE(store().ClaimForSending(due.id, Instant(kT0)).has_value());
   EXPECT_TRUE(store().AttemptsOf(due.id).value().empty());
 
   JobRow late = JobNamed("late");
   ASSERT_TRUE(store().Pause("main", BroadcastTarget::kChatrooms, "vendor incident", kT0));
-  auto claim = store().ClaimForSending(late.id, kT0 + 2h);
+  auto claim = store().ClaimForSending(late.id, Instant(kT0 + 2h));
   ASSERT_FALSE(claim.has_value());
   EXPECT_THAT(claim.error().message, HasSubstr("paused (vendor incident)"));
   EXPECT_EQ(JobNamed("late").state, JobState::kScheduled);
-  EXPECT_FALSE(store().ClaimForSending(12345, kT0).has_value());
+  EXPECT_FALSE(store().ClaimForSending(12345, Instant(kT0)).has_value());
 }
 
 struct OutcomeCase {
@@ -102,7 +102,7 @@ class StoreOutcome : public StoreQueue, public ::testing::WithParamInterface<Out
 TEST_P(StoreOutcome, MovesTheJobAndCompletesTheAttempt) {
   const OutcomeCase& c = GetParam();
   JobRow job = JobNamed("due");
-  int64_t attempt = store().ClaimForSending(job.id, kT0).value();
+  int64_t attempt = store().ClaimForSending(job.id, Instant(kT0)).value();
   Store::AttemptOutcome o;
   o.outcome = c.outcome;
   o.http_status = c.outcome == OutcomeClass::kSent ? 200 : 429;
@@ -112,7 +112,7 @@ TEST_P(StoreOutcome, MovesTheJobAndCompletesTheAttempt) {
   o.response_body = R"({"data":{"id":1365344904091349007}})";
   o.detail = "test";
   o.retry_not_before = kT0 + 10min;
-  ASSERT_TRUE(store().RecordOutcome(job.id, attempt, o, kT0 + 2s));
+  ASSERT_TRUE(store().RecordOutcome(job.id, attempt, o, Instant(kT0 + 2s)));
 
   JobRow after = JobNamed("due");
   EXPECT_EQ(after.state, c.state);
@@ -155,7 +155,7 @@ TEST_P(StoreOutcome, MovesTheJobAndCompletesTheAttempt) {
   }
 
   // One outcome per attempt.
-  EXPECT_FALSE(store().RecordOutcome(job.id, attempt, o, kT0 + 3s).has_value());
+  EXPECT_FALSE(store().RecordOutcome(job.id, attempt, o, Instant(kT0 + 3s)).has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryClass, StoreOutcome,
@@ -184,12 +184,12 @@ TEST_F(StoreQueue, BroadcastIdsRoundTripExactly) {
 
 TEST_F(StoreQueue, TheResponseBodyIsKeptToItsFirst4096Bytes) {
   JobRow job = JobNamed("due");
-  int64_t attempt = store().ClaimForSending(job.id, kT0).value();
+  int64_t attempt = store().ClaimForSending(job.id, Instant(kT0)).value();
   Store::AttemptOutcome o;
   o.outcome = OutcomeClass::kUnknown;
   // 4095 ASCII bytes, then a 3-byte character straddling the limit.
   o.response_body = std::string(4095, 'a') + "\xE4\xB8\xAD" + std::string(100, 'b');
-  ASSERT_TRUE(store().RecordOutcome(job.id, attempt, o, kT0));
+  ASSERT_TRUE(store().RecordOutcome(job.id, attempt, o, Instant(kT0)));
   std::string stored = store().AttemptsOf(job.id).value().at(0).response_body;
   EXPECT_EQ(stored, std::string(4095, 'a'));  // not a broken character
   EXPECT_LE(stored.size(), kMaxResponseBody);
@@ -198,8 +198,8 @@ TEST_F(StoreQueue, TheResponseBodyIsKeptToItsFirst4096Bytes) {
 TEST_F(StoreQueue, RecoverInFlightKeepsTheJobsStillOurs) {
   const int64_t due = JobNamed("due").id;
   const int64_t late = JobNamed("late").id;
-  ASSERT_TRUE(store().ClaimForSending(due, kT0).has_value());
-  const int64_t attempt = store().ClaimForSending(late, kT0).value();
+  ASSERT_TRUE(store().ClaimForSending(due, Instant(kT0)).has_value());
+  const int64_t attempt = store().ClaimForSending(late, Instant(kT0)).value();
   auto recovered = store().RecoverInFlight(kT0 + 1s, {late});
   ASSERT_TRUE(recovered.has_value()) << recovered.error().message;
   EXPECT_EQ(*recovered, std::vector<int64_t>{due});
@@ -210,7 +210,7 @@ TEST_F(StoreQueue, RecoverInFlightKeepsTheJobsStillOurs) {
   sent.outcome = OutcomeClass::kSent;
   sent.http_status = 200;
   sent.broadcast_id = "42";
-  ASSERT_TRUE(store().RecordOutcome(late, attempt, sent, kT0 + 2s));
+  ASSERT_TRUE(store().RecordOutcome(late, attempt, sent, Instant(kT0 + 2s)));
   EXPECT_EQ(JobNamed("late").state, JobState::kSent);
 }
 
@@ -219,11 +219,11 @@ TEST_F(StoreQueue, ALostClaimIsQueuedAgainOnlyIfItCommitted) {
   const Instant claimed(kT0);
   const int64_t attempt = store().ClaimForSending(due, claimed).value();
   // Another claim's time, or another job: not this claim.
-  EXPECT_FALSE(store().SettleLostClaim(due, Instant(kT0 + 1ms), kT0 + 1s).value());
-  EXPECT_FALSE(store().SettleLostClaim(JobNamed("late").id, claimed, kT0 + 1s).value());
+  EXPECT_FALSE(store().SettleLostClaim(due, Instant(kT0 + 1ms), Instant(kT0 + 1s)).value());
+  EXPECT_FALSE(store().SettleLostClaim(JobNamed("late").id, claimed, Instant(kT0 + 1s)).value());
   EXPECT_EQ(JobNamed("due").state, JobState::kSending);
 
-  auto settled = store().SettleLostClaim(due, claimed, kT0 + 1s);
+  auto settled = store().SettleLostClaim(due, claimed, Instant(kT0 + 1s));
   ASSERT_TRUE(settled.has_value()) << settled.error().message;
   EXPECT_TRUE(*settled);
   EXPECT_TRUE(IsQueued(JobNamed("due").state));
@@ -234,15 +234,15 @@ TEST_F(StoreQueue, ALostClaimIsQueuedAgainOnlyIfItCommitted) {
   EXPECT_EQ(attempts[0].outcome, OutcomeClass::kRetry);
   EXPECT_NE(attempts[0].detail.find("no request was sent"), std::string::npos);
   // Settled once: a second look finds nothing open.
-  EXPECT_FALSE(store().SettleLostClaim(due, claimed, kT0 + 2s).value());
+  EXPECT_FALSE(store().SettleLostClaim(due, claimed, Instant(kT0 + 2s)).value());
   // The job can be claimed and sent as any other.
-  EXPECT_TRUE(store().ClaimForSending(due, kT0 + 3s).has_value());
+  EXPECT_TRUE(store().ClaimForSending(due, Instant(kT0 + 3s)).has_value());
 }
 
 TEST_F(StoreQueue, RecoverInFlightTurnsSendingIntoUnknown) {
   JobRow due = JobNamed("due");
   JobRow soon = JobNamed("soon");
-  int64_t a1 = store().ClaimForSending(due.id, kT0).value();
+  int64_t a1 = store().ClaimForSending(due.id, Instant(kT0)).value();
   Attempt(soon.id, OutcomeClass::kSent, kT0, "1");
   std::optional<Store> restarted;
   {
@@ -265,7 +265,7 @@ TEST_F(StoreQueue, RecoverInFlightTurnsSendingIntoUnknown) {
   EXPECT_EQ(attempts[0].ended_at, std::nullopt);
   // Nothing left to recover; an unknown job is never claimed again by itself.
   EXPECT_TRUE(restarted->RecoverInFlight(kT0 + 2h).value().empty());
-  EXPECT_FALSE(restarted->ClaimForSending(due.id, kT0 + 2h).has_value());
+  EXPECT_FALSE(restarted->ClaimForSending(due.id, Instant(kT0 + 2h)).has_value());
 }
 
 TEST_F(StoreQueue, ExpireOnlyFromScheduledOrReady) {
@@ -273,7 +273,7 @@ TEST_F(StoreQueue, ExpireOnlyFromScheduledOrReady) {
   JobRow soon = JobNamed("soon");
   EXPECT_TRUE(store().ExpireJob(soon.id, kT0));
   EXPECT_EQ(JobNamed("soon").state, JobState::kExpired);
-  ASSERT_TRUE(store().ClaimForSending(due.id, kT0).has_value());
+  ASSERT_TRUE(store().ClaimForSending(due.id, Instant(kT0)).has_value());
   auto expire = store().ExpireJob(due.id, kT0);
   ASSERT_FALSE(expire.has_value());
   EXPECT_THAT(expire.error().message, HasSubstr("is sending"));
@@ -287,7 +287,8 @@ TEST_F(StoreQueue, AttemptsSinceAreInStartOrder) {
   Attempt(due.id, OutcomeClass::kRetry, kT0);
   Attempt(soon.id, OutcomeClass::kSent, kT0 + 10min, "5");
   Attempt(due.id, OutcomeClass::kSent, kT0 + 20min, "6");
-  ASSERT_TRUE(store().ClaimForSending(late.id, kT0 + 30min).has_value());  // in flight counts too
+  ASSERT_TRUE(
+      store().ClaimForSending(late.id, Instant(kT0 + 30min)).has_value());  // in flight counts too
 
   auto since = store().AttemptsSince(kT0 + 10min).value();
   ASSERT_EQ(since.size(), 3u);

@@ -166,13 +166,13 @@ class StoreTest : public ::testing::Test {
 
   // Claims the job and records `outcome` for it.
   void Attempt(int64_t job_id, OutcomeClass outcome, TimePoint at, std::string broadcast_id = "") {
-    auto attempt = store_->ClaimForSending(job_id, at);
+    auto attempt = store_->ClaimForSending(job_id, Instant(at));
     ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
     Store::AttemptOutcome o;
     o.outcome = outcome;
     o.http_status = outcome == OutcomeClass::kSent ? 200 : 500;
     o.broadcast_id = std::move(broadcast_id);
-    auto recorded = store_->RecordOutcome(job_id, *attempt, o, at + 1s);
+    auto recorded = store_->RecordOutcome(job_id, *attempt, o, Instant(at + 1s));
     ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   }
 

@@ -1,16 +1,14 @@
-// --status at scale: filters, keyset paging, the single read snapshot, the trigger-kept
-// counts, and --history.
+// The status report at scale: filters, keyset paging, the single read snapshot, the
+// trigger-kept counts, the forecast's bounded head.
+
+#include "status/gather_status.h"
 
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
 #include <set>
-#include <sstream>
 
-#include "cli/commands.h"
-#include "cli/status_report.h"
 #include "core/time_format.h"
-#include "fakes/fake_clock.h"
 #include "fakes/temp_dir.h"
 #include "fakes/test_config.h"
 
@@ -21,7 +19,7 @@ using namespace std::chrono_literals;
 
 TimePoint T(const char* text) { return *ParseRfc3339(text); }
 
-class StatusListingTest : public ::testing::Test {
+class GatherStatusTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_ / "campaigns");
@@ -58,18 +56,18 @@ class StatusListingTest : public ::testing::Test {
   }
 
   void MakeUnknown(int64_t id) {
-    auto attempt = rw_->ClaimForSending(id, now_);
+    auto attempt = rw_->ClaimForSending(id, Instant(now_));
     ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
     Store::AttemptOutcome outcome;
     outcome.outcome = OutcomeClass::kUnknown;
     outcome.detail = "timed out";
-    ASSERT_TRUE(rw_->RecordOutcome(id, *attempt, outcome, now_ + 1s).has_value());
+    ASSERT_TRUE(rw_->RecordOutcome(id, *attempt, outcome, Instant(now_ + 1s)).has_value());
   }
 
   StatusReport Gather(const StatusQuery& query) {
     auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
     EXPECT_TRUE(ro.has_value());
-    auto report = GatherStatus(config_, *ro, now_, query);
+    auto report = GatherStatus(config_, *ro, Instant(now_), query, {});
     EXPECT_TRUE(report.has_value()) << report.error().message;
     return std::move(*report);
   }
@@ -86,7 +84,7 @@ class StatusListingTest : public ::testing::Test {
   const TimePoint now_ = T("2027-03-01T08:00:00Z");
 };
 
-TEST_F(StatusListingTest, FiltersSelectByStateCampaignAppAndTarget) {
+TEST_F(GatherStatusTest, FiltersSelectByStateCampaignAppAndTarget) {
   AddCampaign("a", 3, BroadcastTarget::kUsers);
   AddCampaign("b", 2, BroadcastTarget::kChatrooms, 2h);
   std::vector<int64_t> a = IdsOf("a"), b = IdsOf("b");
@@ -116,7 +114,7 @@ TEST_F(StatusListingTest, FiltersSelectByStateCampaignAppAndTarget) {
   EXPECT_FALSE(all.next_cursor.has_value()) << "a page that is not full is the last";
 }
 
-TEST_F(StatusListingTest, AJobInsertedBetweenPagesIsNeitherDuplicatedNorSkipped) {
+TEST_F(GatherStatusTest, AJobInsertedBetweenPagesIsNeitherDuplicatedNorSkipped) {
   AddCampaign("a", 5, BroadcastTarget::kUsers, 1h);
   StatusReport first = Gather({.limit = 3});
   ASSERT_EQ(first.jobs.size(), 3u);
@@ -143,7 +141,7 @@ TEST_F(StatusListingTest, AJobInsertedBetweenPagesIsNeitherDuplicatedNorSkipped)
   EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), seen.size());
 }
 
-TEST_F(StatusListingTest, CursorsRoundTripAndRejectGarbage) {
+TEST_F(GatherStatusTest, CursorsRoundTripAndRejectGarbage) {
   Store::ListingKey key{JobState::kReady, T("2027-03-01T08:00:00.250Z"), 42};
   auto back = ParseCursor(EncodeCursor(key));
   ASSERT_TRUE(back.has_value());
@@ -155,7 +153,7 @@ TEST_F(StatusListingTest, CursorsRoundTripAndRejectGarbage) {
   }
 }
 
-TEST_F(StatusListingTest, ASnapshotDoesNotSeeCommitsMadeDuringIt) {
+TEST_F(GatherStatusTest, ASnapshotDoesNotSeeCommitsMadeDuringIt) {
   AddCampaign("a", 2, BroadcastTarget::kUsers);
   auto ro = Store::Open(config_.database, Store::Mode::kReadOnly);
   ASSERT_TRUE(ro.has_value());
@@ -178,7 +176,7 @@ TEST_F(StatusListingTest, ASnapshotDoesNotSeeCommitsMadeDuringIt) {
   EXPECT_EQ(after->size(), 5u);
 }
 
-TEST_F(StatusListingTest, TriggerKeptCountsMatchTheJobs) {
+TEST_F(GatherStatusTest, TriggerKeptCountsMatchTheJobs) {
   AddCampaign("a", 4, BroadcastTarget::kUsers);
   AddCampaign("b", 3, BroadcastTarget::kOnlineUsers, 1h);
   std::vector<int64_t> a = IdsOf("a");
@@ -208,7 +206,7 @@ TEST_F(StatusListingTest, TriggerKeptCountsMatchTheJobs) {
   EXPECT_EQ(got, expected);
 }
 
-TEST_F(StatusListingTest, TheForecastOfADeepJobIsBoundedByTheFirstJobLeftOut) {
+TEST_F(GatherStatusTest, TheForecastOfADeepJobIsBoundedByTheFirstJobLeftOut) {
   // More queued jobs on one endpoint than the forecast simulates: a job past the head
   // is shown as not before the first job left out, and those in the head are exact.
   std::vector<Store::JobSpec> specs;
@@ -237,99 +235,6 @@ TEST_F(StatusListingTest, TheForecastOfADeepJobIsBoundedByTheFirstJobLeftOut) {
   ASSERT_TRUE(deep.jobs[0].forecast.has_value());
   EXPECT_EQ(deep.jobs[0].forecast->kind, Scheduler::ForecastEntry::kBeyondHorizon);
   EXPECT_EQ(deep.jobs[0].forecast->at, now_ + std::chrono::seconds(kForecastHeadCap));
-}
-
-TEST_F(StatusListingTest, HistoryShowsEveryAttemptAndOperatorAction) {
-  AddCampaign("a", 1, BroadcastTarget::kUsers);
-  AddCampaign("other", 1, BroadcastTarget::kChatrooms);
-  int64_t id = IdsOf("a")[0];
-  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kUsers, "maintenance", now_));
-  ASSERT_TRUE(rw_->Resume("main", BroadcastTarget::kUsers, now_));
-  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kChatrooms, "not this one", now_));
-  ASSERT_TRUE(rw_->CancelCampaign("other", now_));
-  MakeUnknown(id);
-  ASSERT_TRUE(rw_->ResolveNotSent(id, now_ + 1min).has_value());
-  auto attempt = rw_->ClaimForSending(id, now_ + 2min);
-  ASSERT_TRUE(attempt.has_value());
-  Store::AttemptOutcome sent;
-  sent.outcome = OutcomeClass::kSent;
-  sent.http_status = 200;
-  sent.broadcast_id = "1234567890123456789";
-  ASSERT_TRUE(rw_->RecordOutcome(id, *attempt, sent, now_ + 2min + 250ms).has_value());
-
-  dir_.Write("broadcastd.yaml", "database: " + config_.database.string() +
-                                    "\ncampaigns_dir: " + config_.campaigns_dir.string() +
-                                    "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
-                                    "    org: org\n    app: app\n    client_id: cid\n"
-                                    "    token_file: main.token\n");
-  FakeClock clock(now_ + 1h);
-  std::ostringstream out, err;
-  CommandContext ctx{dir_ / "broadcastd.yaml", clock, out, err};
-  ASSERT_EQ(RunHistory(ctx, std::to_string(id), true), 0) << err.str();
-  auto doc = nlohmann::json::parse(out.str());
-  ASSERT_EQ(doc["attempts"].size(), 2u);
-  EXPECT_EQ(doc["attempts"][0]["class"], "unknown");
-  EXPECT_EQ(doc["attempts"][0]["started_at"], "2027-03-01T08:00:00.000Z");
-  EXPECT_EQ(doc["attempts"][0]["ended_at"], "2027-03-01T08:00:01.000Z");
-  EXPECT_EQ(doc["attempts"][0]["detail"], "timed out");
-  EXPECT_EQ(doc["attempts"][1]["class"], "sent");
-  EXPECT_EQ(doc["attempts"][1]["http_status"], 200);
-  EXPECT_EQ(doc["attempts"][1]["ended_at"], "2027-03-01T08:02:00.250Z");
-  EXPECT_EQ(doc["attempts"][1]["broadcast_id"], "1234567890123456789");
-  // Its endpoint's pause and resume, and its own resolution; not the other endpoint's
-  // pause nor the other campaign's cancellation.
-  ASSERT_EQ(doc["operator_actions"].size(), 3u) << doc["operator_actions"].dump(1);
-  EXPECT_EQ(doc["operator_actions"][0]["action"], "pause");
-  EXPECT_EQ(doc["operator_actions"][0]["scope"], "endpoint");
-  EXPECT_EQ(doc["operator_actions"][1]["action"], "resume");
-  EXPECT_EQ(doc["operator_actions"][2]["action"], "resolve_not_sent");
-  EXPECT_EQ(doc["operator_actions"][2]["scope"], "job");
-  EXPECT_EQ(doc["job"]["state"], "sent");
-
-  out.str("");
-  ASSERT_EQ(RunHistory(ctx, std::to_string(id), false), 0) << err.str();
-  EXPECT_NE(out.str().find("resolve_not_sent"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("1234567890123456789"), std::string::npos);
-  EXPECT_EQ(RunHistory(ctx, "999", false), 1);
-  EXPECT_EQ(RunHistory(ctx, "x", false), 2);
-}
-
-// Each scope from the store's column: the job's own actions, its campaign's cancellation
-// and its endpoint's pause; not another campaign's (whose id starts like its own), not
-// another endpoint's, not another job's.
-TEST_F(StatusListingTest, HistoryShowsTheActionsOfEachScope) {
-  AddCampaign("a", 2, BroadcastTarget::kUsers);
-  AddCampaign("a2", 1, BroadcastTarget::kChatrooms);
-  const std::vector<int64_t> ids = IdsOf("a");
-  ASSERT_EQ(ids.size(), 2u);
-  ASSERT_TRUE(rw_->CancelJob(ids[1], now_));
-  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kChatrooms, "not this one", now_));
-  ASSERT_TRUE(rw_->CancelCampaign("a2", now_));
-  ASSERT_TRUE(rw_->Pause("main", BroadcastTarget::kUsers, "maintenance", now_));
-  ASSERT_TRUE(rw_->CancelCampaign("a", now_));
-
-  dir_.Write("broadcastd.yaml", "database: " + config_.database.string() +
-                                    "\ncampaigns_dir: " + config_.campaigns_dir.string() +
-                                    "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
-                                    "    org: org\n    app: app\n    client_id: cid\n"
-                                    "    token_file: main.token\n");
-  FakeClock clock(now_ + 1h);
-  std::ostringstream out, err;
-  CommandContext ctx{dir_ / "broadcastd.yaml", clock, out, err};
-  auto scopes = [&](int64_t id) {
-    out.str("");
-    EXPECT_EQ(RunHistory(ctx, std::to_string(id), true), 0) << err.str();
-    std::vector<std::string> seen;
-    const nlohmann::json doc = nlohmann::json::parse(out.str());
-    for (const auto& a : doc["operator_actions"]) {
-      seen.push_back(a["action"].get<std::string>() + " " + a["scope"].get<std::string>());
-    }
-    return seen;
-  };
-  EXPECT_EQ(scopes(ids[0]),
-            (std::vector<std::string>{"pause endpoint", "cancel_campaign campaign"}));
-  EXPECT_EQ(scopes(ids[1]), (std::vector<std::string>{"cancel_job job", "pause endpoint",
-                                                      "cancel_campaign campaign"}));
 }
 
 }  // namespace

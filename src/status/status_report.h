@@ -1,10 +1,11 @@
 #pragma once
-// What `broadcastd --status` shows: a summary first (every app endpoint with its budget
-// used and left and when it may send next, the queue counted by state, the campaigns
-// with problems, what needs an operator), then one page of jobs with their forecast send
-// times. Gathered read-only from the store in one read transaction, so it works while
-// the daemon runs and never disagrees with itself; rendered as text for people or as
-// JSON (schema in README.md) for scripts.
+// The status of the queue, as --status, the status page and /metrics show it: a summary
+// first (every app endpoint with its budget used and left and when it may send next, the
+// queue counted by state, the campaigns with problems, what needs an operator), then one
+// page of jobs with their forecast send times. Gathered read-only from the store in one read
+// transaction, so it works while the daemon runs and never disagrees with itself
+// (status/gather_status.h). This header is the model only: cli/ renders it as text and JSON, web/
+// as the page and the metrics.
 //
 // Cost at a million queued jobs: the counts are index-only scans, the listing is an
 // index range of `limit` rows, and the forecast simulates, per endpoint of a listed
@@ -12,13 +13,11 @@
 // kForecastHeadCap jobs); message bodies are never read.
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "scheduler/scheduler.h"
@@ -62,7 +61,9 @@ struct StatusReport {
     std::optional<Scheduler::ForecastEntry> forecast;  // queued jobs only
   };
 
-  TimePoint now;
+  // The one reading of both clocks everything in the report was computed from (times
+  // are on its wall part): renderers compare with now.wall, never with a clock of theirs.
+  Instant now;
   std::string database;
   std::optional<int> daemon_pid;
   Duration forecast_horizon{0};
@@ -86,27 +87,5 @@ inline constexpr Duration kForecastHorizon = std::chrono::hours(24 * 14);
 // they wait behind them and the forecast of the head is exact; a listed job deeper in its
 // queue is shown as beyond_horizon "not before" the due of the first job left out.
 inline constexpr size_t kForecastHeadCap = 5000;
-
-// REQUIRES: `store` open (read-only is enough) with no transaction open. `now` reads
-// both clocks and `boot_id` names the boot of its monotonic part (Clock::BootId), so
-// that --status rebuilds the windows as the daemon does.
-Result<StatusReport> GatherStatus(const Config& config, Store& store, const Instant& now,
-                                  const StatusQuery& query = {}, const std::string& boot_id = {});
-
-// The forecast send times within `horizon` of `now` of every endpoint, from the head of
-// each queue (at most kForecastHeadCap jobs: with more, the sends of the jobs left out are
-// not shown, and `exact_until` is the due of the first of them).
-struct EndpointForecast {
-  EndpointKey endpoint;
-  std::vector<TimePoint> sends;
-  std::optional<TimePoint> exact_until;
-};
-// REQUIRES: `store` open (read-only is enough) with no transaction open.
-Result<std::vector<EndpointForecast>> ForecastSends(const Config& config, Store& store,
-                                                    const Instant& now, Duration horizon,
-                                                    const std::string& boot_id = {});
-
-std::string RenderStatusText(const StatusReport& report);
-nlohmann::json RenderStatusJson(const StatusReport& report);
 
 }  // namespace broadcastd
