@@ -178,7 +178,9 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
     if (auto scope = ScopeOf(o, **job)) lines.push_back(ActionLine{o, *scope});
   }
   if (json) {
-    ctx.out << HistoryJson(**job, *attempts, lines).dump(2) << "\n";
+    ctx.out << HistoryJson(**job, *attempts, lines)
+                   .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
   } else {
     ctx.out << HistoryText(**job, *attempts, lines);
   }

@@ -1,12 +1,16 @@
 #include <signal.h>
 
+#include <cstdio>
+#include <optional>
 #include <ostream>
+#include <string_view>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/database_access.h"
 #include "config/config_loader.h"
 #include "core/log_value.h"
+#include "document/text_encoding.h"
 #include "store/configured_store.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
@@ -70,9 +74,65 @@ Status Apply(Store& store, const OperatorAction& a, TimePoint now, std::ostream&
   return Fail(ErrorKind::kInvalid, "unknown action");
 }
 
+// Why free text from the command line may not be stored, or nothing: it is shown by
+// every output (the terminal, JSON, the page, the journal), so it is UTF-8 without
+// control characters (C0, DEL, C1; a tab or a newline too).
+std::optional<std::string> TextProblem(std::string_view text) {
+  if (auto problem = FindEncodingProblem(text)) return problem->message;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xc2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+    if (c < 0x20 || c1) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c1 ? static_cast<unsigned char>(text[i + 1]) : c);
+      return std::string("control character ") + hex;
+    }
+  }
+  return std::nullopt;
+}
+
+// The flag that carries an action's argument.
+const char* ActionFlag(OperatorAction::Kind kind) {
+  switch (kind) {
+    case OperatorAction::kCancelCampaign:
+      return "--cancel-campaign";
+    case OperatorAction::kCancelJob:
+      return "--cancel-job";
+    case OperatorAction::kPause:
+      return "--pause";
+    case OperatorAction::kResume:
+      return "--resume";
+    case OperatorAction::kResolveSent:
+      return "--resolve-sent";
+    case OperatorAction::kResolveNotSent:
+      return "--resolve-not-sent";
+  }
+  return "the action";
+}
+
+// The first free text of the action that may not be stored, as the line to print.
+std::optional<std::string> RefusedText(const OperatorAction& a) {
+  const std::pair<const char*, const std::optional<std::string>*> texts[] = {
+      {ActionFlag(a.kind), nullptr}, {"--reason", &a.reason}, {"--broadcast-id", &a.broadcast_id}};
+  for (const auto& [flag, value] : texts) {
+    const std::string& text = value ? value->value_or("") : a.argument;
+    if (auto problem = TextProblem(text)) {
+      return std::string(flag) + ": refused: " + *problem +
+             "; give UTF-8 text without control characters";
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action) {
+  if (auto refused = RefusedText(action)) {
+    ctx.err << *refused << "\n";
+    return kExitUsage;
+  }
   auto config = LoadConfig(ctx.config_path);
   if (!config) {
     ctx.err << config.error().message << "\n";

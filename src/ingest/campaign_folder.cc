@@ -16,6 +16,7 @@
 #include <set>
 
 #include "core/log_value.h"
+#include "core/time_format.h"
 #include "core/unique_fd.h"
 #include "ingest/file_name_rules.h"
 
@@ -267,6 +268,53 @@ Result<FolderSnapshot> CampaignFolder::List() const {
         {std::move(name), StampOf(st), TrustRefusal(st, trusted).value_or("")});
   }
   return snapshot;
+}
+
+std::optional<FolderHold> CampaignFolder::CheckAvailable(const Result<FolderSnapshot>& listing,
+                                                         size_t known_files, TimePoint now) {
+  std::string why;
+  std::optional<std::pair<uint64_t, uint64_t>> identity;
+  struct stat st {};
+  if (!listing) {
+    why = "is missing (" + listing.error().message + ")";
+  } else if (::fstat(listing->dir.get(), &st) == 0) {
+    identity.emplace(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+    if (identity_ && *identity_ != *identity) {
+      why =
+          "was replaced: its device or inode changed (an unmount, or a folder moved away and "
+          "another put in its place)";
+    } else if (listing->files.empty() && listing->refused.empty() && known_files >= 2) {
+      why = "went from " + std::to_string(known_files) + " files to none";
+    }
+  }
+  if (!why.empty() && hold_ && listing) {
+    // An operator's word for the folder as it is: a marker touched since the hold began.
+    struct stat marker {};
+    if (::fstatat(listing->dir.get(), kConfirmFolderMarker, &marker, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(marker.st_mode) &&
+        static_cast<int64_t>(marker.st_mtim.tv_sec) * 1000 + marker.st_mtim.tv_nsec / 1'000'000 >=
+            ToMillis(hold_->since)) {
+      spdlog::warn("campaigns.confirmed dir={} was={} action={}", LogValue(dir_.string()),
+                   LogValue(why), LogValue("the folder is taken as it is now"));
+      why.clear();
+    }
+  }
+  if (why.empty()) {
+    if (identity) identity_ = identity;
+    if (hold_) spdlog::info("campaigns.available dir={}", LogValue(dir_.string()));
+    hold_.reset();
+    return std::nullopt;
+  }
+  if (!hold_ || hold_->reason != why) {
+    hold_ = FolderHold{why, hold_ ? hold_->since : now};
+    spdlog::error(
+        "campaigns.unavailable dir={} reason={} since={} action={}", LogValue(dir_.string()),
+        LogValue(why), FormatRfc3339(hold_->since),
+        LogValue(std::string("nothing read, nothing cancelled: the jobs are kept until it comes "
+                             "back, or take it as it is: touch ") +
+                 (dir_ / kConfirmFolderMarker).string()));
+  }
+  return hold_;
 }
 
 FileRead CampaignFolder::Read(int dir_fd, const std::string& name, TimePoint now, bool settle) {

@@ -126,13 +126,43 @@ struct FolderListing {
   std::optional<TimePoint> NextLook() const;
 };
 
+// Why campaigns_dir is unavailable, since when (CampaignFolder::CheckAvailable).
+struct FolderHold {
+  std::string reason;  // "was replaced: …", "went from 4 files to none", "is missing: …"
+  TimePoint since;
+};
+
+// The marker an operator touches in campaigns_dir to have the folder taken as it is
+// (an empty or another folder) once the daemon holds it unavailable.
+inline constexpr const char* kConfirmFolderMarker = ".broadcastd-confirm";
+
 class CampaignFolder {
  public:
   explicit CampaignFolder(std::filesystem::path dir, FolderOptions options = {});
 
   const std::filesystem::path& dir() const { return dir_; }
   // After a reload that moved campaigns_dir.
-  void SetDir(std::filesystem::path dir) { dir_ = std::move(dir); }
+  // The same folder again (a reload) keeps what is known of its identity.
+  void SetDir(std::filesystem::path dir) {
+    if (dir == dir_) return;
+    dir_ = std::move(dir);
+    identity_.reset();
+    hold_.reset();
+  }
+
+  // Whether a listing may be taken as what the folder holds, so that a file not in it
+  // was removed. Not when the folder is missing (`listing` failed with kNotFound; for a
+  // folder Known() only, else the caller fails as ever), when
+  // its device or inode changed since the last listing taken (an unmount that left the
+  // mount point, a folder moved away and another put in its place), or when it went
+  // from several files (`known_files`, what the store has) to none: then the reason,
+  // logged once (campaigns.unavailable), and the caller neither reads nor cancels
+  // anything. It is taken again when it comes back as it was, or when an operator
+  // touched kConfirmFolderMarker in it after the hold began (campaigns.available).
+  // Whether a listing of this folder was taken before (so that its absence now is news).
+  bool Known() const { return identity_.has_value(); }
+  std::optional<FolderHold> CheckAvailable(const Result<FolderSnapshot>& listing,
+                                           size_t known_files, TimePoint now);
 
   // inotify said the writer of `name` is done (IN_CLOSE_WRITE, IN_MOVED_TO).
   void MarkWritten(const std::string& name) { settle_.MarkWritten(name); }
@@ -188,6 +218,8 @@ class CampaignFolder {
 
   std::filesystem::path dir_;
   FolderOptions options_;
+  std::optional<std::pair<uint64_t, uint64_t>> identity_;  // device, inode when last taken
+  std::optional<FolderHold> hold_;
   SettleTracker settle_;
   mutable uint64_t opened_ = 0;
 };

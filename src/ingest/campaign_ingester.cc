@@ -96,6 +96,7 @@ void ScanReport::Add(ScanReport slice) {
   moved += slice.moved;
   occurrences_added += slice.occurrences_added;
   unsettled += slice.unsettled;
+  if (slice.unavailable) unavailable = std::move(slice.unavailable);
   for (auto& e : slice.errors) errors.push_back(std::move(e));
   for (auto& r : slice.refused) refused.push_back(std::move(r));
   if (slice.next_rescan) next_rescan = slice.next_rescan;
@@ -286,6 +287,7 @@ Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
   if (Status st = Load(); !st) return fail(st.error());
   if (!scan_) {
     if (Status st = Begin(now, report); !st) return fail(st.error());
+    if (!scan_) return report;  // the folder is unavailable: nothing read, nothing cancelled
   }
   ScanState& scan = *scan_;
   ++scan.slices;
@@ -373,7 +375,13 @@ Status CampaignIngester::EndScan(TimePoint now, ScanReport& report) {
 
 Status CampaignIngester::Begin(TimePoint now, ScanReport& report) {
   auto snapshot = folder_.List();
-  if (!snapshot) return std::unexpected(snapshot.error());
+  // A folder gone since it was listed is unavailable; one never listed is an error.
+  if (!snapshot && !(snapshot.error().Is(ErrorKind::kNotFound) && folder_.Known())) {
+    return std::unexpected(snapshot.error());
+  }
+  if (auto hold = folder_.CheckAvailable(snapshot, known_.size(), now)) {
+    return Hold(*hold, now, report);
+  }
   ScanState& scan = scan_.emplace();
   scan.snapshot = std::move(*snapshot);
   scan.force = config_changed_;
@@ -386,6 +394,26 @@ Status CampaignIngester::Begin(TimePoint now, ScanReport& report) {
     if (Status st = Refuse(file.name, file.reason, now, report); !st) return st;
   }
   return {};
+}
+
+Status CampaignIngester::Hold(const FolderHold& hold, TimePoint now, ScanReport& report) {
+  report.unavailable = hold.reason;
+  const std::string reason = "campaigns_dir unavailable since " + FormatRfc3339(hold.since) +
+                             ": it " + hold.reason +
+                             "; jobs kept (to take the folder as it is: "
+                             "touch " +
+                             kConfirmFolderMarker + " in it)";
+  for (auto& [name, known] : known_) {
+    if (known.status == CampaignStatus::kRefused && known.last_error == reason) continue;
+    if (Status st = OpenBatch(); !st) return st;
+    ++batch_writes_;
+    if (auto changed = store_.RefuseFile(name, reason, now); !changed) {
+      if (Status st = FileFailed(name, changed.error(), report); !st) return st;
+      continue;
+    }
+    ResetKnown(name, CampaignStatus::kRefused).last_error = reason;
+  }
+  return CommitBatch();
 }
 
 CampaignIngester::VisitPlan CampaignIngester::PlanVisit(const ListedFile& file) const {

@@ -66,7 +66,10 @@ struct ScanReport {
   int removed = 0;   // files gone since the last scan
   int moved = 0;     // campaigns that moved to another file (a rename)
   int occurrences_added = 0;
-  int unsettled = 0;                // files present but still being written: read at a later scan
+  int unsettled = 0;  // files present but still being written: read at a later scan
+  // campaigns_dir is unavailable (CampaignFolder::CheckAvailable): nothing was read or
+  // cancelled; its files are shown refused, their jobs kept.
+  std::optional<std::string> unavailable;
   std::vector<std::string> errors;  // one line per problem, "file:line:col: why [rule]"
   // Files present but never read (untrusted, not regular, a name that cannot be
   // shown), every scan, with the reason. Their earlier jobs are kept.
@@ -204,7 +207,11 @@ class CampaignIngester {
   };
 
   Status Load();
+  // Starts a scan; leaves none when the folder is unavailable (Hold).
   Status Begin(TimePoint now, ScanReport& report);
+  // The folder is unavailable: every file the store has is shown refused with why, and
+  // keeps its jobs.
+  Status Hold(const FolderHold& hold, TimePoint now, ScanReport& report);
   VisitPlan PlanVisit(const ListedFile& file) const;
   // Reads the files of the scan from `from` on, up to a batch (and the slice's opens:
   // `opens_left`, 0 for no limit), and starts checking them on workers.

@@ -6,13 +6,15 @@
 #include <map>
 #include <sstream>
 
+#include "core/log_value.h"
 #include "status/gather_status.h"
 
 namespace broadcastd {
 namespace {
 
 // A label value: backslash, double quote and newline escaped as the format requires.
-std::string LabelValue(std::string_view text) {
+std::string LabelValue(std::string_view raw) {
+  const std::string text = EscapeControl(raw);  // stored text need not be UTF-8
   std::string out;
   for (char c : text) {
     if (c == '\\') {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/log_value.h"
 #include "core/time_format.h"
 
 namespace broadcastd {
@@ -137,7 +138,8 @@ void Campaigns(std::string& out, const StatusReport& r) {
 
 }  // namespace
 
-std::string HtmlEscape(std::string_view text) {
+std::string HtmlEscape(std::string_view raw) {
+  const std::string text = EscapeControl(raw);  // stored text need not be UTF-8
   std::string out;
   out.reserve(text.size());
   for (char c : text) {

@@ -1,11 +1,14 @@
-// Guards against a broadcast nobody intended, end to end: the real broadcastd binary
-// and the real simulator. A file still open in its writer is never read, however long
-// the writer pauses; a file that appears without a writer (a hard link) is read at
-// once; a directory with a campaign's name is shown refused at once.
+// Guards of the drop folder against a broadcast nobody intended, end to end: the real
+// broadcastd binary and the real simulator. A file still open in its writer is never
+// read, however long the writer pauses; a file that appears without a writer (a hard
+// link) is read at once; a directory with a campaign's name is shown refused at once; a
+// folder that goes away is not taken as every campaign removed.
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include "core/unique_fd.h"
 #include "e2e/daemon_fixture.h"
@@ -126,6 +129,82 @@ TEST_F(WriteGuardE2ETest, DirectoryWithACampaignNameIsShownRefusedAtOnce) {
                       c.dump().find("is a directory") != std::string::npos);
   }
   EXPECT_TRUE(shown) << Status().dump(1);
+  StopDaemon(*daemon);
+}
+
+// Issue 18, case 6: the folder is moved away and an empty one put in its place (as an
+// unmount leaves the mount point). No job is cancelled; the folder is shown unavailable;
+// put back, nothing changed and nothing was sent.
+TEST_F(WriteGuardE2ETest, FolderReplacedByAnEmptyOneCancelsNothing) {
+  for (const char* id : {"a", "b", "c"}) {
+    dir_.Write(std::string("campaigns/") + id + ".yaml",
+               std::string("id: ") + id +
+                   "\nbroadcasts:\n  - name: later\n    target: users\n"
+                   "    send_at: \"2099-01-01T00:00:00Z\"\n"
+                   "    message: {type: txt, msg: \"later\"}\n");
+  }
+  auto daemon = StartDaemon();
+  WaitReady();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 3; }, 20s)) << Log();
+
+  fs::rename(Campaigns(), dir_ / "away");
+  fs::create_directory(Campaigns());
+  ::chmod(Campaigns().c_str(), 0755);
+  dir_.Write("away/notes.txt", "a scan");  // the watched folder, now elsewhere: a scan
+  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.unavailable") || Logged("removed="); }, 20s))
+      << Log();
+  EXPECT_FALSE(Logged("campaign.removed")) << Log();
+  EXPECT_EQ(JobStates()["cancelled"], 0) << Log();
+  EXPECT_EQ(JobStates()["scheduled"], 3);
+  const nlohmann::json status = Status();
+  size_t held = 0;
+  for (const auto& c : status.value("campaigns", nlohmann::json::array())) {
+    held += c.dump().find("campaigns_dir unavailable") != std::string::npos;
+  }
+  EXPECT_EQ(held, 3u) << status.dump(1);
+
+  // Put back: the same files, nothing to do.
+  fs::remove(Campaigns());
+  fs::rename(dir_ / "away", Campaigns());
+  dir_.Write("campaigns/notes.txt", "another scan");
+  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.available"); }, 20s)) << Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json now = Status();
+        return now.contains("campaign_problems") && now["campaign_problems"].empty();
+      },
+      20s))
+      << Status().dump(1);
+  EXPECT_EQ(JobStates()["scheduled"], 3);
+  EXPECT_EQ(JobStates()["cancelled"], 0);
+  EXPECT_FALSE(Logged("campaign.removed")) << Log();
+  StopDaemon(*daemon);
+  EXPECT_TRUE(Broadcasts().empty());
+}
+
+// The operator takes the empty folder as it is: the marker touched after the hold began.
+TEST_F(WriteGuardE2ETest, EmptyFolderIsTakenOnceAnOperatorConfirmsIt) {
+  for (const char* id : {"a", "b"}) {
+    dir_.Write(std::string("campaigns/") + id + ".yaml",
+               std::string("id: ") + id +
+                   "\nbroadcasts:\n  - name: later\n    target: users\n"
+                   "    send_at: \"2099-01-01T00:00:00Z\"\n"
+                   "    message: {type: txt, msg: \"later\"}\n");
+  }
+  auto daemon = StartDaemon();
+  WaitReady();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 2; }, 20s)) << Log();
+  fs::rename(Campaigns(), dir_ / "away");
+  fs::create_directory(Campaigns());
+  ::chmod(Campaigns().c_str(), 0755);
+  dir_.Write("away/notes.txt", "a scan");
+  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.unavailable"); }, 20s)) << Log();
+  EXPECT_EQ(JobStates()["cancelled"], 0);
+
+  dir_.Write("campaigns/.broadcastd-confirm", "");
+  dir_.Write("away/notes.txt", "another scan");
+  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.confirmed"); }, 20s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["cancelled"] == 2; }, 20s)) << Log();
   StopDaemon(*daemon);
 }
 
