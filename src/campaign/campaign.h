@@ -20,12 +20,20 @@ struct Repeat {
   std::optional<TimePoint> until;  // last instant an occurrence may fall on
 };
 
+// A broadcast's own lateness guard (`max_delay`), in place of the config's.
+struct MaxDelay {
+  std::optional<Duration> limit;  // nullopt: "none", sent however late
+};
+
 struct Broadcast {
   std::string name;  // [A-Za-z0-9._-]{1,64}, unique in the campaign: the broadcast's identity
   BroadcastTarget target = BroadcastTarget::kUsers;
   std::optional<TimePoint> send_at;     // not before; with repeat: first occurrence not before
   std::optional<TimePoint> expires_at;  // not with repeat (see README: each occurrence
                                         // expires when the next one is due)
+  // Not with repeat. A one-shot not sent by due + this expires (the earlier of this and
+  // expires_at); absent: the config's max_delay.
+  std::optional<MaxDelay> max_delay;
   std::optional<Repeat> repeat;
   std::optional<std::string> from;                // non-empty when present
   std::optional<std::string> chatroom_msg_level;  // chatrooms only: high | normal | low

@@ -48,6 +48,7 @@ class BroadcastRules {
                    " cannot be combined with repeat: each occurrence expires when the next "
                    "one is due");
     }
+    MaxDelayRules(broadcast, at, repeat != nullptr);
     if (repeat && repeat->is_object()) Cron(*repeat, at / "repeat");
   }
 
@@ -80,6 +81,25 @@ class BroadcastRules {
       return std::nullopt;
     }
     return *parsed;
+  }
+
+  // The schema fixes max_delay's form; its bounds are checked here. A repeating broadcast
+  // keeps its own rule: an occurrence expires when the next one is due.
+  void MaxDelayRules(const Json& broadcast, const Pointer& at, bool repeats) {
+    const Json* value = Member(broadcast, "max_delay");
+    if (!value) return;
+    if (repeats) {
+      AddAtKey(at / "max_delay", "rule.max_delay_with_repeat",
+               Path(at / "max_delay") +
+                   " cannot be combined with repeat: each occurrence expires when the next "
+                   "one is due");
+      return;
+    }
+    if (!value->is_string() || Reported(at / "max_delay")) return;
+    if (auto parsed = ParseMaxDelay(value->get<std::string>()); !parsed) {
+      Add(at / "max_delay", "rule.max_delay",
+          Path(at / "max_delay") + ": " + parsed.error().message);
+    }
   }
 
   void Cron(const Json& repeat, const Pointer& at) {

@@ -41,6 +41,10 @@ Campaign Build(const Json& root) {
     broadcast.target = ParseTarget(b.at("target").get<std::string>()).value();
     broadcast.send_at = TimeField(b, "send_at");
     broadcast.expires_at = TimeField(b, "expires_at");
+    if (auto delay = StringField(b, "max_delay")) {
+      // Validated already, as TimeField's times are.
+      if (auto parsed = ParseMaxDelay(*delay)) broadcast.max_delay = MaxDelay{*parsed};
+    }
     if (auto repeat = b.find("repeat"); repeat != b.end()) {
       broadcast.repeat =
           Repeat{repeat->at("cron").get<std::string>(), repeat->at("timezone").get<std::string>(),

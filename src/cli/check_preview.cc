@@ -41,14 +41,34 @@ std::string Describe(const Scheduler::ForecastEntry& f) {
 
 }  // namespace
 
+std::vector<std::string> LatenessWarnings(const Config& config, const Campaign& campaign,
+                                          TimePoint now) {
+  std::vector<std::string> lines;
+  for (const Broadcast& b : campaign.broadcasts) {
+    if (b.repeat || !b.send_at) continue;
+    const std::optional<TimePoint> deadline = OnceDeadline(b, *b.send_at, config.max_delay);
+    if (!deadline || *deadline > now) continue;
+    std::string why;
+    if (b.expires_at && *deadline == *b.expires_at) {
+      why = "expires_at " + FormatRfc3339(*b.expires_at) + " has passed";
+    } else {
+      const std::optional<Duration> limit = b.max_delay ? b.max_delay->limit : config.max_delay;
+      why = "send_at " + FormatRfc3339(*b.send_at) + " is more than max_delay " +
+            FormatMaxDelay(limit) + " ago";
+    }
+    lines.push_back(b.name + ": would expire at once: " + why);
+  }
+  return lines;
+}
+
 Result<std::vector<PreviewLine>> PreviewCampaign(const Config& config, const Campaign& campaign,
                                                  [[maybe_unused]] const std::string& file,
                                                  Scheduler scheduler,
                                                  const std::vector<JobRow>& queued,
                                                  const Instant& now) {
   const std::string app = AppOf(campaign, config);
-  auto plan =
-      PlanJobs(campaign, app, now.wall, now.wall, {}, now.wall + kRepeatAhead, kMaxPerBroadcast);
+  auto plan = PlanJobs(campaign, app, now.wall, config.max_delay, now.wall, {},
+                       now.wall + kRepeatAhead, kMaxPerBroadcast);
   if (!plan) return std::unexpected(plan.error());
 
   // The campaign's jobs never attempted are what this version replaces, whatever
@@ -135,6 +155,9 @@ std::string CheckPreviewText(const Config& config, const Campaign& campaign,
   if (expiring > 0) {
     out << "warning: " << path.string() << ": " << expiring << " of " << lines->size()
         << " jobs would expire unsent\n";
+  }
+  for (const std::string& late : LatenessWarnings(config, campaign, now.wall)) {
+    out << "warning: " << path.string() << ": " << late << "\n";
   }
   return out.str();
 }

@@ -38,6 +38,13 @@ Result<std::vector<PreviewLine>> PreviewCampaign(const Config& config, const Cam
                                                  const std::vector<JobRow>& queued,
                                                  const Instant& now);
 
+// One line per one-shot broadcast that would expire as soon as it is taken in: its
+// send_at is already past its deadline (due + max_delay, or expires_at), e.g.
+// "kickoff: would expire at once: send_at 2027-03-01T01:00:00Z is more than max_delay
+// 24h ago". Broadcasts without send_at are due when taken in, so never late.
+std::vector<std::string> LatenessWarnings(const Config& config, const Campaign& campaign,
+                                          TimePoint now);
+
 // The preview's lines for --check, indented under the file's "ok" line. Reads
 // the queue from config.database if this user can read it; otherwise previews
 // against an empty queue and says why. `now` and `boot_id` (Clock::BootId) as for

@@ -43,6 +43,9 @@ struct Config {
   std::map<std::string, AppConfig> apps;
   std::map<BroadcastTarget, EndpointLimits> limits;  // all three present after loading
   Duration day_boundary{0};  // offset of the budget day's start from 00:00 UTC
+  // The lateness guard: a one-shot job not sent by its due time plus this expires (a
+  // broadcast's own max_delay wins); nullopt: "none", however late.
+  std::optional<Duration> max_delay{std::chrono::hours(24)};
   // Added to every rate window so that clock and latency differences with the
   // server never turn an exact-to-the-millisecond send into a 429.
   Duration safety_margin{100};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/app_host.h"
+#include "core/time_format.h"
 #include "database_uri/database_uri.h"
 #include "document/document.h"
 
@@ -49,8 +50,8 @@ class ConfigReader {
     config.source = source_;
     CheckKeys(Pointer(""),
               {"database", "database_password_file", "node_name", "sender_lease_ttl_ms",
-               "campaigns_dir", "apps", "limits", "day_boundary", "safety_margin_ms", "http_listen",
-               "http_listen_public"});
+               "campaigns_dir", "apps", "limits", "day_boundary", "max_delay", "safety_margin_ms",
+               "http_listen", "http_listen_public"});
     ReadDatabase(config);
     ReadNode(config);
     if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
@@ -59,6 +60,7 @@ class ConfigReader {
     if (const Json* boundary = Node(Pointer("/day_boundary"))) {
       ReadDayBoundary(boundary->is_string() ? boundary->get<std::string>() : "", config);
     }
+    ReadMaxDelay(config);
     if (const Json* margin = Node(Pointer("/safety_margin_ms"))) {
       if (!margin->is_number_integer() || margin->get<int64_t>() < 0 ||
           margin->get<int64_t>() > 60000) {
@@ -395,6 +397,20 @@ class ConfigReader {
       return;
     }
     config.day_boundary = std::chrono::hours(hours) + std::chrono::minutes(minutes);
+  }
+
+  void ReadMaxDelay(Config& config) {
+    const Json* node = Node(Pointer("/max_delay"));
+    if (!node) return;
+    Result<std::optional<Duration>> parsed =
+        node->is_string() ? ParseMaxDelay(node->get<std::string>())
+                          : Fail(ErrorKind::kInvalid,
+                                 "must be a duration such as 90m, 24h or 2d (1m to 366d), or none");
+    if (!parsed) {
+      Problem(Pointer("/max_delay"), parsed.error().message);
+    } else {
+      config.max_delay = *parsed;
+    }
   }
 
   const Document& doc_;

@@ -140,4 +140,62 @@ std::string FormatDisplayTime(TimePoint t) {
   return buf;
 }
 
+Result<std::optional<Duration>> ParseMaxDelay(std::string_view text) {
+  if (text == "none") return std::optional<Duration>();
+  auto bad = [&](const char* why) {
+    std::string message = "\"";
+    message.append(text.substr(0, 32));
+    message.append("\" ");
+    message.append(why);
+    message.append(": give a duration such as 90m, 24h or 2d (1m to 366d), or none");
+    return Fail(ErrorKind::kInvalid, message);
+  };
+  if (text.size() < 2) return bad("is not a duration");
+  int64_t count = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size() - 1;
+  auto [end, ec] = std::from_chars(first, last, count);
+  if (ec != std::errc() || end != last || count < 0 || text[0] == '+') {
+    return bad("is not a duration");
+  }
+  constexpr int64_t kMaxCount = 366LL * 86400;  // in seconds: bounds every unit's count
+  Duration unit;
+  switch (*last) {
+    case 's':
+      unit = std::chrono::seconds(1);
+      break;
+    case 'm':
+      unit = std::chrono::minutes(1);
+      break;
+    case 'h':
+      unit = std::chrono::hours(1);
+      break;
+    case 'd':
+      unit = std::chrono::hours(24);
+      break;
+    default:
+      return bad("has no unit (s, m, h or d)");
+  }
+  if (count > kMaxCount) return bad("is out of range");
+  const Duration value = unit * count;
+  if (value < std::chrono::minutes(1) || value > std::chrono::hours(24 * 366)) {
+    return bad("is out of range");
+  }
+  return std::optional<Duration>(value);
+}
+
+std::string FormatMaxDelay(std::optional<Duration> d) {
+  if (!d) return "none";
+  if (*d % std::chrono::hours(1) == Duration(0)) {
+    return std::to_string(*d / std::chrono::hours(1)) + "h";
+  }
+  if (*d % std::chrono::minutes(1) == Duration(0)) {
+    return std::to_string(*d / std::chrono::minutes(1)) + "m";
+  }
+  if (*d % std::chrono::seconds(1) == Duration(0)) {
+    return std::to_string(*d / std::chrono::seconds(1)) + "s";
+  }
+  return std::to_string(d->count()) + "ms";
+}
+
 }  // namespace broadcastd

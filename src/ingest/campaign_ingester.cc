@@ -110,7 +110,14 @@ namespace {
 std::string ConfigKey(const Config& config) {
   std::string key = config.campaigns_dir.string();
   for (const auto& [name, _] : config.apps) key += '\n' + name;
-  return key;
+  return key + "\nmax_delay " + FormatMaxDelay(config.max_delay);
+}
+
+// A file's version as the store knows it: its bytes, and max_delay, which the deadlines of
+// its one-shot jobs depend on. A reload that changes max_delay thus re-plans the jobs no
+// attempt may have reached, as an edit of the file would.
+std::string FileHash(std::string_view bytes, const Config& config) {
+  return ContentHash(ContentHash(bytes) + "\nmax_delay " + FormatMaxDelay(config.max_delay));
 }
 
 bool Repeats(const Campaign& campaign) {
@@ -165,7 +172,7 @@ struct CampaignIngester::Batch {
       try {
         folder.Load(f.file);
         if (f.file.kind != FileRead::Kind::kReady) continue;
-        f.checked.hash = ContentHash(f.file.bytes);
+        f.checked.hash = FileHash(f.file.bytes, config);
         f.checked.campaign = CheckBytes(f.file.bytes, f.name, config);
       } catch (...) {
         // Worked out again at the file's turn, on the scanning thread, as before.
@@ -510,7 +517,7 @@ Status CampaignIngester::Visit(const ListedFile& file, FileRead* ahead, Checked*
 Status CampaignIngester::Ingest(const std::string& name, const FileRead& read, Checked checked,
                                 TimePoint now, ScanReport& report) {
   const std::string& bytes = read.bytes;
-  if (!checked.campaign) checked.hash = ContentHash(bytes);
+  if (!checked.campaign) checked.hash = FileHash(bytes, config_);
   const std::string& hash = checked.hash;
   Store::FileFacts facts;
   if (read.stable) facts.stamp = read.stamp;
@@ -666,8 +673,8 @@ Result<std::optional<JobPlan>> CampaignIngester::Plan(const std::string& name,
     if (!earliest) return std::unexpected(earliest.error());
     if (*earliest) from_by_broadcast[b.name] = **earliest;
   }
-  auto plan = PlanJobs(campaign, campaign.app, MillisOf(mtime_ns), now, from_by_broadcast,
-                       now + horizon_.ahead, horizon_.max_per_pass);
+  auto plan = PlanJobs(campaign, campaign.app, MillisOf(mtime_ns), config_.max_delay, now,
+                       from_by_broadcast, now + horizon_.ahead, horizon_.max_per_pass);
   if (!plan) {
     report.errors.push_back(name + ": " + plan.error().message);
     spdlog::error("campaign.plan_failed file={} reason={}", LogValue(name),
@@ -770,7 +777,7 @@ Status CampaignIngester::Extend(const std::string& name, Known& known, TimePoint
     // horizon from now on.
     FileRead read = folder_.Read(scan_->snapshot.dir.get(), name, now, /*settle=*/false);
     CampaignCheck campaign = std::unexpected(std::vector<std::string>{});
-    if (read.kind == FileRead::Kind::kReady && ContentHash(read.bytes) == known.hash) {
+    if (read.kind == FileRead::Kind::kReady && FileHash(read.bytes, config_) == known.hash) {
       campaign = CheckBytes(read.bytes, name, config_);
     }
     if (!campaign) {
@@ -782,8 +789,8 @@ Status CampaignIngester::Extend(const std::string& name, Known& known, TimePoint
   }
   const TimePoint to = now + horizon_.ahead;
   if (known.horizon_known && (!known.next_occurrence || *known.next_occurrence > to)) return {};
-  auto plan =
-      PlanJobs(*known.campaign, known.campaign->app, now, now, {}, to, horizon_.max_per_pass);
+  auto plan = PlanJobs(*known.campaign, known.campaign->app, now, config_.max_delay, now, {}, to,
+                       horizon_.max_per_pass);
   if (!plan) {
     report.errors.push_back(name + ": " + plan.error().message);
     return {};

@@ -143,9 +143,10 @@ class CampaignIngester {
   void Forget(const std::string& name) { folder_.Forget(name); }
 
   // Replaces the config (after a reload). A file's verdict depends on the config only
-  // through campaigns_dir and the names of the apps: when either changed, the next scan
-  // reads and checks every file again, else it is a scan like any other. A scan under
-  // way starts over.
+  // through campaigns_dir and the names of the apps, and its jobs' deadlines through
+  // max_delay: when any of them changed, the next scan reads and checks every file again
+  // (a changed max_delay re-plans the jobs no attempt may have reached), else it is a
+  // scan like any other. A scan under way starts over.
   void SetConfig(const Config& config);
 
   // Files opened to be read so far (a file known unchanged never is).

@@ -8,9 +8,18 @@
 
 namespace broadcastd {
 
+std::optional<TimePoint> OnceDeadline(const Broadcast& broadcast, TimePoint due,
+                                      std::optional<Duration> max_delay) {
+  if (broadcast.max_delay) max_delay = broadcast.max_delay->limit;
+  std::optional<TimePoint> deadline = broadcast.expires_at;
+  if (max_delay && (!deadline || due + *max_delay < *deadline)) deadline = due + *max_delay;
+  return deadline;
+}
+
 Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimePoint default_due,
-                         TimePoint from, const std::map<std::string, TimePoint>& from_by_broadcast,
-                         TimePoint to, size_t max_per_broadcast) {
+                         std::optional<Duration> max_delay, TimePoint from,
+                         const std::map<std::string, TimePoint>& from_by_broadcast, TimePoint to,
+                         size_t max_per_broadcast) {
   JobPlan plan;
   plan.covered_from = from;
   for (const Broadcast& b : campaign.broadcasts) {
@@ -26,7 +35,8 @@ Result<JobPlan> PlanJobs(const Campaign& campaign, const std::string& app, TimeP
       spec.occurrence = kOnceOccurrence;
       spec.due = b.send_at.value_or(default_due);
       spec.due_is_default = !b.send_at.has_value();
-      spec.expires = b.expires_at;
+      spec.expires = OnceDeadline(b, spec.due, max_delay);
+      spec.max_delay = b.max_delay ? b.max_delay->limit : max_delay;
       plan.jobs.push_back(std::move(spec));
       continue;
     }

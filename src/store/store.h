@@ -118,6 +118,9 @@ class Store {
     // existing job keeps its due when it is earlier, so a newer copy of the file (a
     // move, an edit) does not push it back.
     bool due_is_default = false;
+    // The lateness guard (max_delay) in `expires`, when it applies: an existing job that
+    // keeps an earlier due keeps its deadline too (expires at most that due + this).
+    std::optional<Duration> max_delay = std::nullopt;
   };
   // What fstat says of a campaign file: while it shows the same, the file has not
   // changed and is not read again (a write moves ctime, a rename-over changes the inode).

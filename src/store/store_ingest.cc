@@ -67,9 +67,12 @@ void InsertJob(sql::Connection& db, int64_t campaign_ref, const std::string& cam
 // only when something did change. A spec due "as soon as allowed" keeps the job's
 // earlier due: a newer copy of the file (a move, an edit) must not push it back.
 // A retried job keeps its not_before (the server's Retry-After) and its last error.
+// Its deadline follows the due it keeps (JobSpec::max_delay).
 void UpdateJob(sql::Connection& db, const ExistingJob& job, const std::string& campaign_id,
                const Store::JobSpec& spec, TimePoint now) {
   TimePoint due = spec.due_is_default ? std::min(spec.due, job.due) : spec.due;
+  std::optional<TimePoint> expires = spec.expires;
+  if (spec.max_delay && expires) expires = std::min(*expires, due + *spec.max_delay);
   CachedStatement update(
       db,
       "UPDATE jobs SET campaign_id = ?1, app = ?2, target = ?3, body = ?4, state = ?5, due = ?6, "
@@ -86,7 +89,7 @@ void UpdateJob(sql::Connection& db, const ExistingJob& job, const std::string& c
   update->bind(4, spec.body);
   update->bind(5, StateText(StateByDue(due, now)));
   update->bind(6, ToMillis(due));
-  BindOptional(*update, 7, spec.expires);
+  BindOptional(*update, 7, expires);
   update->bind(8, spec.priority);
   update->bind(9, ToMillis(now));
   update->bind(10, job.id);

@@ -91,6 +91,38 @@ TEST(CampaignRulesTest, ExpiresAtIsNotAllowedWithRepeat) {
   EXPECT_EQ(d.column, 5);
 }
 
+TEST(CampaignRulesTest, MaxDelayIsNotAllowedWithRepeat) {
+  Diagnostic d =
+      OnlyError(Broadcast("target: users\n"
+                          "    repeat: {cron: \"0 20 * * *\", timezone: Asia/Shanghai}\n"
+                          "    max_delay: 2h\n"));
+  EXPECT_EQ(d.rule, "rule.max_delay_with_repeat");
+  EXPECT_EQ(d.line, 4);
+  EXPECT_EQ(d.column, 5);
+}
+
+TEST(CampaignRulesTest, MaxDelayIsADurationWithinBoundsOrNone) {
+  Campaign c = Valid(Broadcast("target: users\n    max_delay: 90m\n"));
+  ASSERT_TRUE(c.broadcasts[0].max_delay.has_value());
+  EXPECT_EQ(c.broadcasts[0].max_delay->limit, std::chrono::minutes(90));
+  Campaign none = Valid(Broadcast("target: users\n    max_delay: none\n"));
+  ASSERT_TRUE(none.broadcasts[0].max_delay.has_value());
+  EXPECT_FALSE(none.broadcasts[0].max_delay->limit.has_value());
+  EXPECT_FALSE(Valid(Broadcast("target: users\n")).broadcasts[0].max_delay.has_value());
+
+  Diagnostic range = OnlyError(Broadcast("target: users\n    max_delay: 400d\n"));
+  EXPECT_EQ(range.rule, "rule.max_delay");
+  EXPECT_EQ(range.line, 3);
+  EXPECT_EQ(range.column, 16);
+  EXPECT_TRUE(range.message.starts_with("broadcasts[0].max_delay: \"400d\" is out of range"))
+      << range.message;
+
+  Diagnostic form = OnlyError(Broadcast("target: users\n    max_delay: 1 day\n"));
+  EXPECT_EQ(form.rule, "schema.pattern");
+  EXPECT_EQ(form.line, 3);
+  EXPECT_NE(form.message.find("90m, 24h or 2d"), std::string::npos) << form.message;
+}
+
 TEST(CampaignRulesTest, UntilMustBeAfterSendAt) {
   Diagnostic d =
       OnlyError(Broadcast("target: users\n"
@@ -223,8 +255,8 @@ TEST(CampaignStructureTest, UnknownKeysAreAllReportedAtTheirKeys) {
   EXPECT_EQ(errors[2].column, 5);
   EXPECT_TRUE(
       errors[2].message.starts_with("broadcasts[0].sendat is not a known key (allowed: "
-                                    "chatroom_msg_level, expires_at, ext, from, message, "
-                                    "name, repeat, send_at, target)"))
+                                    "chatroom_msg_level, expires_at, ext, from, max_delay, "
+                                    "message, name, repeat, send_at, target)"))
       << errors[2].message;
   EXPECT_EQ(errors[3].line, 8);
   EXPECT_EQ(errors[4].line, 9);

@@ -112,5 +112,60 @@ TEST_F(CheckPreviewTest, TextWithoutADatabaseSaysSoAndWarnsAboutExpiry) {
   EXPECT_FALSE(std::filesystem::exists(config_.database));
 }
 
+// The lateness guard in the preview: users take one broadcast per 30 minutes, so the
+// second of two due now waits past its own max_delay of 20 minutes and would expire at
+// its deadline, not at a later forecast send.
+TEST_F(CheckPreviewTest, ABacklogThatPushesAJobPastItsMaxDelayShowsItExpiring) {
+  auto path = dir_.Write("new.yaml", R"(id: new
+broadcasts:
+  - {name: b0, target: users, send_at: "2027-03-01T20:00:00Z", message: {type: txt, msg: a}}
+  - {name: b1, target: users, send_at: "2027-03-01T20:00:00Z", max_delay: 20m,
+     message: {type: txt, msg: b}}
+)");
+  std::vector<PreviewLine> lines = Preview(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].forecast.kind, Scheduler::ForecastEntry::kSend);
+  EXPECT_EQ(lines[1].forecast.kind, Scheduler::ForecastEntry::kExpires);
+  EXPECT_EQ(lines[1].forecast.at, T("2027-03-01T20:20:00Z"));
+}
+
+// A send_at already past its deadline: a warning naming the guard that expires it.
+TEST_F(CheckPreviewTest, WarnsWhenASendAtIsAlreadyPastItsDeadline) {
+  auto path = dir_.Write("late.yaml", R"(id: late
+broadcasts:
+  - {name: stale, target: users, send_at: "2027-02-27T20:00:00Z", message: {type: txt, msg: a}}
+  - {name: hour, target: chatrooms, send_at: "2027-03-01T19:00:00Z", message: {type: txt, msg: b}}
+  - {name: own, target: online_users, send_at: "2027-03-01T19:00:00Z", max_delay: 30m,
+     message: {type: txt, msg: c}}
+  - {name: closed, target: chatrooms, send_at: "2027-02-27T20:00:00Z", max_delay: none,
+     expires_at: "2027-02-28T00:00:00Z", message: {type: txt, msg: d}}
+  - {name: unguarded, target: chatrooms, send_at: "2027-02-27T20:00:00Z", max_delay: none,
+     message: {type: txt, msg: e}}
+)");
+  auto campaign = CheckCampaignFile(path, config_);
+  ASSERT_TRUE(campaign.has_value());
+  EXPECT_EQ(LatenessWarnings(config_, *campaign, now_),
+            (std::vector<std::string>{
+                "stale: would expire at once: send_at 2027-02-27T20:00:00Z is more than "
+                "max_delay 24h ago",
+                "own: would expire at once: send_at 2027-03-01T19:00:00Z is more than "
+                "max_delay 30m ago",
+                "closed: would expire at once: expires_at 2027-02-28T00:00:00Z has passed"}));
+
+  const std::string text = CheckPreviewText(config_, *campaign, path, Instant(now_), {});
+  EXPECT_NE(text.find("warning: " + path.string() +
+                      ": stale: would expire at once: send_at 2027-02-27T20:00:00Z is more "
+                      "than max_delay 24h ago"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("stale once main/users: EXPIRES UNSENT at 2027-02-28T20:00:00Z"),
+            std::string::npos)
+      << text;
+
+  Config unguarded = config_;
+  unguarded.max_delay = std::nullopt;
+  EXPECT_EQ(LatenessWarnings(unguarded, *campaign, now_).size(), 2u);  // own and closed
+}
+
 }  // namespace
 }  // namespace broadcastd

@@ -148,6 +148,32 @@ TEST_F(ConfigLoaderTest, DefaultsForLimitsDayBoundaryAndDatabase) {
   EXPECT_EQ(c.limits.at(BroadcastTarget::kChatrooms),
             (EndpointLimits{{{1, seconds(1)}, {10, minutes(1)}}, 100}));
   EXPECT_EQ(c.day_boundary, Duration(0));
+  EXPECT_EQ(c.max_delay, hours(24));
+}
+
+TEST_F(ConfigLoaderTest, MaxDelayIsADurationOrNone) {
+  EXPECT_EQ(Ok(std::string("max_delay: 90m\n") + kMinimal).max_delay, minutes(90));
+  EXPECT_EQ(Ok(std::string("max_delay: 2d\n") + kMinimal).max_delay, hours(48));
+  EXPECT_EQ(Ok(std::string("max_delay: 1m\n") + kMinimal).max_delay, minutes(1));
+  EXPECT_EQ(Ok(std::string("max_delay: 366d\n") + kMinimal).max_delay, hours(24 * 366));
+  EXPECT_FALSE(Ok(std::string("max_delay: none\n") + kMinimal).max_delay.has_value());
+
+  // Every error names the file, line, column and key.
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "max_delay: \"24\"\n"),
+            "broadcastd.yaml:10:1: max_delay: \"24\" has no unit (s, m, h or d): give a "
+            "duration such as 90m, 24h or 2d (1m to 366d), or none");
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "max_delay: 30s\n"),
+            "broadcastd.yaml:10:1: max_delay: \"30s\" is out of range: give a duration such "
+            "as 90m, 24h or 2d (1m to 366d), or none");
+  EXPECT_TRUE(OnlyProblem(std::string(kMinimal) + "max_delay: 367d\n")
+                  .starts_with("broadcastd.yaml:10:1: max_delay: \"367d\" is out of range"));
+  EXPECT_TRUE(OnlyProblem(std::string(kMinimal) + "max_delay: 1 day\n")
+                  .starts_with("broadcastd.yaml:10:1: max_delay: \"1 day\" is not a duration"));
+  EXPECT_TRUE(OnlyProblem(std::string(kMinimal) + "max_delay: -5h\n")
+                  .starts_with("broadcastd.yaml:10:1: max_delay: \"-5h\" is not a duration"));
+  EXPECT_EQ(OnlyProblem(std::string(kMinimal) + "max_delay: 24\n"),
+            "broadcastd.yaml:10:1: max_delay: must be a duration such as 90m, 24h or 2d (1m "
+            "to 366d), or none");
 }
 
 TEST_F(ConfigLoaderTest, StateDirectoryListTakesTheFirst) {
@@ -308,7 +334,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
             "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
-            "node_name, safety_margin_ms, sender_lease_ttl_ms)");
+            "max_delay, node_name, safety_margin_ms, sender_lease_ttl_ms)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }

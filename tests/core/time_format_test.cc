@@ -8,6 +8,29 @@
 namespace broadcastd {
 namespace {
 
+TEST(ParseMaxDelay, DurationsAndNone) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  EXPECT_EQ(ParseMaxDelay("90m").value(), minutes(90));
+  EXPECT_EQ(ParseMaxDelay("24h").value(), hours(24));
+  EXPECT_EQ(ParseMaxDelay("2d").value(), hours(48));
+  EXPECT_EQ(ParseMaxDelay("3600s").value(), hours(1));
+  EXPECT_EQ(ParseMaxDelay("none").value(), std::nullopt);
+  for (const char* bad : {"", "h", "24", "24 h", "1.5h", "-1h", "+1h", "0m", "59s", "367d",
+                          "99999999999999999999h", "24H", "None"}) {
+    auto parsed = ParseMaxDelay(bad);
+    EXPECT_FALSE(parsed.has_value()) << bad;
+    if (!parsed) {
+      EXPECT_NE(parsed.error().message.find("90m, 24h or 2d"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(FormatMaxDelay(hours(24)), "24h");
+  EXPECT_EQ(FormatMaxDelay(hours(48)), "48h");
+  EXPECT_EQ(FormatMaxDelay(minutes(90)), "90m");
+  EXPECT_EQ(FormatMaxDelay(std::chrono::seconds(61)), "61s");
+  EXPECT_EQ(FormatMaxDelay(std::nullopt), "none");
+}
+
 TEST(ParseRfc3339, OffsetIsApplied) {
   auto t = ParseRfc3339("2027-03-01T09:00:00+08:00");
   ASSERT_TRUE(t.has_value()) << t.error().message;

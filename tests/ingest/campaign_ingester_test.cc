@@ -145,6 +145,48 @@ broadcasts:
   EXPECT_EQ(jobs[1].state, JobState::kCancelled);  // dropped from the file, never attempted
 }
 
+// The lateness guard is part of a job's expiry: a reload (or a restart) under another
+// max_delay re-plans the jobs no attempt may have reached, and only those.
+TEST_F(CampaignIngesterTest, AChangedMaxDelayReplansTheDeadlinesOfUnattemptedJobsOnly) {
+  dir_.Write("campaigns/spring.yaml", kTwoBroadcasts);
+  Scan(now_);
+  EXPECT_EQ(Job("kickoff").expires, T("2027-03-02T01:00:00Z"));  // send_at + 24h
+  EXPECT_EQ(Job("rooms").expires, T("2027-03-02T02:00:00Z"));
+  // Attempted, answer not in yet: never touched again by a change of files or config.
+  auto claimed = store_->ClaimForSending(Job("kickoff").id, Instant(now_));
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
+
+  Config tighter = config_;
+  tighter.max_delay = 90min;
+  ingester_->SetConfig(tighter);
+  EXPECT_EQ(Scan(now_ + 1min).updated, 1);
+  EXPECT_EQ(Job("rooms").expires, T("2027-03-01T03:30:00Z"));
+  EXPECT_EQ(Job("rooms").state, JobState::kScheduled);
+  EXPECT_EQ(Job("kickoff").expires, T("2027-03-02T01:00:00Z"));
+  EXPECT_EQ(Job("kickoff").state, JobState::kSending);
+
+  Config unguarded = config_;
+  unguarded.max_delay = std::nullopt;
+  ingester_->SetConfig(unguarded);
+  EXPECT_EQ(Scan(now_ + 2min).updated, 1);
+  EXPECT_FALSE(Job("rooms").expires.has_value());
+
+  // A restart under the same config changes nothing; under another, it re-plans.
+  CampaignIngester same(unguarded, *store_);
+  same.MarkWritten("spring.yaml");
+  auto unchanged = same.Scan(now_ + 3min);
+  ASSERT_TRUE(unchanged.has_value()) << unchanged.error().message;
+  EXPECT_EQ(unchanged->created + unchanged->updated, 0);
+  EXPECT_EQ(unchanged->unchanged, 1);
+  CampaignIngester restarted(config_, *store_);
+  restarted.MarkWritten("spring.yaml");
+  auto replanned = restarted.Scan(now_ + 4min);
+  ASSERT_TRUE(replanned.has_value()) << replanned.error().message;
+  EXPECT_EQ(replanned->updated, 1);
+  EXPECT_EQ(Job("rooms").expires, T("2027-03-02T02:00:00Z"));
+  EXPECT_EQ(Job("kickoff").state, JobState::kSending);
+}
+
 TEST_F(CampaignIngesterTest, InvalidFileIsRejectedAndKeepsEarlierJobsUntilFixed) {
   dir_.Write("campaigns/spring.yaml", kTwoBroadcasts);
   Scan(now_);
@@ -359,6 +401,23 @@ broadcasts:
     EXPECT_EQ(after[i].due, before[i].due);
     EXPECT_EQ(after[i].updated_at, before[i].updated_at) << after[i].broadcast;
   }
+}
+
+// A job due as soon as allowed keeps its due across edits of its file (a newer mtime),
+// and so keeps its deadline: an edit does not buy a stale broadcast another day.
+TEST_F(CampaignIngesterTest, AnEditKeepsTheDeadlineOfAJobDueAsSoonAsAllowed) {
+  dir_.Write("campaigns/a.yaml", PromoYaml() + kAsSoonAsAllowed);
+  Scan(now_);
+  const JobRow d = Job("d");
+  ASSERT_TRUE(d.expires.has_value());
+  EXPECT_EQ(*d.expires, d.due + 24h);
+
+  dir_.Write("campaigns/a.yaml", PromoYaml("", "edited") + kAsSoonAsAllowed);
+  SetModified("a.yaml", 2h);
+  EXPECT_EQ(Scan(now_ + 1min).updated, 1);
+  EXPECT_EQ(Job("d").due, d.due);
+  EXPECT_EQ(Job("d").expires, d.expires);
+  EXPECT_EQ(Job("d").updated_at, d.updated_at);
 }
 
 TEST_F(CampaignIngesterTest, ARenameSeenInOneScanMovesTheCampaign) {
