@@ -19,6 +19,9 @@ echo "== dependencies"
 echo "== format"
 ./scripts/check-format.sh
 
+echo "== function length"
+./scripts/check-function-length.sh
+
 echo "== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBROADCASTD_WERROR=ON \
   -DCMAKE_INSTALL_PREFIX=/usr
@@ -50,13 +53,13 @@ fi
 
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
   # Three kinds of threads share state with the loop: the endpoints' senders and token
-  # fetches (src/daemon/event_loop.cc), the HTTP listener (src/daemon/http_listener.cc)
+  # fetches (src/daemon/daemon.cc), the HTTP listener (src/daemon/http_listener.cc)
   # and the ingest checkers (src/ingest/campaign_ingester.cc). Only the suites that run
   # them are built and run, the real binary included for the end-to-end one (the e2e
   # ingest test's 800 files take longer than its waits allow under ThreadSanitizer; the
   # checkers' threads run in the ingest suites). tests/tsan.supp: third-party code only.
   echo "== threaded suites under ThreadSanitizer"
-  tsan_suites='EventLoopTest|EngineWorkersTest|HttpListenerTest|CampaignIngesterTest'
+  tsan_suites='DaemonTest|EngineWorkersTest|HttpListenerTest|CampaignIngesterTest'
   tsan_suites+='|IngesterFolderTest|IngestScaleTest|ParallelCheckTest|EndpointWorkersE2ETest'
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBROADCASTD_WERROR=ON \
     -DBROADCASTD_TSAN=ON -DBROADCASTD_BENCH=OFF

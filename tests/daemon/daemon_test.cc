@@ -72,7 +72,7 @@ class GateTransport final : public HttpTransport {
   int returned_ = 0;
 };
 
-class EventLoopTest : public ::testing::Test {
+class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     BlockDaemonSignals();
@@ -132,7 +132,7 @@ broadcasts:
 // SIGTERM with the request still in flight after the grace: the job is recorded
 // unknown, the request is given up, and the worker has ended before RunDaemon
 // returns (it is joined, never left writing to a closed descriptor).
-TEST_F(EventLoopTest, SigtermAfterTheGraceRecordsUnknownAndJoinsTheWorker) {
+TEST_F(DaemonTest, SigtermAfterTheGraceRecordsUnknownAndJoinsTheWorker) {
   Run();
   ASSERT_TRUE(transport_.WaitForRequests(1, 20s));
   ::kill(::getpid(), SIGTERM);
@@ -151,7 +151,7 @@ TEST_F(EventLoopTest, SigtermAfterTheGraceRecordsUnknownAndJoinsTheWorker) {
 }
 
 // The worker hands the answer back to the loop, which commits it.
-TEST_F(EventLoopTest, TheAnswerComesBackFromTheWorkerAndIsCommitted) {
+TEST_F(DaemonTest, TheAnswerComesBackFromTheWorkerAndIsCommitted) {
   Run();
   ASSERT_TRUE(transport_.WaitForRequests(1, 20s));
   transport_.Release();
