@@ -129,12 +129,17 @@ class HaE2ETest : public DaemonE2ETest {
     for (size_t at = log.find(event); at != std::string::npos; at = log.find(event, at + 1)) ++n;
     return n;
   }
-  // A daemon that took the lease and one that sees it held.
+  // A daemon that took the lease and one that sees it held, both past their start-up
+  // writes (daemon.ready): a test that stops one then stops it idle, not inside a write
+  // transaction whose lock would hold the other's writes until it is continued.
   void StartPair(std::unique_ptr<ChildProcess>& a, std::unique_ptr<ChildProcess>& b) {
     a = StartNode("a");
     ASSERT_TRUE(WaitFor([&] { return NodeLogHas("a", "lease.acquired"); }, 20s)) << NodeLog("a");
     b = StartNode("b");
     ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.standby"); }, 20s)) << NodeLog("b");
+    for (const char* node : {"a", "b"}) {
+      ASSERT_TRUE(WaitFor([&] { return NodeLogHas(node, "daemon.ready"); }, 20s)) << NodeLog(node);
+    }
   }
 
   static constexpr std::chrono::milliseconds kTtl{2000};
@@ -409,7 +414,8 @@ TEST_F(HaE2ETest, ASenderStoppedPastItsLeaseSendsNothingAfterwards) {
   a->Signal(SIGSTOP);
   ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.acquired"); }, 20s)) << NodeLog("b");
   Drop("rooms.yaml", kRooms);
-  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 3; }, 30s)) << Status().dump(1);
+  ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 3; }, 30s))
+      << Status().dump(1) << NodeLog("a") << NodeLog("b");
 
   a->Signal(SIGCONT);
   ASSERT_TRUE(WaitFor([&] { return NodeLogHas("a", "lease.lost"); }, 20s)) << NodeLog("a");
