@@ -8,48 +8,14 @@
 #include <unistd.h>
 
 #include "core/unique_fd.h"
-#include "e2e/daemon_fixture.h"
+#include "e2e/folder_fixture.h"
 
 namespace broadcastd {
 namespace {
 
 namespace fs = std::filesystem;
 
-class CampaignFolderE2ETest : public DaemonE2ETest {
- protected:
-  fs::path Campaigns() const { return dir_ / "campaigns"; }
-  std::string Log(const std::string& name = "daemon.log") { return ReadFile(dir_ / name); }
-
-  bool LogHas(std::string_view text, const std::string& name = "daemon.log") {
-    return Log(name).find(text) != std::string::npos;
-  }
-
-  void WaitReady() {
-    ASSERT_TRUE(WaitFor([&] { return LogHas("daemon.ready"); }, 20s)) << Log();
-  }
-
-  // POSTs whose body holds `text`.
-  size_t Posted(std::string_view text) {
-    size_t n = 0;
-    for (const auto& b : Broadcasts()) {
-      n += b.value("body", std::string()).find(text) != std::string::npos;
-    }
-    return n;
-  }
-
-  // A campaign with one chatroom broadcast due now.
-  static std::string RoomCampaign(const std::string& id, const std::string& text) {
-    return "id: " + id + "\nbroadcasts:\n  - name: " + id +
-           "\n    target: chatrooms\n    message: {type: txt, msg: \"" + text + "\"}\n";
-  }
-
-  void StopDaemon(ChildProcess& daemon) {
-    daemon.Signal(SIGTERM);
-    auto code = daemon.Wait(20s);
-    ASSERT_TRUE(code.has_value()) << "SIGTERM not honoured\n" << Log();
-    EXPECT_EQ(*code, 0);
-  }
-};
+class CampaignFolderE2ETest : public FolderE2ETest {};
 
 // Case 3: a writer holds the file open with all but its last line written (the
 // line that puts it in 2099). Rescans come and go; nothing is sent. Once the

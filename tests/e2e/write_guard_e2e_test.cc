@@ -11,49 +11,21 @@
 #include <csignal>
 
 #include "core/unique_fd.h"
-#include "e2e/daemon_fixture.h"
+#include "e2e/folder_fixture.h"
 
 namespace broadcastd {
 namespace {
 
 namespace fs = std::filesystem;
 
-class WriteGuardE2ETest : public DaemonE2ETest {
+class WriteGuardE2ETest : public FolderE2ETest {
  protected:
-  fs::path Campaigns() const { return dir_ / "campaigns"; }
-  std::string Log() { return ReadFile(dir_ / "daemon.log"); }
-  bool Logged(std::string_view text) { return Log().find(text) != std::string::npos; }
-
-  void WaitReady() {
-    ASSERT_TRUE(WaitFor([&] { return Logged("daemon.ready"); }, 20s)) << Log();
-  }
-
-  size_t Posted(std::string_view text) {
-    size_t n = 0;
-    for (const auto& b : Broadcasts()) {
-      n += b.value("body", std::string()).find(text) != std::string::npos;
-    }
-    return n;
-  }
-
-  static std::string RoomCampaign(const std::string& id, const std::string& text) {
-    return "id: " + id + "\nbroadcasts:\n  - name: " + id +
-           "\n    target: chatrooms\n    message: {type: txt, msg: \"" + text + "\"}\n";
-  }
-
   // Drops another campaign into the folder and waits for the scan that accepts it: a
   // scan of the daemon's, after this moment, that looked at every file.
   void ScanAfterNow(int i) {
     const std::string name = "other-" + std::to_string(i) + ".yaml";
     dir_.Write("campaigns/" + name, RoomCampaign("other-" + std::to_string(i), "meanwhile"));
-    ASSERT_TRUE(WaitFor([&] { return Logged("campaign.accepted file=" + name); }, 10s)) << Log();
-  }
-
-  void StopDaemon(ChildProcess& daemon) {
-    daemon.Signal(SIGTERM);
-    auto code = daemon.Wait(20s);
-    ASSERT_TRUE(code.has_value()) << "SIGTERM not honoured\n" << Log();
-    EXPECT_EQ(*code, 0);
+    ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.accepted file=" + name); }, 10s)) << Log();
   }
 };
 
@@ -84,14 +56,14 @@ TEST_F(WriteGuardE2ETest, WriterPausingPastTheSettleTimeIsWaitedForUntilItCloses
     std::this_thread::sleep_for(500ms);  // pacing of the other files, not a proof
   }
   ScanAfterNow(i++);
-  EXPECT_FALSE(Logged("file=promo.yaml id=")) << Log();
+  EXPECT_FALSE(LogHas("file=promo.yaml id=")) << Log();
   EXPECT_EQ(Posted("half written"), 0u) << Log();
   ASSERT_TRUE(WaitFor([&] { return Posted("meanwhile") >= 1; }, 20s)) << Log();
   EXPECT_EQ(Posted("half written"), 0u) << Log();
 
   put("    send_at: \"2099-01-01T00:00:00Z\"\n");
   writer.reset();  // IN_CLOSE_WRITE: read at once, whole
-  ASSERT_TRUE(WaitFor([&] { return Logged("campaign.accepted file=promo.yaml"); }, 10s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.accepted file=promo.yaml"); }, 10s)) << Log();
   ASSERT_TRUE(WaitFor([&] { return JobStates()["scheduled"] == 1; }, 10s)) << Status().dump(1);
   bool scheduled_2099 = false;
   for (const auto& job : AllJobs()) {
@@ -122,7 +94,7 @@ TEST_F(WriteGuardE2ETest, DirectoryWithACampaignNameIsShownRefusedAtOnce) {
   auto daemon = StartDaemon();
   WaitReady();
   ASSERT_TRUE(fs::create_directory(Campaigns() / "folder.yaml"));
-  ASSERT_TRUE(WaitFor([&] { return Logged("campaign.refused file=folder.yaml"); }, 15s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return LogHas("campaign.refused file=folder.yaml"); }, 15s)) << Log();
   bool shown = false;
   for (const auto& c : Status().value("campaign_problems", nlohmann::json::array())) {
     shown = shown || (c.value("file", std::string()) == "folder.yaml" &&
@@ -151,9 +123,9 @@ TEST_F(WriteGuardE2ETest, FolderReplacedByAnEmptyOneCancelsNothing) {
   fs::create_directory(Campaigns());
   ::chmod(Campaigns().c_str(), 0755);
   dir_.Write("away/notes.txt", "a scan");  // the watched folder, now elsewhere: a scan
-  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.unavailable") || Logged("removed="); }, 20s))
+  ASSERT_TRUE(WaitFor([&] { return LogHas("campaigns.unavailable") || LogHas("removed="); }, 20s))
       << Log();
-  EXPECT_FALSE(Logged("campaign.removed")) << Log();
+  EXPECT_FALSE(LogHas("campaign.removed")) << Log();
   EXPECT_EQ(JobStates()["cancelled"], 0) << Log();
   EXPECT_EQ(JobStates()["scheduled"], 3);
   const nlohmann::json status = Status();
@@ -167,7 +139,7 @@ TEST_F(WriteGuardE2ETest, FolderReplacedByAnEmptyOneCancelsNothing) {
   fs::remove(Campaigns());
   fs::rename(dir_ / "away", Campaigns());
   dir_.Write("campaigns/notes.txt", "another scan");
-  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.available"); }, 20s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return LogHas("campaigns.available"); }, 20s)) << Log();
   ASSERT_TRUE(WaitFor(
       [&] {
         const nlohmann::json now = Status();
@@ -177,7 +149,7 @@ TEST_F(WriteGuardE2ETest, FolderReplacedByAnEmptyOneCancelsNothing) {
       << Status().dump(1);
   EXPECT_EQ(JobStates()["scheduled"], 3);
   EXPECT_EQ(JobStates()["cancelled"], 0);
-  EXPECT_FALSE(Logged("campaign.removed")) << Log();
+  EXPECT_FALSE(LogHas("campaign.removed")) << Log();
   StopDaemon(*daemon);
   EXPECT_TRUE(Broadcasts().empty());
 }
@@ -198,12 +170,12 @@ TEST_F(WriteGuardE2ETest, EmptyFolderIsTakenOnceAnOperatorConfirmsIt) {
   fs::create_directory(Campaigns());
   ::chmod(Campaigns().c_str(), 0755);
   dir_.Write("away/notes.txt", "a scan");
-  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.unavailable"); }, 20s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return LogHas("campaigns.unavailable"); }, 20s)) << Log();
   EXPECT_EQ(JobStates()["cancelled"], 0);
 
   dir_.Write("campaigns/.broadcastd-confirm", "");
   dir_.Write("away/notes.txt", "another scan");
-  ASSERT_TRUE(WaitFor([&] { return Logged("campaigns.confirmed"); }, 20s)) << Log();
+  ASSERT_TRUE(WaitFor([&] { return LogHas("campaigns.confirmed"); }, 20s)) << Log();
   ASSERT_TRUE(WaitFor([&] { return JobStates()["cancelled"] == 2; }, 20s)) << Log();
   StopDaemon(*daemon);
 }
