@@ -30,17 +30,31 @@ void CheckCredential(const fs::path& file, const std::string& key, const std::st
     return;
   }
   const std::string where = file.is_relative() ? " in " + credentials_dir.string() : "";
+  // A folder this user may not enter hides whether the file is there: say which.
+  const ReadAccess access = CheckReadAccess(*path);
+  if (access.kind != ReadAccess::kReadable) {
+    const bool plain_name = file.is_relative() && !file.has_parent_path();
+    err << "warning: " << key << ": ";
+    if (access.kind == ReadAccess::kNoFile) {
+      err << "no such file" << where;
+    } else if (access.kind == ReadAccess::kFileClosed ||
+               access.kind == ReadAccess::kNotRegularFile) {
+      err << "the file" << where << ": " << DescribeReadAccess(access, plain_name);
+    } else {
+      err << DescribeReadAccess(access, plain_name);
+    }
+    const bool closed =
+        access.kind == ReadAccess::kFolderClosed || access.kind == ReadAccess::kFileClosed;
+    if (closed && ::geteuid() != 0) {
+      err << "; the service loads it as root (LoadCredential=): run the check as root to "
+             "check the file itself\n";
+    } else {
+      err << "; " << who << " fail until it is " << (closed ? "readable" : "there") << "\n";
+    }
+    return;
+  }
   struct stat st {};
-  if (::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err << "warning: " << key << ": no such file" << where << "; " << who
-        << " fail until it is there\n";
-    return;
-  }
-  if (::access(path->c_str(), R_OK) != 0) {
-    err << "warning: " << key << ": the file" << where << " is not readable by this user; " << who
-        << " fail until it is\n";
-    return;
-  }
+  if (::stat(path->c_str(), &st) != 0) return;
   if ((st.st_mode & S_IROTH) != 0) {
     err << "warning: " << key << ": the file" << where << " is readable by every user (mode "
         << ((st.st_mode >> 6) & 7) << ((st.st_mode >> 3) & 7) << (st.st_mode & 7)

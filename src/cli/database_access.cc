@@ -5,11 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <string_view>
 
+#include "config/config_loader.h"
+#include "config/credential_file.h"
 #include "database_uri/database_uri.h"
+#include "document/document.h"
 
 namespace broadcastd {
 namespace {
@@ -30,7 +35,82 @@ std::string Mode(const struct stat& st) {
   return "owner " + owner + ", mode " + text;
 }
 
+// What the operator commands need of a config whose file is not valid, read from the
+// document as far as it goes; `origin` says where the database path came from.
+Result<Config> LenientConfig(const fs::path& config_path, std::string& origin) {
+  Config config;
+  config.source = config_path;
+  config.node_name = HostName();
+  for (BroadcastTarget target : kAllTargets) config.limits[target] = DefaultLimits(target);
+  auto doc = Document::Load(config_path);
+  const nlohmann::json* database = nullptr;
+  if (doc) {
+    const nlohmann::json& root = doc->json();
+    if (auto it = root.find("database"); it != root.end()) database = &*it;
+    if (auto it = root.find("database_password_file");
+        it != root.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+      config.database_password_file = it->get<std::string>();
+    }
+    if (auto it = root.find("apps"); it != root.end() && it->is_object()) {
+      for (const auto& [name, value] : it->items()) config.apps[name].name = name;
+    }
+  }
+  if (database == nullptr) {
+    config.database = DefaultDatabasePath(std::getenv("STATE_DIRECTORY"));
+    origin = doc ? "the default path (the config does not set `database`)"
+                 : "the default path (the config's `database` cannot be read: the file is not "
+                   "valid YAML)";
+    return config;
+  }
+  if (!database->is_string() || database->get_ref<const std::string&>().empty()) {
+    return Fail(ErrorKind::kInvalid, "is not a path or URI, so the database cannot be found");
+  }
+  const std::string value = database->get<std::string>();
+  // A URI the loader refuses (a password in it, bad encoding) is never used, nor shown.
+  if (IsPostgresUri(value) && PgUriProblem(value)) {
+    return Fail(ErrorKind::kInvalid, "is refused (above), so the database cannot be found");
+  }
+  config.database = IsPostgresUri(value) || fs::path(value).is_absolute()
+                        ? fs::path(value)
+                        : fs::absolute(config_path).parent_path() / value;
+  const SourcePos pos = doc->PositionOf(nlohmann::json::json_pointer("/database"));
+  origin = "the config's `database` (line " + std::to_string(pos.line) + ")";
+  return config;
+}
+
 }  // namespace
+
+Result<Config> ConfigForOperatorCommand(const fs::path& config_path, std::ostream& err) {
+  auto config = LoadConfig(config_path);
+  if (config) return config;
+  const ReadAccess access = CheckReadAccess(config_path);
+  if (access.kind != ReadAccess::kReadable) {
+    return Fail(
+        access.kind == ReadAccess::kFileClosed || access.kind == ReadAccess::kFolderClosed
+            ? ErrorKind::kPermission
+            : ErrorKind::kNotFound,
+        "config " + config_path.string() + ": cannot be read: " + DescribeReadAccess(access));
+  }
+  std::string origin;
+  auto lenient = LenientConfig(config_path, origin);
+  if (!lenient) {
+    return Fail(ErrorKind::kInvalid, config.error().message + "\n" + config_path.string() +
+                                         ": `database` " + lenient.error().message);
+  }
+  std::string problems = config.error().message;
+  for (size_t at = 0; (at = problems.find('\n', at)) != std::string::npos; at += 3) {
+    problems.replace(at, 1, "\n  ");
+  }
+  const std::string database = lenient->DatabaseIsPostgres()
+                                   ? PgDisplayName(lenient->database.native())
+                                   : lenient->database.string();
+  err << "warning: " << config_path.string()
+      << " is not valid; this command ignores its problems (the running daemon keeps the "
+         "config it has until one is valid):\n  "
+      << problems << "\nwarning: database " << database << ": from " << origin
+      << "; limits are the defaults here, so forecasts may differ from the daemon's\n";
+  return lenient;
+}
 
 std::string CurrentUserDescription() {
   const uid_t uid = ::geteuid();

@@ -6,7 +6,9 @@
 // user the command runs as, with what to do about it.
 
 #include <filesystem>
+#include <iosfwd>
 
+#include "config/config.h"
 #include "core/error.h"
 
 namespace broadcastd {
@@ -20,5 +22,16 @@ Status CheckDatabaseAccess(const std::filesystem::path& database, DatabaseUse us
 
 // "alice (uid 1000)": the user this process runs as.
 std::string CurrentUserDescription();
+
+// The config that --status, --history and the operator actions work with. A valid file
+// is loaded as the daemon loads it. A file that is there but invalid (an edit not yet
+// reloaded, say: the daemon still runs on the old config) does not stop them as long as
+// the database can be found: they get a config with only what they need (the database
+// and its password file, as the file names them or by default; the apps' names; default
+// limits), after a warning on `err` that lists the problems ignored and says where the
+// database path came from. Fails, saying why, for a file that cannot be read (a mistyped
+// --config must not open the service's queue instead) or whose `database` is unusable.
+Result<Config> ConfigForOperatorCommand(const std::filesystem::path& config_path,
+                                        std::ostream& err);
 
 }  // namespace broadcastd

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/database_access.h"
 #include "cli/text_table.h"
 #include "config/config_loader.h"
 #include "core/time_format.h"
@@ -144,7 +145,7 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
     ctx.err << "--history: not a job id: '" << job_text << "' (--status lists them)\n";
     return 2;
   }
-  auto config = LoadConfig(ctx.config_path);
+  auto config = ConfigForOperatorCommand(ctx.config_path, ctx.err);
   if (!config) {
     ctx.err << config.error().message << "\n";
     return 2;

@@ -133,7 +133,7 @@ int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action) {
     ctx.err << *refused << "\n";
     return kExitUsage;
   }
-  auto config = LoadConfig(ctx.config_path);
+  auto config = ConfigForOperatorCommand(ctx.config_path, ctx.err);
   if (!config) {
     ctx.err << config.error().message << "\n";
     return kExitUsage;

@@ -54,7 +54,7 @@ int RunStatus(const CommandContext& ctx, const StatusOptions& options) {
     ctx.err << query.error().message << "\n";
     return 2;
   }
-  auto config = LoadConfig(ctx.config_path);
+  auto config = ConfigForOperatorCommand(ctx.config_path, ctx.err);
   if (!config) {
     ctx.err << config.error().message << "\n";
     return kExitUsage;

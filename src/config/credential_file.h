@@ -6,12 +6,41 @@
 // not find it in a log line, an error or the database.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/error.h"
 
 namespace broadcastd {
+
+// Why this process cannot read `path`, as an operator needs it: a missing file is not a
+// folder on the way that this user may not enter, nor a file this user may not read.
+struct ReadAccess {
+  enum Kind {
+    kReadable,
+    kNoFile,          // the folder is there, the file is not
+    kNoFolder,        // `folder` (on the way) does not exist
+    kFolderClosed,    // `folder` cannot be entered (listed) by this user
+    kFileClosed,      // the file is there, this user may not read it
+    kNotRegularFile,  // a folder, a device, ...
+    kOther,           // `error` says what
+  } kind = kReadable;
+  std::filesystem::path folder;  // kNoFolder, kFolderClosed
+  std::string owner_mode;        // kFolderClosed, kFileClosed: "owner root, mode 0700"
+  std::string error;             // kOther: strerror's text
+};
+ReadAccess CheckReadAccess(const std::filesystem::path& path);
+
+// ReadAccess as the end of a message: "no such file", "cannot tell whether it is there: the
+// folder /etc/broadcastd/credentials cannot be entered by user alice (uid 1000) (owner root,
+// mode 0700)", "not readable by user alice (uid 1000) (owner root, mode 0600)". `show_folders`
+// false: folders are not named
+// ("a folder on its path"), for a path that is itself a config value.
+std::string DescribeReadAccess(const ReadAccess& access, bool show_folders = true);
+
+// "alice (uid 1000)": the user this process runs as (its effective uid).
+std::string EffectiveUserDescription();
 
 // Where the credential the config names `file` is: an absolute path as it is; a
 // relative name NAME under `credentials_dir`, as NAME or, when that does not

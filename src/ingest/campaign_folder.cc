@@ -40,16 +40,33 @@ std::string TypeRefusal(mode_t mode) {
   return "is not a regular file";
 }
 
-// Why a regular file is not trusted, or nothing: whoever can write it decides
-// what is sent to every user.
+// What a campaign file must be, said with every refusal of one: whoever can write it
+// decides what is sent to every user, and the daemon must be able to read it.
+std::string Accepted(uid_t trusted) {
+  return "; accepted: a regular file owned by root or the daemon's user (uid " +
+         std::to_string(trusted) +
+         "), not writable by group or others, readable by the daemon (mode 644: install -m 644 "
+         "as root)";
+}
+
+std::string OwnerAndMode(const struct stat& st) {
+  return "owner uid " + std::to_string(st.st_uid) + ", mode " + Octal(st.st_mode);
+}
+
+// Why a regular file is not trusted, or nothing.
 std::optional<std::string> TrustRefusal(const struct stat& st, uid_t trusted) {
   if (!S_ISREG(st.st_mode)) return TypeRefusal(st.st_mode);
   if (st.st_uid != 0 && st.st_uid != trusted) {
     return "is owned by uid " + std::to_string(st.st_uid) +
-           ", not by root or the daemon's user (uid " + std::to_string(trusted) + ")";
+           ", not by root or the daemon's user (uid " + std::to_string(trusted) + ")" +
+           Accepted(trusted);
   }
-  if (st.st_mode & S_IWOTH) return "is world-writable (mode " + Octal(st.st_mode) + ")";
-  if (st.st_mode & S_IWGRP) return "is group-writable (mode " + Octal(st.st_mode) + ")";
+  if (st.st_mode & S_IWOTH) {
+    return "is world-writable (mode " + Octal(st.st_mode) + ")" + Accepted(trusted);
+  }
+  if (st.st_mode & S_IWGRP) {
+    return "is group-writable (mode " + Octal(st.st_mode) + ")" + Accepted(trusted);
+  }
   return std::nullopt;
 }
 
@@ -67,9 +84,12 @@ struct OpenAttempt {
   bool busy = false;  // another process's write lease: it is being written
 };
 
-std::string OpenErrorRefusal(int error) {
+std::string OpenErrorRefusal(int error, const struct stat& st, uid_t trusted) {
   if (error == ELOOP) return "is a symbolic link (links are never followed)";
-  if (error == EACCES || error == EPERM) return "cannot be read: permission denied";
+  if (error == EACCES || error == EPERM) {
+    return "cannot be read by the daemon's user (uid " + std::to_string(trusted) +
+           "): permission denied (" + OwnerAndMode(st) + ")" + Accepted(trusted);
+  }
   if (error == ENXIO) return "is a socket or device, not a regular file";
   return std::string("cannot be opened: ") + std::strerror(error);
 }
@@ -93,7 +113,7 @@ OpenAttempt OpenTrusted(int dir_fd, const std::string& name, uid_t trusted) {
   if (!fd) {
     attempt.gone = errno == ENOENT;
     attempt.busy = errno == EWOULDBLOCK;
-    attempt.refusal = OpenErrorRefusal(errno);
+    attempt.refusal = OpenErrorRefusal(errno, before, trusted);
     return attempt;
   }
   struct stat st {};
