@@ -148,7 +148,10 @@ TEST_F(CampaignFolderE2ETest, UntrustedFilesAreNeverSent) {
   EXPECT_EQ(Broadcasts().size(), 1u) << Log();
   EXPECT_TRUE(WaitFor([&] { return LogHas("campaign.refused file=link.yaml"); }, 10s)) << Log();
   const std::string log = Log();
-  EXPECT_NE(log.find("campaign.refused file=open.yaml reason=\"is world-writable (mode 0666)\""),
+  // A refusal says what would be accepted: the owner and the mode.
+  EXPECT_NE(log.find("campaign.refused file=open.yaml reason=\"is world-writable (mode 0666); "
+                     "accepted: a regular file owned by root or the daemon's user (uid " +
+                     std::to_string(::geteuid()) + "), not writable by group or others"),
             std::string::npos)
       << log;
   EXPECT_NE(log.find("campaign.refused file=link.yaml reason=\"is a symbolic link"),
