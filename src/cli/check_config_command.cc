@@ -66,6 +66,16 @@ void CheckCredential(const fs::path& file, const std::string& key, const std::st
 
 void CheckCredentialFiles(const Config& config, std::ostream& err) {
   const fs::path credentials_dir = CredentialsDirectory(config);
+  const char* from_systemd = std::getenv("CREDENTIALS_DIRECTORY");
+  if (from_systemd != nullptr && *from_systemd != '\0' &&
+      ::access(credentials_dir.c_str(), X_OK) != 0) {
+    // systemd 252 runs ExecReload= with the variable set but the folder hidden (its mount
+    // namespace covers /run/credentials): a warning per file would blame the files.
+    err << "note: the credential files are not checked here: $CREDENTIALS_DIRECTORY "
+        << credentials_dir.string() << " cannot be entered by user " << EffectiveUserDescription()
+        << " (systemd gives ExecReload= no credentials; the service read them when it started)\n";
+    return;
+  }
   for (const auto& [name, app] : config.apps) {
     const bool secret = app.client_secret_file.has_value();
     CheckCredential(secret ? *app.client_secret_file : *app.token_file,
