@@ -24,6 +24,9 @@ packages=(
   # the package (scripts/package-test.sh): man pages, CPack's dependency list,
   # systemd-analyze
   scdoc groff-base man-db bsdextrautils dpkg-dev systemd
+  # the operator path under a real systemd (scripts/systemd-test.sh): a Debian root booted
+  # in a container, entered with nsenter (util-linux), cached as a zstd tarball
+  debootstrap systemd-container util-linux zstd
 )
 
 SUDO=""

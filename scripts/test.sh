@@ -9,6 +9,7 @@
 #   SKIP_SANITIZERS=1 skips the sanitizer build (quicker local runs)
 #   SKIP_TSAN=1       skips the ThreadSanitizer build of the threaded suites
 #   SKIP_PACKAGE=1    skips the package test (it installs and purges a package)
+#   SKIP_SYSTEMD=1    skips the operator path under systemd in a container (scripts/systemd-test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=2
@@ -39,6 +40,15 @@ if [ "${SKIP_PACKAGE:-0}" != 1 ]; then
     ./scripts/package-test.sh build
   else
     sudo ./scripts/package-test.sh build
+  fi
+fi
+
+if [ "${SKIP_SYSTEMD:-0}" != 1 ]; then
+  echo "== the operator path under systemd (a Debian 12 container, the package built above)"
+  if [ "$(id -u)" -eq 0 ]; then
+    ./scripts/systemd-test.sh build
+  else
+    sudo ./scripts/systemd-test.sh build
   fi
 fi
 
