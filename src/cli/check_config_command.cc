@@ -91,7 +91,14 @@ void CheckCredentialFiles(const Config& config, std::ostream& err) {
 int RunCheckConfig(const CommandContext& ctx) {
   auto config = LoadConfig(ctx.config_path);
   if (!config) {
-    ctx.err << config.error().message << "\n";
+    // "Cannot read" says why: no such file, or a folder or file this user may not read.
+    const ReadAccess access = CheckReadAccess(ctx.config_path);
+    if (access.kind != ReadAccess::kReadable) {
+      ctx.err << "config " << ctx.config_path.string()
+              << ": cannot be read: " << DescribeReadAccess(access) << "\n";
+    } else {
+      ctx.err << config.error().message << "\n";
+    }
     return kExitProblems;
   }
   const std::string database = config->DatabaseIsPostgres()

@@ -137,9 +137,13 @@ Status CheckDatabaseAccess(const fs::path& database, DatabaseUse use) {
                       "`database` in the config right, and has the service run yet?");
     }
     if (error == EACCES) {
+      const ReadAccess access = CheckReadAccess(database);
+      const std::string which = access.kind == ReadAccess::kFolderClosed
+                                    ? "the folder " + access.folder.string() + " (" +
+                                          access.owner_mode + ") cannot be entered"
+                                    : "a folder on its path cannot be entered";
       return Fail(ErrorKind::kPermission, name + ": permission denied for user " +
-                                              CurrentUserDescription() +
-                                              ": a folder on its path cannot be entered" + Hint());
+                                              CurrentUserDescription() + ": " + which + Hint());
     }
     return Fail(ErrorKind::kIo, name + ": " + std::strerror(error));
   }

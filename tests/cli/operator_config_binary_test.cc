@@ -124,6 +124,7 @@ TEST_F(OperatorConfigBinaryTest, CheckConfigAsAnotherUserNamesTheClosedFolderAnd
     GTEST_SKIP() << "needs root and setpriv (util-linux)";
   }
   WriteConfig("database: " + Db().string() + "\n");
+  CreateDatabase();
   fs::permissions(dir_.path(), fs::perms(0755));
   fs::permissions(Config(), fs::perms(0644));
   fs::permissions(dir_ / "credentials", fs::perms(0700));
@@ -154,6 +155,22 @@ TEST_F(OperatorConfigBinaryTest, CheckConfigAsAnotherUserNamesTheClosedFolderAnd
                                (dir_ / "private").string() + " cannot be entered by user"),
             std::string::npos)
       << config.output;
+  CommandResult check =
+      RunAsNobody({"--check-config", "--config", (dir_ / "private/broadcastd.yaml").string()});
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("cannot tell whether it is there: the folder " +
+                              (dir_ / "private").string() + " cannot be entered by user"),
+            std::string::npos)
+      << check.output;
+
+  // The database behind a folder this user may not enter: that folder, named.
+  fs::permissions(Db().parent_path(), fs::perms(0700));
+  CommandResult database = RunAsNobody({"--status", "--config", Config().string()});
+  EXPECT_EQ(database.exit_code, 2) << database.output;
+  EXPECT_NE(database.output.find("the folder " + Db().parent_path().string() +
+                                 " (owner root, mode 0700) cannot be entered"),
+            std::string::npos)
+      << database.output;
 }
 
 }  // namespace
