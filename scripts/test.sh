@@ -22,6 +22,10 @@ echo "== format"
 echo "== function length"
 ./scripts/check-function-length.sh
 
+echo "== alerting rules (promtool test rules)"
+promtool check rules monitoring/broadcastd.rules.yml
+promtool test rules monitoring/broadcastd.rules.test.yml
+
 echo "== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBROADCASTD_WERROR=ON \
   -DCMAKE_INSTALL_PREFIX=/usr
