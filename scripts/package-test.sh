@@ -73,7 +73,8 @@ for path in /usr/bin/broadcastd /usr/libexec/broadcastd/easemob-sim "$unit" \
   /usr/share/doc/broadcastd/README.md /usr/share/doc/broadcastd/examples/broadcastd.example.yaml \
   /usr/share/doc/broadcastd/examples/campaigns/welcome-back.yaml \
   /usr/share/bash-completion/completions/broadcastd \
-  /usr/share/broadcastd/prometheus/broadcastd.rules.yml; do
+  /usr/share/broadcastd/prometheus/broadcastd.rules.yml \
+  /usr/share/broadcastd/prometheus/broadcastd-dashboard.json; do
   [ -f "$path" ] || fail "$path is not installed"
 done
 # The installed alerting rules pass their unit tests where they are installed.
