@@ -37,6 +37,9 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== sample campaigns"
 ./build/broadcastd --check --config config/samples.yaml
 
+echo "== alerting rules and dashboard against a real Prometheus"
+./scripts/prometheus-check.sh build
+
 if [ "${SKIP_PACKAGE:-0}" != 1 ]; then
   echo "== Debian package"
   if [ "$(id -u)" -eq 0 ]; then
