@@ -55,6 +55,12 @@ install(FILES ${PROJECT_SOURCE_DIR}/completions/broadcastd.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME broadcastd)
 install(FILES ${PROJECT_SOURCE_DIR}/schemas/campaign.schema.json DESTINATION ${BROADCASTD_DATADIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Monitoring (README, "Monitoring"): the Prometheus alerting rules with their promtool unit
+# tests, and the Grafana dashboard beside them.
+install(FILES ${PROJECT_SOURCE_DIR}/monitoring/broadcastd.rules.yml
+              ${PROJECT_SOURCE_DIR}/monitoring/broadcastd.rules.test.yml
+              ${PROJECT_SOURCE_DIR}/monitoring/broadcastd-dashboard.json
+        DESTINATION ${BROADCASTD_DATADIR}/prometheus)
 install(FILES ${PROJECT_SOURCE_DIR}/config/broadcastd.example.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/campaigns/

@@ -72,9 +72,14 @@ for path in /usr/bin/broadcastd /usr/libexec/broadcastd/easemob-sim "$unit" \
   /etc/broadcastd/broadcastd.yaml /usr/share/broadcastd/campaign.schema.json \
   /usr/share/doc/broadcastd/README.md /usr/share/doc/broadcastd/examples/broadcastd.example.yaml \
   /usr/share/doc/broadcastd/examples/campaigns/welcome-back.yaml \
-  /usr/share/bash-completion/completions/broadcastd; do
+  /usr/share/bash-completion/completions/broadcastd \
+  /usr/share/broadcastd/prometheus/broadcastd.rules.yml \
+  /usr/share/broadcastd/prometheus/broadcastd-dashboard.json; do
   [ -f "$path" ] || fail "$path is not installed"
 done
+# The installed alerting rules pass their unit tests where they are installed.
+promtool test rules /usr/share/broadcastd/prometheus/broadcastd.rules.test.yml >/dev/null ||
+  fail "the installed alerting rules fail promtool test rules"
 for dir in /etc/broadcastd/campaigns /etc/broadcastd/credentials; do
   [ -d "$dir" ] || fail "$dir is not installed"
 done

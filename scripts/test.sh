@@ -23,6 +23,10 @@ echo "== format"
 echo "== function length"
 ./scripts/check-function-length.sh
 
+echo "== alerting rules (promtool test rules)"
+promtool check rules monitoring/broadcastd.rules.yml
+promtool test rules monitoring/broadcastd.rules.test.yml
+
 echo "== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBROADCASTD_WERROR=ON \
   -DCMAKE_INSTALL_PREFIX=/usr
@@ -33,6 +37,9 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== sample campaigns"
 ./build/broadcastd --check --config config/samples.yaml
+
+echo "== alerting rules and dashboard against a real Prometheus"
+./scripts/prometheus-check.sh build
 
 if [ "${SKIP_PACKAGE:-0}" != 1 ]; then
   echo "== Debian package"

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/time_format.h"
+#include "limiter/daily_budget.h"
 #include "rebuild/scheduler_state.h"
 #include "status/send_forecast.h"
 #include "status/store_snapshot.h"
@@ -62,10 +63,14 @@ StatusReport::Endpoint EndpointOf(const EndpointKey& key, const Scheduler& limit
   e.used_today = view.used_today;
   e.daily = view.daily;
   e.next_allowed = view.next_allowed;
+  e.day_exhausted = view.day_exhausted;
+  const DailyBudget day(limits.limiter().options().day_boundary);
+  e.day_ends = day.DayStart(day.DayOf(now.wall) + 1);
   for (const PauseRow& p : pauses) {
     if (p.app == key.app && p.target == key.target) {
       e.paused = true;
       e.pause_reason = p.reason;
+      e.paused_since = p.since;
     }
   }
   e.jobs_by_state = counts[key];

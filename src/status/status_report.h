@@ -50,8 +50,11 @@ struct StatusReport {
     int used_today = 0;
     int daily = 0;
     TimePoint next_allowed;
+    bool day_exhausted = false;  // no request may start again this budget day
+    TimePoint day_ends;          // when the budget day containing `now` ends
     bool paused = false;
     std::string pause_reason;
+    TimePoint paused_since;                        // when paused
     std::map<std::string, int64_t> jobs_by_state;  // states with jobs only
     int64_t queued = 0;                            // scheduled + ready
     std::string no_token;  // why the daemon has no token for the app ("" when it has)

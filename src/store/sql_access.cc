@@ -1,11 +1,21 @@
 #include "store/sql_access.h"
 
+#include <atomic>
 #include <string>
 
 namespace broadcastd {
+namespace {
+
+// Every failure is described once, by DescribeFailure, on its way to an Error.
+std::atomic<int64_t> failures{0};
+
+}  // namespace
+
+int64_t StoreFailureCount() { return failures.load(std::memory_order_relaxed); }
 
 std::string DescribeFailure(const std::filesystem::path& path, std::string_view operation,
                             std::string_view what) {
+  failures.fetch_add(1, std::memory_order_relaxed);
   std::string message = "database ";
   message += path.string();
   message += ": ";

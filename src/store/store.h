@@ -472,6 +472,12 @@ class Store {
     int64_t count = 0;
   };
   Result<std::vector<AttemptCount>> CountAttempts();
+  // Attempts answered 429 (Too Many Requests), by endpoint (outcome "429"): the daemon's
+  // windows should prevent every one.
+  Result<std::vector<AttemptCount>> CountRateLimited();
+  // The endpoint's scheduled and ready jobs due before `end` (an index range).
+  Result<int64_t> CountQueuedDueBefore(const std::string& app, BroadcastTarget target,
+                                       TimePoint end);
   // When the last request that sent ended.
   Result<std::optional<TimePoint>> LastSent();
 
@@ -554,5 +560,10 @@ class Store {
 
 // "unchanged" | "created" | "updated" | "moved"
 std::string_view ApplyEffectName(Store::ApplyEffect effect);
+
+// How many times a Store of this process failed in the database since the process started
+// (an engine or connection failure, a row that does not decode: every Error a Store builds
+// from a caught failure; not a refusal such as a job no longer queued). For /metrics.
+int64_t StoreFailureCount();
 
 }  // namespace broadcastd

@@ -171,6 +171,36 @@ Result<std::vector<Store::AttemptCount>> Store::CountAttempts() {
   });
 }
 
+Result<std::vector<Store::AttemptCount>> Store::CountRateLimited() {
+  return Read("count 429 answers", [&]() -> Result<std::vector<AttemptCount>> {
+    // Every outcome but sent (the bulk of the table), so the outcome index narrows it.
+    sql::Statement q(*db_,
+                     "SELECT app, target, count(*) FROM attempts "
+                     "WHERE outcome IN ('retry', 'next_day', 'permanent', 'unopened', 'unknown') "
+                     "AND http_status = 429 GROUP BY app, target ORDER BY app, target");
+    std::vector<AttemptCount> counts;
+    while (q.executeStep()) {
+      counts.push_back(AttemptCount{q.getColumn(0).getString(), TargetOf(q.getColumn(1)), "429",
+                                    q.getColumn(2).getInt64()});
+    }
+    return counts;
+  });
+}
+
+Result<int64_t> Store::CountQueuedDueBefore(const std::string& app, BroadcastTarget target,
+                                            TimePoint end) {
+  return Read("count queued jobs", [&]() -> Result<int64_t> {
+    sql::Statement q(*db_,
+                     "SELECT count(*) FROM jobs WHERE app = ?1 AND target = ?2 "
+                     "AND state IN ('scheduled', 'ready') AND due < ?3");
+    q.bind(1, app);
+    q.bind(2, TargetText(target));
+    q.bind(3, ToMillis(end));
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+  });
+}
+
 Result<std::optional<TimePoint>> Store::LastSent() {
   return Read("last sent", [&]() -> Result<std::optional<TimePoint>> {
     sql::Statement q(*db_, "SELECT max(ended_at) FROM attempts WHERE outcome = 'sent'");

@@ -1,7 +1,9 @@
 #pragma once
 // The daemon's metrics in the Prometheus text format (version 0.0.4), read from the store
 // at scrape time: nothing is kept in memory, so every process that reads the database
-// would report the same figures.
+// would report the same figures. The one exception is broadcastd_store_errors_total, the
+// database failures of the serving process (StoreFailureCount). The shipped alerting rules
+// and dashboard (monitoring/) read these names.
 
 #include <string>
 

@@ -83,7 +83,9 @@ only_under "$destdir" /usr /etc/broadcastd /lib/systemd/system
 expect "$destdir" /usr/bin/broadcastd /usr/libexec/broadcastd/easemob-sim \
   /etc/broadcastd/broadcastd.yaml /etc/broadcastd/campaigns \
   /usr/share/doc/broadcastd/README.md /usr/share/broadcastd/campaign.schema.json \
-  /usr/share/bash-completion/completions/broadcastd /lib/systemd/system/broadcastd.service
+  /usr/share/bash-completion/completions/broadcastd /lib/systemd/system/broadcastd.service \
+  /usr/share/broadcastd/prometheus/broadcastd.rules.yml \
+  /usr/share/broadcastd/prometheus/broadcastd-dashboard.json
 [ "$(stat -c %a "$destdir/etc/broadcastd/credentials")" = 700 ] ||
   fail "/etc/broadcastd/credentials is not 700"
 unit_names "$destdir/lib/systemd/system/broadcastd.service" /usr/bin /etc/broadcastd
