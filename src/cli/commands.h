@@ -58,7 +58,7 @@ int RunHistory(const CommandContext& ctx, const std::string& job, bool json);
 // (naming the flag) or the database cannot be read; a reader that stops reading early
 // (`| head`) ends it quietly with 0.
 struct AuditOptions {
-  std::string since, until, campaign, app;
+  std::string since = {}, until = {}, campaign = {}, app = {};
   std::string format = "jsonl";
 };
 int RunAudit(const CommandContext& ctx, const AuditOptions& options);
