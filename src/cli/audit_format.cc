@@ -89,6 +89,19 @@ void AppendInt(int64_t value, std::string& out) {
   out.append(buf, end);
 }
 
+// Whether `value` can be written as it is: ASCII only, and none of the bytes `special`
+// says need care. Most fields are (names, times, IDs): one pass, then one append.
+template <class Special>
+bool Plain(std::string_view value, Special special) {
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) >= 0x80 || special(c)) return false;
+  }
+  return true;
+}
+
+bool CsvSpecial(char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; }
+bool JsonSpecial(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
+
 // One line being written: fields in order, each either text, a number or none.
 class Line {
  public:
@@ -98,7 +111,9 @@ class Line {
   void Text(std::string_view key, std::string_view value, bool null_when_empty = true) {
     Key(key);
     if (csv_) {
-      if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
+      if (Plain(value, CsvSpecial)) {
+        out_.append(value);
+      } else if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
         AppendUtf8(value, out_, [](char c, std::string& out) { out += c; });
       } else {
         out_ += '"';
@@ -112,7 +127,11 @@ class Line {
       out_ += "null";
     } else {
       out_ += '"';
-      AppendUtf8(value, out_, JsonChar);
+      if (Plain(value, JsonSpecial)) {
+        out_.append(value);
+      } else {
+        AppendUtf8(value, out_, JsonChar);
+      }
       out_ += '"';
     }
   }
