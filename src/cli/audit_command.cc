@@ -52,9 +52,8 @@ Result<AuditFilter> AuditFilterOf(const AuditOptions& options) {
     if (text->empty()) continue;
     auto time = ParseRfc3339(*text);
     if (!time) {
-      return Fail(ErrorKind::kInvalid, std::string(flag) + " " + LogValue(*text) + ": " +
-                                           time.error().message +
-                                           " (an RFC 3339 time, e.g. 2027-03-01T00:00:00Z)");
+      return Fail(ErrorKind::kInvalid,
+                  std::string(flag) + " " + LogValue(*text) + ": " + time.error().message);
     }
     *bound = *time;
   }
