@@ -3,6 +3,8 @@
 // row. Every stored byte is kept but those that are not UTF-8, each replaced by U+FFFD,
 // as --history --json does: the output is always valid UTF-8.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
