@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string_view>
 
+#include "cli/audit_format.h"
 #include "cli/commands.h"
 #include "core/log_value.h"
 #include "core/target.h"
@@ -31,6 +32,10 @@ int Status(const CommandContext& ctx, const Invocation& inv) {
 
 int History(const CommandContext& ctx, const Invocation& inv) {
   return RunHistory(ctx, inv.argument, inv.json);
+}
+
+int Audit(const CommandContext& ctx, const Invocation& inv) {
+  return RunAudit(ctx, AuditOptions{inv.since, inv.until, inv.campaign, inv.app, inv.format});
 }
 
 template <OperatorAction::Kind kind>
@@ -71,6 +76,8 @@ constexpr Action kActions[] = {
      Operate<OperatorAction::kResolveSent>},
     {Command::kResolveNotSent, "--resolve-not-sent", "JOB",
      "an unknown job was not delivered: queue it again", Operate<OperatorAction::kResolveNotSent>},
+    {Command::kAudit, "--audit", nullptr,
+     "export every attempt and operator action in time order (JSON lines or CSV)", Audit},
 };
 
 const Action* FindAction(Command command) {
@@ -165,8 +172,14 @@ void DeclareFlags(CLI::App& app, Invocation& inv, RawFlags& raw) {
     return modifier(app.add_option(flag, value, help), Command::kStatus, Command::kStatus);
   };
   status("--state", inv.state, "with --status: list jobs in this state");
-  status("--campaign", inv.campaign, "with --status: list this campaign's jobs")->option_text("ID");
-  status("--app", inv.app, "with --status: list this app's jobs")->option_text("APP");
+  modifier(app.add_option("--campaign", inv.campaign,
+                          "with --status: list this campaign's jobs; with --audit: its entries"),
+           Command::kStatus, Command::kAudit)
+      ->option_text("ID");
+  modifier(app.add_option("--app", inv.app,
+                          "with --status: list this app's jobs; with --audit: its entries"),
+           Command::kStatus, Command::kAudit)
+      ->option_text("APP");
   status("--target", inv.target, "with --status: list jobs for this target");
   status("--limit", inv.limit, "with --status: list at most N jobs")->capture_default_str();
   status("--after", inv.after, "with --status: the next page (JSON next_cursor)")
@@ -178,6 +191,14 @@ void DeclareFlags(CLI::App& app, Invocation& inv, RawFlags& raw) {
       app.add_option("--broadcast-id", raw.broadcast_id, "with --resolve-sent: its broadcast ID"),
       Command::kResolveSent, Command::kResolveSent)
       ->option_text("ID");
+  auto audit = [&](const char* flag, std::string& value, const char* help) {
+    return modifier(app.add_option(flag, value, help), Command::kAudit, Command::kAudit);
+  };
+  audit("--since", inv.since, "with --audit: entries at or after this time (RFC 3339)")
+      ->option_text("TIME");
+  audit("--until", inv.until, "with --audit: entries before this time (RFC 3339)")
+      ->option_text("TIME");
+  audit("--format", inv.format, "with --audit: jsonl (the default) or csv")->option_text("FORMAT");
   modifier(app.add_flag("-v,--verbose"), Command::kDaemon, Command::kDaemon)
       ->description("when running the daemon: debug logging");
   app.add_option("files", raw.files, "campaign files, with --check")->option_text("FILE...");
@@ -244,6 +265,12 @@ std::string TakeValues(const CLI::App& app, const RawFlags& raw, Invocation& inv
   }
   inv.argument = raw.argument;
   if (std::string why = ArgumentProblem(inv); !why.empty()) return why;
+  if (inv.command == Command::kAudit) {
+    auto filter = AuditFilterOf(AuditOptions{inv.since, inv.until, {}, {}, inv.format});
+    if (!filter) return filter.error().message;
+    if (!ParseAuditFormat(inv.format))
+      return "--format " + LogValue(inv.format) + ": not jsonl or csv";
+  }
   if (app.count("--reason") > 0) {
     if (raw.reason.empty()) return "--reason: empty (leave it out for the default reason)";
     if (HasControl(raw.reason)) return "--reason: holds a control character";

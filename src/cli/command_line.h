@@ -40,6 +40,7 @@ enum class Command {
   kResume,
   kResolveSent,
   kResolveNotSent,
+  kAudit,
 };
 
 struct Invocation {
@@ -50,6 +51,9 @@ struct Invocation {
   // --status only: the job listing's filters (empty: not given), its size and page.
   std::string state, campaign, app, target, after;
   size_t limit = 20;
+  // --audit only: its time bounds (RFC 3339, checked) and format; --campaign and --app
+  // above filter it too.
+  std::string since, until, format = "jsonl";
   std::vector<std::filesystem::path> files;  // --check only
   // The action's argument: a campaign id, a job id (digits) or APP/TARGET (shape
   // checked; whether APP is in the config is checked once the config is read).

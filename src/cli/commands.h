@@ -11,6 +11,8 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/error.h"
+#include "store/audit_entry.h"
 
 namespace broadcastd {
 
@@ -49,6 +51,19 @@ int RunStatus(const CommandContext& ctx, const StatusOptions& options);
 // --history JOB [--json]: every attempt of the job and every operator action on it.
 // 0, or 1 when there is no such job.
 int RunHistory(const CommandContext& ctx, const std::string& job, bool json);
+
+// --audit [--since T] [--until T] [--campaign ID] [--app APP] [--format jsonl|csv]:
+// every attempt and operator action, in time order (cli/audit_format.h), streamed.
+// Read-only. Empty strings are filters not given. 2 when a flag's value does not parse
+// (naming the flag) or the database cannot be read; a reader that stops reading early
+// (`| head`) ends it quietly with 0.
+struct AuditOptions {
+  std::string since = {}, until = {}, campaign = {}, app = {};
+  std::string format = "jsonl";
+};
+int RunAudit(const CommandContext& ctx, const AuditOptions& options);
+// The filter the options give, or why a time does not parse (naming its flag).
+Result<AuditFilter> AuditFilterOf(const AuditOptions& options);
 
 // Operator actions: each one transaction on the database, then the running
 // daemon (if any) is told to re-read the queue (SIGUSR1).

@@ -71,6 +71,7 @@ class Connection;
 class Statement {
  public:
   Statement(Connection& connection, const std::string& sql);
+  explicit Statement(std::unique_ptr<StatementImpl> impl) : impl_(std::move(impl)) {}
   template <std::integral T>
   void bind(int index, T value) {
     impl_->BindInt(index, static_cast<int64_t>(value));
@@ -95,6 +96,12 @@ class Connection {
   virtual ~Connection() = default;
   virtual Dialect dialect() const = 0;
   virtual std::unique_ptr<StatementImpl> Prepare(const std::string& sql) = 0;
+  // A query whose rows are read as they are stepped through, however many there are, in
+  // constant memory (SQLite: every statement is; PostgreSQL: a server-side cursor, fetched
+  // in batches). REQUIRES: a transaction open (BeginSnapshot) until it is destroyed.
+  virtual std::unique_ptr<StatementImpl> PrepareStreamed(const std::string& sql) {
+    return Prepare(sql);
+  }
   // Runs statements without parameters or rows.
   virtual void exec(const std::string& sql) = 0;
   // A write transaction that no other writer runs alongside (SQLite: BEGIN IMMEDIATE;

@@ -19,9 +19,17 @@ std::string Trimmed(std::string text) {
 
 class PgStatement final : public StatementImpl {
  public:
-  PgStatement(PgConnection& connection, std::string sql, int parameters)
-      : connection_(connection), sql_(std::move(sql)), parameters_(parameters) {}
-  ~PgStatement() override { Clear(); }
+  // `cursor`, when not empty, names the server-side cursor the rows are fetched through
+  // (PgConnection::PrepareStreamed).
+  PgStatement(PgConnection& connection, std::string sql, int parameters, std::string cursor = {})
+      : connection_(connection),
+        sql_(std::move(sql)),
+        parameters_(parameters),
+        cursor_(std::move(cursor)) {}
+  ~PgStatement() override {
+    Clear();
+    CloseCursor();
+  }
 
   void BindInt(int index, int64_t value) override {
     Slot(index) = {std::to_string(value), kInt8Oid};
@@ -32,6 +40,7 @@ class PgStatement final : public StatementImpl {
   void BindNull(int index) override { Slot(index) = {std::nullopt, 0}; }
 
   bool Step() override {
+    if (!cursor_.empty()) return StepCursor();
     if (result_ == nullptr) {
       Run();
       row_ = -1;
@@ -64,7 +73,10 @@ class PgStatement final : public StatementImpl {
   }
   const char* Text(int column) override { return PQgetvalue(result_, row_, column); }
   int Bytes(int column) override { return PQgetlength(result_, row_, column); }
-  void Reset() override { Clear(); }
+  void Reset() override {
+    Clear();
+    CloseCursor();
+  }
   void ClearBindings() override { params_.clear(); }
 
  private:
@@ -93,6 +105,43 @@ class PgStatement final : public StatementImpl {
     if (result_ != nullptr) PQclear(result_);
     result_ = nullptr;
   }
+  // One batch at a time: at most kCursorBatch rows are held in memory.
+  bool StepCursor() {
+    if (!declared_) {
+      std::string query = std::move(sql_);
+      sql_ = "DECLARE " + cursor_ + " NO SCROLL CURSOR FOR " + query;
+      Run();
+      sql_ = std::move(query);
+      Clear();
+      declared_ = true;
+      exhausted_ = false;
+    }
+    if (result_ != nullptr && row_ + 1 < PQntuples(result_)) {
+      ++row_;
+      return true;
+    }
+    if (exhausted_) return false;
+    Clear();
+    const std::string fetch =
+        "FETCH " + std::to_string(PgConnection::kCursorBatch) + " FROM " + cursor_;
+    result_ = connection_.Run(fetch, 0, nullptr, nullptr);
+    row_ = -1;
+    exhausted_ = PQntuples(result_) < PgConnection::kCursorBatch;
+    if (PQntuples(result_) == 0) return false;
+    ++row_;
+    return true;
+  }
+  void CloseCursor() {
+    if (!declared_) return;
+    declared_ = false;
+    try {
+      // Not on a lost connection (Run would connect again) nor in an aborted transaction.
+      if (connection_.InTransaction() && connection_.Socket() >= 0) {
+        PQclear(connection_.Run("CLOSE " + cursor_, 0, nullptr, nullptr));
+      }
+    } catch (const std::exception&) {  // the transaction's end closes it
+    }
+  }
 
   PgConnection& connection_;
   std::string sql_;
@@ -100,6 +149,9 @@ class PgStatement final : public StatementImpl {
   std::vector<Param> params_;
   PGresult* result_ = nullptr;
   int row_ = -1;
+  std::string cursor_;
+  bool declared_ = false;
+  bool exhausted_ = false;
 };
 
 bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
@@ -218,6 +270,13 @@ std::unique_ptr<StatementImpl> PgConnection::Prepare(const std::string& sql) {
   int parameters = 0;
   std::string text = ToPostgres(sql, &parameters);
   return std::make_unique<PgStatement>(*this, std::move(text), parameters);
+}
+
+std::unique_ptr<StatementImpl> PgConnection::PrepareStreamed(const std::string& sql) {
+  int parameters = 0;
+  std::string text = ToPostgres(sql, &parameters);
+  return std::make_unique<PgStatement>(*this, std::move(text), parameters,
+                                       "broadcastd_cursor_" + std::to_string(++cursors_));
 }
 
 void PgConnection::exec(const std::string& sql) {

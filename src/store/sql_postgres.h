@@ -20,6 +20,10 @@ class PgConnection final : public Connection {
 
   Dialect dialect() const override { return Dialect::kPostgres; }
   std::unique_ptr<StatementImpl> Prepare(const std::string& sql) override;
+  // DECLARE ... NO SCROLL CURSOR at the first step, then FETCH in batches of kCursorBatch;
+  // CLOSE when destroyed.
+  std::unique_ptr<StatementImpl> PrepareStreamed(const std::string& sql) override;
+  static constexpr int kCursorBatch = 2000;
   void exec(const std::string& sql) override;
   void BeginWrite() override;
   void BeginSnapshot() override;
@@ -52,6 +56,7 @@ class PgConnection final : public Connection {
   std::string schema_;    // current_schema(): the notifications about these tables
   bool writing_ = false;  // in a BeginWrite transaction
   int64_t reconnects_ = 0;
+  int64_t cursors_ = 0;  // names the next PrepareStreamed cursor
 };
 
 // "?" and "?N" parameters become "$N"; "INDEXED BY name" goes (exported for tests).

@@ -28,6 +28,7 @@
 #include "core/limits.h"
 #include "core/outcome.h"
 #include "core/target.h"
+#include "store/audit_entry.h"
 #include "store/job_state.h"
 #include "store/rows.h"
 
@@ -397,6 +398,15 @@ class Store {
   Status ResolveNotSent(int64_t job_id, TimePoint now);
   // Oldest first; only those about `job_id` when given.
   Result<std::vector<OperatorActionRow>> OperatorActions(std::optional<int64_t> job_id = {});
+
+  // ---------------------------------------------------------------- audit export
+  // Calls `each` for every attempt and operator action that `filter` selects, in time
+  // order (attempts by start; at the same millisecond attempts first, then by id), until
+  // it returns false. Reads through one cursor per table in one snapshot (its own unless
+  // one is open: BeginSnapshot), in constant memory however large the audit. Returns how
+  // many entries were handed over.
+  Result<int64_t> ForEachAuditEntry(const AuditFilter& filter,
+                                    const std::function<bool(const AuditEntry&)>& each);
 
   // ---------------------------------------------------------------- app notices
   // What keeps an app from sending apart from its jobs' states (kind "token": no app
