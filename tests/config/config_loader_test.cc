@@ -520,3 +520,48 @@ TEST_F(ConfigLoaderTest, TwoAppsNamingOneVendorAppAreRefused) {
 
 }  // namespace
 }  // namespace broadcastd
+
+namespace broadcastd {
+namespace {
+
+TEST(SignatureConfigTest, OffUnlessTheConfigSaysSo) {
+  auto config = ParseConfig(kMinimal, "/etc/broadcastd/broadcastd.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->signatures);
+}
+
+TEST(SignatureConfigTest, SignersFilesAndTheSignersEachTargetNeeds) {
+  auto config = ParseConfig(std::string(kMinimal) +
+                                "signatures:\n"
+                                "  allowed_signers: allowed_signers\n"
+                                "  revoked: /etc/broadcastd/revoked_keys\n"
+                                "  required: {users: 2, online_users: 1, chatrooms: 0}\n"
+                                "  verify_timeout_ms: 2000\n",
+                            "/etc/broadcastd/broadcastd.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  ASSERT_TRUE(config->signatures);
+  EXPECT_EQ(config->signatures->allowed_signers, "/etc/broadcastd/allowed_signers");
+  EXPECT_EQ(config->signatures->revoked, std::filesystem::path("/etc/broadcastd/revoked_keys"));
+  EXPECT_EQ(config->signatures->required.at(BroadcastTarget::kUsers), 2);
+  EXPECT_EQ(config->signatures->required.at(BroadcastTarget::kOnlineUsers), 1);
+  EXPECT_EQ(config->signatures->required.at(BroadcastTarget::kChatrooms), 0);
+  EXPECT_EQ(config->signatures->verify_timeout, Duration(2000));
+}
+
+TEST(SignatureConfigTest, EveryProblemIsNamed) {
+  auto config = ParseConfig(std::string(kMinimal) +
+                                "signatures:\n"
+                                "  required: {users: -1, everyone: 1}\n"
+                                "  keyring: x\n",
+                            "/etc/broadcastd/broadcastd.yaml");
+  ASSERT_FALSE(config.has_value());
+  const std::string& m = config.error().message;
+  EXPECT_NE(m.find("signatures.allowed_signers: is required"), std::string::npos) << m;
+  EXPECT_NE(m.find("signatures.required.users: must be a number of signers"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("signatures.required.everyone: not a target"), std::string::npos) << m;
+  EXPECT_NE(m.find("signatures.keyring: unknown key"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace broadcastd
