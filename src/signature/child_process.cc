@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "core/unique_fd.h"
 
@@ -31,21 +33,14 @@ Result<Pipe> MakePipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-}  // namespace
-
-Result<ChildResult> RunChild(const std::vector<std::string>& argv, const std::string& input,
-                             Duration timeout) {
-  auto in = MakePipe();
-  auto out = MakePipe();
-  auto err = MakePipe();
-  if (!in) return std::unexpected(in.error());
-  if (!out) return std::unexpected(out.error());
-  if (!err) return std::unexpected(err.error());
+// Starts `argv` with the pipes' ends as its stdin, stdout and stderr.
+Result<pid_t> Spawn(const std::vector<std::string>& argv, const Pipe& in, const Pipe& out,
+                    const Pipe& err) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in->read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out->write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err->write.get(), 2);
+  posix_spawn_file_actions_adddup2(&actions, in.read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
   // The daemon ignores SIGPIPE and blocks the signals its loop reads: the child starts with
   // the defaults.
   posix_spawnattr_t attr;
@@ -67,25 +62,29 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv, const std::st
   if (spawned != 0) {
     return Fail(ErrorKind::kIo, argv[0] + ": cannot be started: " + std::strerror(spawned));
   }
-  in->read.reset();
-  out->write.reset();
-  err->write.reset();
-  ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
+  return pid;
+}
 
-  ChildResult result;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+// Feeds `input` to the child and collects its output until it closes both, or kills it at
+// `deadline`. SIGPIPE (a child that exits before reading its input) is blocked on this
+// thread meanwhile, and one it raised is taken, so that it never ends the process.
+void Collect(pid_t pid, const std::string& input, Pipe& in, Pipe& out, Pipe& err,
+             std::chrono::steady_clock::time_point deadline, ChildResult& result) {
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
   size_t written = 0;
-  if (input.empty()) in->write.reset();
+  if (input.empty()) in.write.reset();
   char buf[4096];
-  while (out->read || err->read) {
+  while (out.read || err.read) {
     pollfd fds[3];
     int n = 0;
-    auto add = [&](const UniqueFd& fd, short events) {
-      if (fd) fds[n++] = pollfd{fd.get(), events, 0};
-    };
-    add(out->read, POLLIN);
-    add(err->read, POLLIN);
-    add(in->write, POLLOUT);
+    for (auto [fd, events] : {std::pair{&out.read, POLLIN}, std::pair{&err.read, POLLIN},
+                              std::pair{&in.write, POLLOUT}}) {
+      if (*fd) fds[n++] = pollfd{fd->get(), static_cast<short>(events), 0};
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -98,15 +97,15 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv, const std::st
     if (ready < 0) break;
     for (int i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
-      if (in->write && fds[i].fd == in->write.get()) {
-        const ssize_t w = ::write(in->write.get(), input.data() + written, input.size() - written);
+      if (in.write && fds[i].fd == in.write.get()) {
+        const ssize_t w = ::write(in.write.get(), input.data() + written, input.size() - written);
         if (w > 0) written += static_cast<size_t>(w);
         if (w < 0 && errno != EAGAIN && errno != EINTR) written = input.size();  // EPIPE
-        if (written >= input.size()) in->write.reset();
+        if (written >= input.size()) in.write.reset();
         continue;
       }
-      UniqueFd& fd = out->read && fds[i].fd == out->read.get() ? out->read : err->read;
-      std::string& sink = &fd == &out->read ? result.out : result.err;
+      UniqueFd& fd = out.read && fds[i].fd == out.read.get() ? out.read : err.read;
+      std::string& sink = &fd == &out.read ? result.out : result.err;
       const ssize_t r = ::read(fd.get(), buf, sizeof buf);
       if (r > 0) {
         if (sink.size() < 65536) sink.append(buf, static_cast<size_t>(r));
@@ -115,7 +114,32 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv, const std::st
       }
     }
   }
-  in->write.reset();
+  in.write.reset();
+  const timespec now{0, 0};
+  while (sigtimedwait(&pipe_signal, nullptr, &now) == SIGPIPE) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+}
+
+}  // namespace
+
+Result<ChildResult> RunChild(const std::vector<std::string>& argv, const std::string& input,
+                             Duration timeout) {
+  auto in = MakePipe();
+  auto out = MakePipe();
+  auto err = MakePipe();
+  if (!in) return std::unexpected(in.error());
+  if (!out) return std::unexpected(out.error());
+  if (!err) return std::unexpected(err.error());
+  auto spawned = Spawn(argv, *in, *out, *err);
+  if (!spawned) return std::unexpected(spawned.error());
+  const pid_t pid = *spawned;
+  in->read.reset();
+  out->write.reset();
+  err->write.reset();
+  ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
+  ChildResult result;
+  Collect(pid, input, *in, *out, *err, std::chrono::steady_clock::now() + timeout, result);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -194,21 +194,36 @@ SignatureCheck SignatureVerifier::Run(std::string_view file, std::string_view si
     check.reason = "ssh-keygen did not answer: a temporary file cannot be written";
     return check;
   }
-  const Duration timeout = config_.verify_timeout;
+  auto principals = FindPrincipals(sig_path);
+  if (!principals) {
+    check.reason = principals.error();
+    return check;
+  }
+  return VerifyAs(*principals, sig_path, file);
+}
+
+std::expected<std::vector<std::string>, std::string> SignatureVerifier::FindPrincipals(
+    const std::string& sig_path) const {
   auto find = RunChild(
       {"ssh-keygen", "-Y", "find-principals", "-s", sig_path, "-f", allowed_copy_.string()}, "",
-      timeout);
+      config_.verify_timeout);
   if (!find || find->timed_out) {
-    check.reason = "ssh-keygen did not answer: " +
-                   (find ? std::string("no answer within the time bound") : find.error().message);
-    return check;
+    return std::unexpected(
+        "ssh-keygen did not answer: " +
+        (find ? std::string("no answer within the time bound") : find.error().message));
   }
-  const std::vector<std::string> principals = SplitPrincipals(find->out);
+  std::vector<std::string> principals = SplitPrincipals(find->out);
   if (find->exit_code != 0 || principals.empty()) {
-    check.reason = "not signed by a key in allowed_signers (" +
-                   LastLine(find->err, "no principal matched") + ")";
-    return check;
+    return std::unexpected("not signed by a key in allowed_signers (" +
+                           LastLine(find->err, "no principal matched") + ")");
   }
+  return principals;
+}
+
+SignatureCheck SignatureVerifier::VerifyAs(const std::vector<std::string>& principals,
+                                           const std::string& sig_path,
+                                           std::string_view file) const {
+  SignatureCheck check;
   std::string last_reason;
   for (const std::string& principal : principals) {
     std::vector<std::string> argv = {"ssh-keygen",          "-Y", "verify",  "-n",
@@ -220,7 +235,7 @@ SignatureCheck SignatureVerifier::Run(std::string_view file, std::string_view si
     }
     argv.push_back("-s");
     argv.push_back(sig_path);
-    auto verify = RunChild(argv, std::string(file), timeout);
+    auto verify = RunChild(argv, std::string(file), config_.verify_timeout);
     if (!verify || verify->timed_out) {
       check.reason =
           "ssh-keygen did not answer: " +
@@ -238,19 +253,12 @@ SignatureCheck SignatureVerifier::Run(std::string_view file, std::string_view si
   return check;
 }
 
-Status CheckSignerFiles(const SignatureConfig& config) {
-  auto dir = MakeTempDir();
-  if (!dir) return std::unexpected(dir.error());
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{*dir};
-  const Duration timeout = std::max(config.verify_timeout, Duration(5000));
-  const fs::path key = *dir / "key";
-  const fs::path message = *dir / "message";
+namespace {
+
+// A throwaway key (dir/key) and its signature of dir/message (dir/message.sig).
+Status MakeThrowawaySignature(const fs::path& dir, Duration timeout) {
+  const fs::path key = dir / "key";
+  const fs::path message = dir / "message";
   if (Status st = WriteWhole(message, "broadcastd --check-config\n"); !st) return st;
   auto made =
       RunChild({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "check", "-f", key.string()},
@@ -269,44 +277,65 @@ Status CheckSignerFiles(const SignatureConfig& config) {
                 "signatures: ssh-keygen -Y sign failed: " +
                     (signed_ ? LastLine(signed_->err, "") : signed_.error().message));
   }
-  const std::string sig = message.string() + ".sig";
-  // find-principals reads every line of the file (the throwaway key is in none), and names
-  // the ones it cannot parse as FILE:LINE: on stderr.
-  auto find = RunChild(
-      {"ssh-keygen", "-Y", "find-principals", "-s", sig, "-f", config.allowed_signers.string()}, "",
-      timeout);
+  return {};
+}
+
+// find-principals reads every line of the file (the throwaway key is in none), and names
+// the ones it cannot parse as FILE:LINE: on stderr.
+Status CheckAllowedSigners(const fs::path& dir, const fs::path& allowed, Duration timeout) {
+  auto find = RunChild({"ssh-keygen", "-Y", "find-principals", "-s", (dir / "message.sig").string(),
+                        "-f", allowed.string()},
+                       "", timeout);
   if (!find) return std::unexpected(find.error());
-  {
-    std::istringstream lines(find->err);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.starts_with(config.allowed_signers.string() + ":")) {
-        return Fail(ErrorKind::kInvalid, "signatures.allowed_signers: " + line);
-      }
-    }
-    if (find->err.find("No such file") != std::string::npos ||
-        find->err.find("Permission denied") != std::string::npos) {
-      return Fail(ErrorKind::kInvalid, "signatures.allowed_signers " +
-                                           config.allowed_signers.string() + ": " +
-                                           LastLine(find->err, "cannot be read"));
+  std::istringstream lines(find->err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with(allowed.string() + ":")) {
+      return Fail(ErrorKind::kInvalid, "signatures.allowed_signers: " + line);
     }
   }
-  if (config.revoked) {
-    // A verification of the throwaway signature, which only a revocation file that
-    // ssh-keygen cannot read makes fail.
-    auto pub = ReadWhole(key.string() + ".pub", "revoked");
-    if (!pub) return std::unexpected(pub.error());
-    const fs::path allowed = *dir / "allowed";
-    if (Status st = WriteWhole(allowed, "check@broadcastd " + *pub); !st) return st;
-    auto verify =
-        RunChild({"ssh-keygen", "-Y", "verify", "-n", kSignatureNamespace, "-I", "check@broadcastd",
-                  "-f", allowed.string(), "-r", config.revoked->string(), "-s", sig},
-                 "broadcastd --check-config\n", timeout);
-    if (!verify) return std::unexpected(verify.error());
-    if (verify->exit_code != 0) {
-      return Fail(ErrorKind::kInvalid, "signatures.revoked " + config.revoked->string() + ": " +
-                                           LastLine(verify->err, "cannot be read"));
-    }
+  if (find->err.find("No such file") != std::string::npos ||
+      find->err.find("Permission denied") != std::string::npos) {
+    return Fail(ErrorKind::kInvalid, "signatures.allowed_signers " + allowed.string() + ": " +
+                                         LastLine(find->err, "cannot be read"));
   }
+  return {};
+}
+
+// A verification of the throwaway signature, which only a revocation file that ssh-keygen
+// cannot read makes fail.
+Status CheckRevoked(const fs::path& dir, const fs::path& revoked, Duration timeout) {
+  auto pub = ReadWhole(dir / "key.pub", "revoked");
+  if (!pub) return std::unexpected(pub.error());
+  const fs::path allowed = dir / "allowed";
+  if (Status st = WriteWhole(allowed, "check@broadcastd " + *pub); !st) return st;
+  auto verify = RunChild(
+      {"ssh-keygen", "-Y", "verify", "-n", kSignatureNamespace, "-I", "check@broadcastd", "-f",
+       allowed.string(), "-r", revoked.string(), "-s", (dir / "message.sig").string()},
+      "broadcastd --check-config\n", timeout);
+  if (!verify) return std::unexpected(verify.error());
+  if (verify->exit_code != 0) {
+    return Fail(ErrorKind::kInvalid, "signatures.revoked " + revoked.string() + ": " +
+                                         LastLine(verify->err, "cannot be read"));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status CheckSignerFiles(const SignatureConfig& config) {
+  auto dir = MakeTempDir();
+  if (!dir) return std::unexpected(dir.error());
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{*dir};
+  const Duration timeout = std::max(config.verify_timeout, Duration(5000));
+  if (Status st = MakeThrowawaySignature(*dir, timeout); !st) return st;
+  if (Status st = CheckAllowedSigners(*dir, config.allowed_signers, timeout); !st) return st;
+  if (config.revoked) return CheckRevoked(*dir, *config.revoked, timeout);
   return {};
 }
 

@@ -17,6 +17,7 @@
 // threads, never the daemon's loop; every member is safe to call from several threads.
 
 #include <atomic>
+#include <expected>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -77,6 +78,13 @@ class SignatureVerifier {
  private:
   SignatureVerifier() = default;
   SignatureCheck Run(std::string_view file, std::string_view signature) const;
+  // ssh-keygen -Y find-principals: who allowed_signers says may have made the signature at
+  // `sig_path`; else why none.
+  std::expected<std::vector<std::string>, std::string> FindPrincipals(
+      const std::string& sig_path) const;
+  // ssh-keygen -Y verify as each of `principals` in turn: the first that verifies.
+  SignatureCheck VerifyAs(const std::vector<std::string>& principals, const std::string& sig_path,
+                          std::string_view file) const;
 
   SignatureConfig config_;
   std::filesystem::path dir_;  // private copies of the signers files, the signatures checked
