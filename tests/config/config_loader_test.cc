@@ -334,7 +334,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
             "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
-            "max_delay, node_name, safety_margin_ms, sender_lease_ttl_ms)");
+            "max_delay, node_name, safety_margin_ms, sender_lease_ttl_ms, signatures)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }
