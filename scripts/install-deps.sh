@@ -21,6 +21,8 @@ packages=(
   faketime
   # PostgreSQL: the client libraries, and the server the high-availability tests start
   libpq-dev postgresql
+  # signed campaigns: ssh-keygen checks the signatures (and the tests make keys with it)
+  openssh-client
   # the package (scripts/package-test.sh): man pages, CPack's dependency list,
   # systemd-analyze
   scdoc groff-base man-db bsdextrautils dpkg-dev systemd

@@ -13,6 +13,7 @@
 #include "config/config_loader.h"
 #include "config/credential_file.h"
 #include "database_uri/database_uri.h"
+#include "signature/signature_verifier.h"
 
 namespace broadcastd {
 namespace fs = std::filesystem;
@@ -113,6 +114,17 @@ int RunCheckConfig(const CommandContext& ctx) {
                "once it is\n";
   }
   CheckCredentialFiles(*config, ctx.err);
+  if (config->signatures) {
+    // The unit's start runs --check-config: a signers file ssh-keygen cannot read fails it.
+    if (Status st = CheckSignerFiles(*config->signatures); !st) {
+      ctx.err << st.error().message << "\n";
+      return kExitProblems;
+    }
+    ctx.out << "signatures: ok (allowed_signers " << config->signatures->allowed_signers.string()
+            << (config->signatures->revoked ? "; revoked " + config->signatures->revoked->string()
+                                            : std::string())
+            << ")\n";
+  }
   return kExitOk;
 }
 

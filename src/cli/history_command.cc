@@ -3,7 +3,9 @@
 // (cancel_campaign) and on its endpoint (pause, resume) since the job was created.
 
 #include <charconv>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -53,8 +55,15 @@ std::string OutcomeText(const AttemptRow& a) {
   return a.outcome ? std::string(OutcomeName(*a.outcome)) : "in_flight";
 }
 
+// Signed campaigns: the signers each attempt carried (the audit), and what the signatures
+// of the campaign's current version say.
+struct HistorySigners {
+  std::map<int64_t, std::string> by_attempt;
+  std::optional<Store::CampaignSignatures> campaign;
+};
+
 nlohmann::json HistoryJson(const JobRow& job, const std::vector<AttemptRow>& attempts,
-                           const std::vector<ActionLine>& actions) {
+                           const std::vector<ActionLine>& actions, const HistorySigners& signers) {
   nlohmann::json doc;
   doc["format"] = 1;
   doc["job"] = {{"id", job.id},
@@ -89,6 +98,15 @@ nlohmann::json HistoryJson(const JobRow& job, const std::vector<AttemptRow>& att
          {"retry_after_seconds",
           a.retry_after ? nlohmann::json(std::chrono::duration<double>(*a.retry_after).count())
                         : nlohmann::json(nullptr)}});
+    if (auto it = signers.by_attempt.find(a.id); it != signers.by_attempt.end()) {
+      doc["attempts"].back()["signers"] = it->second;
+    }
+  }
+  if (signers.campaign) {
+    doc["signatures"] = {{"signers", JsonText(signers.campaign->signers)},
+                         {"problems", JsonText(signers.campaign->problems)},
+                         {"held", signers.campaign->held ? nlohmann::json(*signers.campaign->held)
+                                                         : nlohmann::json(nullptr)}};
   }
   doc["operator_actions"] = nlohmann::json::array();
   for (const auto& [o, scope] : actions) {
@@ -102,7 +120,7 @@ nlohmann::json HistoryJson(const JobRow& job, const std::vector<AttemptRow>& att
 }
 
 std::string HistoryText(const JobRow& job, const std::vector<AttemptRow>& attempts,
-                        const std::vector<ActionLine>& actions) {
+                        const std::vector<ActionLine>& actions, const HistorySigners& signers) {
   std::ostringstream out;
   out << "job " << job.id << "  " << job.campaign_id << "/" << job.broadcast
       << (job.occurrence == "once" ? "" : "@" + job.occurrence) << "  " << job.app << "/"
@@ -110,6 +128,14 @@ std::string HistoryText(const JobRow& job, const std::vector<AttemptRow>& attemp
   out << "  file " << job.file << ", due " << FormatDisplayTime(job.due);
   if (job.expires) out << ", expires " << FormatDisplayTime(*job.expires);
   if (job.broadcast_id) out << ", broadcast ID " << *job.broadcast_id;
+  if (signers.campaign) {
+    out << "\n  signed by "
+        << (signers.campaign->signers.empty() ? "nobody" : signers.campaign->signers);
+    if (signers.campaign->held) out << "; HELD " << *signers.campaign->held;
+    if (!signers.campaign->problems.empty()) {
+      out << "\n  not counted: " << signers.campaign->problems;
+    }
+  }
   out << "\n\nATTEMPTS\n";
   std::vector<TextRow> rows;
   for (const AttemptRow& a : attempts) {
@@ -122,6 +148,9 @@ std::string HistoryText(const JobRow& job, const std::vector<AttemptRow>& attemp
     out << "  none\n";
   } else {
     PrintTable(out, {"ID", "STARTED", "ENDED", "HTTP", "CLASS", "BROADCAST ID", "ERROR"}, rows);
+  }
+  for (const auto& [attempt, who] : signers.by_attempt) {
+    out << "  attempt " << attempt << " carried the version signed by " << who << "\n";
   }
   out << "\nOPERATOR ACTIONS\n";
   rows.clear();
@@ -162,6 +191,15 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
   auto job = store->Job(id);
   auto attempts = store->AttemptsOf(id);
   auto actions = store->OperatorActions();
+  HistorySigners signers;
+  if (auto by_attempt = store->AttemptSigners(id); by_attempt) {
+    signers.by_attempt = std::move(*by_attempt);
+  }
+  if (job && *job) {
+    if (auto campaign = store->SignaturesOf((*job)->campaign_id); campaign) {
+      signers.campaign = std::move(*campaign);
+    }
+  }
   store->EndSnapshot();
   for (const Error* e : {job ? nullptr : &job.error(), attempts ? nullptr : &attempts.error(),
                          actions ? nullptr : &actions.error()}) {
@@ -179,11 +217,11 @@ int RunHistory(const CommandContext& ctx, const std::string& job_text, bool json
     if (auto scope = ScopeOf(o, **job)) lines.push_back(ActionLine{o, *scope});
   }
   if (json) {
-    ctx.out << HistoryJson(**job, *attempts, lines)
+    ctx.out << HistoryJson(**job, *attempts, lines, signers)
                    .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
             << "\n";
   } else {
-    ctx.out << HistoryText(**job, *attempts, lines);
+    ctx.out << HistoryText(**job, *attempts, lines, signers);
   }
   return 0;
 }

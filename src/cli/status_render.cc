@@ -126,6 +126,22 @@ void Campaigns(std::ostream& out, const StatusReport& r) {
   PrintTable(out, {"FILE", "ID", "STATUS", "ERROR"}, rows);
 }
 
+// Signed campaigns: the campaigns whose jobs wait for signers.
+void SignatureHolds(std::ostream& out, const StatusReport& r) {
+  if (r.signature_holds.empty()) return;
+  out << "\nWAITING FOR SIGNATURES  " << r.signature_holds.size() << " campaigns\n";
+  std::vector<Row> rows;
+  for (const auto& h : r.signature_holds) {
+    rows.push_back({h.campaign_id, OneLine(h.file, 200), std::to_string(h.queued),
+                    h.signers.empty() ? "-" : OneLine(h.signers, 200), OneLine(h.reason, 200)});
+  }
+  PrintTable(out, {"CAMPAIGN", "FILE", "JOBS", "SIGNED BY", "HELD"}, rows);
+  for (const auto& h : r.signature_holds) {
+    if (!h.problems.empty())
+      out << "  " << h.campaign_id << ": " << OneLine(h.problems, 300) << "\n";
+  }
+}
+
 void Jobs(std::ostream& out, const StatusReport& r) {
   out << "\nJOBS";
   if (r.query.state) out << "  state=" << JobStateName(*r.query.state);
@@ -200,6 +216,16 @@ void CampaignsJson(const StatusReport& r, nlohmann::json& doc) {
                                 {"error", OptionalText(c.last_error)},
                                 {"updated_at", FormatDisplayTime(c.updated_at)}});
   }
+  doc["signature_holds"] = nlohmann::json::array();
+  for (const auto& h : r.signature_holds) {
+    doc["signature_holds"].push_back({{"campaign", h.campaign_id},
+                                      {"file", OptionalText(h.file)},
+                                      {"queued", h.queued},
+                                      {"signers", OptionalText(h.signers)},
+                                      {"problems", OptionalText(h.problems)},
+                                      {"reason", h.reason},
+                                      {"since", FormatDisplayTime(h.since)}});
+  }
   doc["campaign_problems"] = nlohmann::json::array();
   for (const auto& c : r.campaign_problems) {
     doc["campaign_problems"].push_back({{"file", c.file},
@@ -255,6 +281,7 @@ std::string RenderStatusText(const StatusReport& r) {
   Header(out, r);
   QueueAndEndpoints(out, r);
   Campaigns(out, r);
+  SignatureHolds(out, r);
   Jobs(out, r);
   if (!r.warnings.empty()) {
     out << "\nWARNINGS\n";

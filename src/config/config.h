@@ -26,6 +26,17 @@ struct AppConfig {
   std::map<BroadcastTarget, int> daily_budget;  // per-app overrides of limits.daily
 };
 
+// Signed campaigns (off when absent): a campaign is sent only once enough distinct people
+// named in allowed_signers signed its file's bytes (src/signature/).
+struct SignatureConfig {
+  std::filesystem::path allowed_signers;  // OpenSSH's format (ssh-keygen(1), ALLOWED SIGNERS)
+  std::optional<std::filesystem::path> revoked;  // a KRL or a list of keys (ssh-keygen -r)
+  // Distinct signers a campaign needs per target it broadcasts to; a target not named: 0.
+  std::map<BroadcastTarget, int> required;
+  // How long one ssh-keygen run may take before it is ended and the signature not counted.
+  Duration verify_timeout{5000};
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from
   // A SQLite file (default: $STATE_DIRECTORY/queue.db), or a PostgreSQL database shared by
@@ -53,6 +64,7 @@ struct Config {
   // /); none when unset. A loopback host unless http_listen_public is true.
   std::optional<std::string> http_listen;
   bool http_listen_public = false;
+  std::optional<SignatureConfig> signatures;
 
   // The limits of one app's endpoint, with its daily_budget override applied.
   EndpointLimits LimitsFor(const std::string& app, BroadcastTarget target) const;

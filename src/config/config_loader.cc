@@ -51,7 +51,7 @@ class ConfigReader {
     CheckKeys(Pointer(""),
               {"database", "database_password_file", "node_name", "sender_lease_ttl_ms",
                "campaigns_dir", "apps", "limits", "day_boundary", "max_delay", "safety_margin_ms",
-               "http_listen", "http_listen_public"});
+               "http_listen", "http_listen_public", "signatures"});
     ReadDatabase(config);
     ReadNode(config);
     if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
@@ -70,6 +70,7 @@ class ConfigReader {
       }
     }
     ReadHttpListen(config);
+    ReadSignatures(config);
     if (!problems_.empty()) return Fail(ErrorKind::kInvalid, ProblemsInFileOrder());
     return config;
   }
@@ -397,6 +398,45 @@ class ConfigReader {
       return;
     }
     config.day_boundary = std::chrono::hours(hours) + std::chrono::minutes(minutes);
+  }
+
+  // signatures: {allowed_signers, revoked, required: {TARGET: N}, verify_timeout_ms}. The
+  // files are only named here; --check-config reads and parses them (ssh-keygen).
+  void ReadSignatures(Config& config) {
+    const Pointer at("/signatures");
+    if (!Node(at) || !IsMapping(at)) return;
+    CheckKeys(at, {"allowed_signers", "revoked", "required", "verify_timeout_ms"});
+    SignatureConfig signatures;
+    if (auto file = RequiredString(at / "allowed_signers")) {
+      signatures.allowed_signers = Resolve(*file);
+    }
+    if (auto file = OptionalString(at / "revoked")) signatures.revoked = Resolve(*file);
+    if (IsMapping(at / "required")) {
+      for (const auto& [name, value] : Node(at / "required")->items()) {
+        auto target = ParseTarget(name);
+        if (!target) {
+          Problem(at / "required" / name, "not a target (users, online_users, chatrooms)");
+          continue;
+        }
+        if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 16) {
+          Problem(at / "required" / name, "must be a number of signers from 0 to 16");
+          continue;
+        }
+        signatures.required[*target] = static_cast<int>(value.get<int64_t>());
+      }
+    } else if (!Node(at / "required")) {
+      Problem(at, doc_.KeyPath(at / "required"),
+              "is required: the signers each target needs, e.g. {users: 2, online_users: 1}");
+    }
+    if (const Json* timeout = Node(at / "verify_timeout_ms")) {
+      if (!timeout->is_number_integer() || timeout->get<int64_t>() < 100 ||
+          timeout->get<int64_t>() > 60000) {
+        Problem(at / "verify_timeout_ms", "must be an integer from 100 to 60000 (milliseconds)");
+      } else {
+        signatures.verify_timeout = Duration(timeout->get<int64_t>());
+      }
+    }
+    config.signatures = std::move(signatures);
   }
 
   void ReadMaxDelay(Config& config) {

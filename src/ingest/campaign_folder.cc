@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -212,6 +213,16 @@ WriterCheck CheckWriters(int fd) {
   return WriterCheck::kUnknown;
 }
 
+std::string SignatureStamp(const ListedFile& file) {
+  std::string stamp;
+  for (const ListedFile& s : file.signatures) {
+    stamp += s.name + ' ' + std::to_string(s.stamp.device) + ' ' + std::to_string(s.stamp.inode) +
+             ' ' + std::to_string(s.stamp.size) + ' ' + std::to_string(s.stamp.mtime_ns) + ' ' +
+             std::to_string(s.stamp.ctime_ns) + ' ' + s.refusal + '\n';
+  }
+  return stamp;
+}
+
 std::optional<TimePoint> FolderListing::NextLook() const {
   std::optional<TimePoint> next;
   for (const auto& f : unsettled) {
@@ -267,25 +278,38 @@ Result<FolderSnapshot> CampaignFolder::List() const {
   auto names = ListNames(dir_fd, dir_);
   if (!names) return std::unexpected(names.error());
   const uid_t trusted = TrustedUser(options_);
+  std::map<std::string, std::vector<ListedFile>> signatures;  // by the file they sign
   for (std::string& name : *names) {
-    switch (ClassifyFileName(name)) {
+    const NameVerdict verdict = ClassifyFileName(name);
+    switch (verdict) {
       case NameVerdict::kIgnored:
         continue;
       case NameVerdict::kRefused:
         snapshot.refused.push_back({DisplayFileName(name), NameRefusal(name)});
         continue;
       case NameVerdict::kCampaign:
+      case NameVerdict::kSignature:
         break;
     }
+    ListedFile listed{name, {}, ""};
     struct stat st {};
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed since the folder was listed
-      snapshot.files.push_back(
-          {std::move(name), {}, std::string("cannot be examined: ") + std::strerror(errno)});
-      continue;
+      listed.refusal = std::string("cannot be examined: ") + std::strerror(errno);
+    } else {
+      listed.stamp = StampOf(st);
+      listed.refusal = TrustRefusal(st, trusted).value_or("");
     }
-    snapshot.files.push_back(
-        {std::move(name), StampOf(st), TrustRefusal(st, trusted).value_or("")});
+    if (verdict == NameVerdict::kSignature) {
+      signatures[SignedFileOf(name)].push_back(std::move(listed));
+    } else {
+      snapshot.files.push_back(std::move(listed));
+    }
+  }
+  for (ListedFile& file : snapshot.files) {
+    if (auto it = signatures.find(file.name); it != signatures.end()) {
+      file.signatures = std::move(it->second);
+    }
   }
   return snapshot;
 }

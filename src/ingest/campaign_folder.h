@@ -12,6 +12,9 @@
 //    directories and unreadable files are refused with the reason. Nothing ever
 //    blocks on a file. The folder itself must not be world-writable, or nothing
 //    in it is read;
+//  - signatures: "<file>.sig" and "<file>.<label>.sig" beside a campaign file are its
+//    detached signatures (signed campaigns); listed with it, under the same rules of
+//    names, trust and settling. A signature of no listed file is ignored;
 //  - settled: the daemon reads a file only once its writer is done with it
 //    (settle_tracker.h). A file not settled yet is reported with the time to
 //    look again, so that the caller keeps what it had from the earlier version.
@@ -83,7 +86,14 @@ struct ListedFile {
   // Why it would be refused by what the listing shows (not a regular file, untrusted
   // owner or mode); empty when it may be read.
   std::string refusal;
+  // A campaign file's detached signatures in the folder (file_name_rules.h, kSignature),
+  // by name, listed under the same rules: read, settled and trusted like the file.
+  std::vector<ListedFile> signatures = {};
 };
+
+// What a file's signatures showed in a listing (names, stamps, refusals), as one text: while
+// it is the same, they have not changed.
+std::string SignatureStamp(const ListedFile& file);
 
 // The folder at one moment: its descriptor (files are opened relative to it, later
 // ones too) and its campaign files by name.

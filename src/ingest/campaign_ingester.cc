@@ -107,10 +107,54 @@ namespace {
 
 // What a file's verdict depends on besides its bytes: where it is, and which apps a
 // campaign may name (ResolveApp).
-std::string ConfigKey(const Config& config) {
+std::string ConfigKey(const Config& config, const std::string& signers_digest) {
   std::string key = config.campaigns_dir.string();
   for (const auto& [name, _] : config.apps) key += '\n' + name;
-  return key + "\nmax_delay " + FormatMaxDelay(config.max_delay);
+  key += "\nmax_delay " + FormatMaxDelay(config.max_delay);
+  // Signed campaigns: the signers each target needs, and the signers files' bytes.
+  if (config.signatures) {
+    key += "\nsignatures " + signers_digest;
+    for (const auto& [target, n] : config.signatures->required) {
+      key += ' ' + std::string(TargetName(target)) + '=' + std::to_string(n);
+    }
+  }
+  return key;
+}
+
+// The verdicts on a file's signatures: ssh-keygen's (on a checker thread), or only those
+// kept when `kept_only` (the scanning thread), then nullopt if one is not.
+std::optional<std::vector<FileSignature>> VerifySignatures(
+    SignatureVerifier* verifier, const std::string& verifier_error, const std::string& bytes,
+    const std::vector<CampaignIngester::SignatureFileRead>& files, bool kept_only) {
+  std::vector<FileSignature> verdicts;
+  for (const auto& f : files) {
+    FileSignature s{f.name, {}};
+    if (!f.refusal.empty()) {
+      s.check.reason = "refused: " + f.refusal;
+    } else if (verifier == nullptr) {
+      s.check.reason = verifier_error;
+    } else if (kept_only) {
+      auto kept = verifier->Cached(verifier->KeyOf(bytes, f.bytes));
+      if (!kept) return std::nullopt;
+      s.check = *kept;
+    } else {
+      s.check = verifier->Verify(bytes, f.bytes);
+    }
+    verdicts.push_back(std::move(s));
+  }
+  return verdicts;
+}
+
+// The verdicts, and the signers each target needs, as part of a file's version
+// (Store::ApplyCampaign's hash): a change of either judges the campaign again.
+std::string WithSignatures(const std::string& hash, const SignatureConfig& config,
+                           const std::vector<FileSignature>& verdicts) {
+  std::string text = hash + "\nsignatures";
+  for (const auto& [target, n] : config.required) {
+    text += ' ' + std::string(TargetName(target)) + '=' + std::to_string(n);
+  }
+  for (const FileSignature& s : verdicts) text += '\n' + s.name + '\t' + EncodeCheck(s.check);
+  return ContentHash(text);
 }
 
 // A file's version as the store knows it: its bytes, and max_delay, which the deadlines of
@@ -161,6 +205,11 @@ struct CampaignIngester::Batch {
   bool opens_spent = false;  // the slice's opens (ScanLimits::slice_files) are used up
   std::atomic<size_t> next_check{0};
   std::vector<File*> to_check;
+  // Signed campaigns: signatures are checked with the files, on workers only (ssh-keygen
+  // never runs on the scanning thread).
+  bool signatures = false;
+  SignatureVerifier* verifier = nullptr;
+  std::string verifier_error;
   // Joined before the files are destroyed (declared after them), or by Wait.
   std::vector<std::jthread> workers;
 
@@ -174,9 +223,15 @@ struct CampaignIngester::Batch {
         if (f.file.kind != FileRead::Kind::kReady) continue;
         f.checked.hash = FileHash(f.file.bytes, config);
         f.checked.campaign = CheckBytes(f.file.bytes, f.name, config);
+        if (signatures) {
+          f.checked.signatures = VerifySignatures(verifier, verifier_error, f.file.bytes,
+                                                  f.checked.signature_files, false);
+        }
       } catch (...) {
         // Worked out again at the file's turn, on the scanning thread, as before.
-        f.checked = Checked{};
+        f.checked.hash.clear();
+        f.checked.campaign.reset();
+        f.checked.signatures.reset();
       }
     }
   }
@@ -186,9 +241,13 @@ struct CampaignIngester::Batch {
     for (File& f : files) {
       if (f.read && f.file.kind == FileRead::Kind::kOpen) to_check.push_back(&f);
     }
-    // One or two files (a running daemon's case): checked at their turn, no thread.
-    if (to_check.size() <= 2) return 0;
-    const size_t threads = std::min(CheckThreads(wanted_threads), to_check.size());
+    // One or two files (a running daemon's case): checked at their turn, no thread; but
+    // signatures are checked on a thread, however few.
+    if (to_check.empty() || (to_check.size() <= 2 && !signatures)) return 0;
+    // ssh-keygen's runs wait on process start-up more than on a core: a few more threads.
+    const size_t wanted = signatures ? std::max<size_t>(CheckThreads(wanted_threads), 4)
+                                     : CheckThreads(wanted_threads);
+    const size_t threads = std::min(wanted, to_check.size());
     for (size_t i = 0; i < threads; ++i) {
       try {
         workers.emplace_back([this, &folder, &config] { CheckSome(folder, config); });
@@ -201,7 +260,7 @@ struct CampaignIngester::Batch {
   // The scanning thread helps with what the workers have not taken yet (the first batch
   // of a slice has no batch before it to write meanwhile), then joins them.
   void Wait(const CampaignFolder& folder, const Config& config) {
-    if (!workers.empty()) CheckSome(folder, config);
+    if (!workers.empty() && !signatures) CheckSome(folder, config);
     workers.clear();
   }
 };
@@ -212,16 +271,36 @@ CampaignIngester::CampaignIngester(const Config& config, Store& store, RepeatHor
       store_(store),
       horizon_(horizon),
       limits_(limits),
-      config_key_(ConfigKey(config)),
-      folder_(config.campaigns_dir, folder) {}
+      folder_(config.campaigns_dir, folder) {
+  MakeVerifier();
+  config_key_ = ConfigKey(config_, verifier_ ? verifier_->signers_digest() : verifier_error_);
+}
+
+void CampaignIngester::MakeVerifier() {
+  verifier_.reset();
+  verifier_error_.clear();
+  if (!config_.signatures) return;
+  auto verifier = SignatureVerifier::Create(*config_.signatures);
+  if (!verifier) {
+    // Nothing is signed until it can be read: every campaign that needs signers waits.
+    verifier_error_ = "not checked: " + verifier.error().message;
+    spdlog::error("signatures.unavailable reason={} action={}", LogValue(verifier.error().message),
+                  LogValue("campaigns that need signers wait until it can be read (reload)"));
+    return;
+  }
+  verifier_ = std::move(*verifier);
+}
 
 void CampaignIngester::SetConfig(const Config& config) {
-  const std::string key = ConfigKey(config);
+  config_ = config;
+  MakeVerifier();
+  const std::string key =
+      ConfigKey(config_, verifier_ ? verifier_->signers_digest() : verifier_error_);
   if (key != config_key_) config_changed_ = true;
   config_key_ = key;
-  config_ = config;
   folder_.SetDir(config.campaigns_dir);
   if (scan_) Abandon();
+  signatures_synced_ = false;  // the kept verdicts, or the holds to clear, read again
 }
 
 void CampaignIngester::Abandon() {
@@ -253,6 +332,24 @@ Status CampaignIngester::Load() {
   return {};
 }
 
+Status CampaignIngester::SyncSignatures() {
+  if (signatures_synced_) return {};
+  if (!config_.signatures) {
+    // Signatures are off: no campaign waits for them.
+    auto cleared = store_.ClearCampaignSignatures();
+    if (!cleared) return std::unexpected(cleared.error());
+    if (*cleared > 0) spdlog::info("signatures.off released_campaigns={}", *cleared);
+  } else if (verifier_) {
+    auto kept = store_.SignatureChecks();
+    if (!kept) return std::unexpected(kept.error());
+    for (const auto& [key, verdict] : *kept) {
+      if (auto check = DecodeCheck(verdict)) verifier_->Remember(key, *check);
+    }
+  }
+  signatures_synced_ = true;
+  return {};
+}
+
 Status CampaignIngester::OpenBatch() {
   if (store_.InBatch()) return {};
   return store_.BeginBatch();
@@ -261,6 +358,14 @@ Status CampaignIngester::OpenBatch() {
 Status CampaignIngester::CommitBatch() {
   batch_writes_ = 0;
   if (!store_.InBatch()) return {};
+  if (verifier_) {
+    // The verdicts worked out since, kept with the writes they led to.
+    std::vector<std::pair<std::string, std::string>> fresh;
+    for (auto& [key, check] : verifier_->TakeNew()) fresh.emplace_back(key, EncodeCheck(check));
+    if (Status st = store_.AddSignatureChecks(fresh, scan_now_); !st) {
+      spdlog::warn("signatures.not_kept reason={}", LogValue(st.error().message));
+    }
+  }
   return store_.CommitBatch();
 }
 
@@ -285,6 +390,7 @@ Result<ScanReport> CampaignIngester::Scan(TimePoint now) {
 
 Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
   ScanReport report;
+  scan_now_ = now;
   auto fail = [&](const Error& error) -> Result<ScanReport> {
     // Memory may be ahead of what landed: read the rows again next time.
     Abandon();
@@ -292,6 +398,7 @@ Result<ScanReport> CampaignIngester::ScanSlice(TimePoint now) {
     return std::unexpected(error);
   };
   if (Status st = Load(); !st) return fail(st.error());
+  if (Status st = SyncSignatures(); !st) return fail(st.error());
   if (!scan_) {
     if (Status st = Begin(now, report); !st) return fail(st.error());
     if (!scan_) return report;  // the folder is unavailable: nothing read, nothing cancelled
@@ -394,7 +501,11 @@ Status CampaignIngester::Begin(TimePoint now, ScanReport& report) {
   scan.force = config_changed_;
   scan.started = std::chrono::steady_clock::now();
   scan.opened_before = folder_.opened();
-  for (const ListedFile& file : scan.snapshot.files) scan.present.insert(file.name);
+  for (const ListedFile& file : scan.snapshot.files) {
+    scan.present.insert(file.name);
+    // Their settle time is kept like the file's (Finish keeps what is present).
+    for (const ListedFile& sig : file.signatures) scan.present.insert(sig.name);
+  }
   // Names that cannot be shown are still files: their rows stay, their jobs are kept.
   for (const RefusedFile& file : scan.snapshot.refused) {
     scan.present.insert(file.name);
@@ -433,7 +544,10 @@ CampaignIngester::VisitPlan CampaignIngester::PlanVisit(const ListedFile& file) 
   const bool same_stamp = known != known_.end() && known->second.facts.stamp &&
                           *known->second.facts.stamp == file.stamp &&
                           known->second.status != CampaignStatus::kRefused;
-  if (same_stamp && !scan_->force && !known->second.facts.recheck) {
+  // Signed campaigns: a signature added, removed or changed is a change of the file.
+  const bool same_signatures = !config_.signatures || known == known_.end() ||
+                               known->second.signature_stamp == SignatureStamp(file);
+  if (same_stamp && same_signatures && !scan_->force && !known->second.facts.recheck) {
     const Known& k = known->second;
     plan.kind = VisitPlan::Kind::kUnchanged;
     plan.opens = k.status == CampaignStatus::kOk && k.facts.repeats && !k.campaign;
@@ -461,6 +575,7 @@ std::unique_ptr<CampaignIngester::Batch> CampaignIngester::ReadAhead(size_t from
       f.name = listed.name;
       f.read = true;
       f.file = folder_.Open(scan.snapshot.dir.get(), listed, now, plan.settle);
+      if (config_.signatures) ReadSignatures(listed, now, f.checked);
       ++reads;
     }
     if (plan.opens && ++batch->opens >= opens_left && opens_left > 0) {
@@ -469,6 +584,9 @@ std::unique_ptr<CampaignIngester::Batch> CampaignIngester::ReadAhead(size_t from
     }
   }
   batch->end = i;
+  batch->signatures = config_.signatures.has_value();
+  batch->verifier = verifier_.get();
+  batch->verifier_error = verifier_error_;
   checked_ahead_ += batch->Start(folder_, config_, limits_.check_threads);
   return batch;
 }
@@ -511,13 +629,43 @@ Status CampaignIngester::Visit(const ListedFile& file, FileRead* ahead, Checked*
     case FileRead::Kind::kReady:
       break;
   }
-  return Ingest(name, read, checked != nullptr ? std::move(*checked) : Checked{}, now, report);
+  Checked check = checked != nullptr ? std::move(*checked) : Checked{};
+  if (SignaturesPending(check, read.bytes, now, report)) return {};
+  if (Status st = Ingest(name, read, std::move(check), now, report); !st) return st;
+  if (auto k = known_.find(name); k != known_.end())
+    k->second.signature_stamp = SignatureStamp(file);
+  return {};
+}
+
+bool CampaignIngester::SignaturesPending(Checked& check, const std::string& bytes, TimePoint now,
+                                         ScanReport& report) {
+  if (!config_.signatures) return false;
+  if (!check.signatures && !check.signatures_unsettled) {
+    // Not checked on a worker: the kept verdicts only, else a look again soon (ssh-keygen
+    // never runs on this thread).
+    check.signatures = VerifySignatures(verifier_.get(), verifier_error_, bytes,
+                                        check.signature_files, /*kept_only=*/true);
+    if (!check.signatures) check.signatures_unsettled = now + std::chrono::seconds(1);
+  }
+  if (!check.signatures_unsettled) return false;
+  // A signature being written, or not checked yet: what the store has stays.
+  ++report.unsettled;
+  std::optional<TimePoint>& next_look = scan_->next_look;
+  if (!next_look || *check.signatures_unsettled < *next_look) {
+    next_look = check.signatures_unsettled;
+  }
+  return true;
 }
 
 Status CampaignIngester::Ingest(const std::string& name, const FileRead& read, Checked checked,
                                 TimePoint now, ScanReport& report) {
   const std::string& bytes = read.bytes;
   if (!checked.campaign) checked.hash = FileHash(bytes, config_);
+  const std::vector<FileSignature> signatures =
+      checked.signatures.value_or(std::vector<FileSignature>{});
+  if (config_.signatures) {
+    checked.hash = WithSignatures(checked.hash, *config_.signatures, signatures);
+  }
   const std::string& hash = checked.hash;
   Store::FileFacts facts;
   if (read.stable) facts.stamp = read.stamp;
@@ -549,7 +697,7 @@ Status CampaignIngester::Ingest(const std::string& name, const FileRead& read, C
   }
   if (!checked.campaign) checked.campaign = CheckBytes(bytes, name, config_);
   return WriteCampaign(name, bytes, hash, std::move(*checked.campaign), facts, read.stamp.mtime_ns,
-                       /*last_round=*/false, now, report);
+                       /*last_round=*/false, signatures, now, report);
 }
 
 Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
@@ -559,7 +707,7 @@ Status CampaignIngester::Finish(TimePoint now, ScanReport& report) {
   for (Waiting& w : waiting) {
     if (Status st =
             WriteCampaign(w.name, w.bytes, w.hash, std::move(w.campaign), w.facts, w.mtime_ns,
-                          /*last_round=*/true, now, report);
+                          /*last_round=*/true, w.signatures, now, report);
         !st) {
       return st;
     }
@@ -731,7 +879,8 @@ Status CampaignIngester::Written(const std::string& name, const Campaign& campai
 Status CampaignIngester::WriteCampaign(const std::string& name, const std::string& bytes,
                                        const std::string& hash, CampaignCheck campaign,
                                        Store::FileFacts facts, int64_t mtime_ns, bool last_round,
-                                       TimePoint now, ScanReport& report) {
+                                       const std::vector<FileSignature>& signatures, TimePoint now,
+                                       ScanReport& report) {
   facts.recheck = false;
   if (!campaign) return Reject(name, hash, campaign.error(), facts, now, report);
 
@@ -741,7 +890,7 @@ Status CampaignIngester::WriteCampaign(const std::string& name, const std::strin
   if (!holder) return std::unexpected(holder.error());
   if (!holder->taken_by.empty()) {
     if (!last_round) {
-      scan_->waiting.push_back(Waiting{name, bytes, hash, *campaign, facts, mtime_ns});
+      scan_->waiting.push_back(Waiting{name, bytes, hash, *campaign, facts, mtime_ns, signatures});
       return {};
     }
     facts.recheck = true;
@@ -767,6 +916,11 @@ Status CampaignIngester::WriteCampaign(const std::string& name, const std::strin
     return Reject(name, hash, {error}, facts, now, report);
   }
   if (!effect) return FileFailed(name, effect.error(), report);
+  if (config_.signatures && *effect != Store::ApplyEffect::kUnchanged) {
+    if (Status st = RecordSignatures(name, *campaign, signatures, now); !st) {
+      return FileFailed(name, st.error(), report);
+    }
+  }
   return Written(name, *campaign, hash, facts, **plan, *effect, holder->replaces, now, report);
 }
 
@@ -806,6 +960,64 @@ Status CampaignIngester::Extend(const std::string& name, Known& known, TimePoint
   }
   known.next_occurrence = plan->next_occurrence;
   known.horizon_known = true;
+  return {};
+}
+
+}  // namespace broadcastd
+
+namespace broadcastd {
+
+void CampaignIngester::ReadSignatures(const ListedFile& file, TimePoint now, Checked& checked) {
+  for (const ListedFile& sig : file.signatures) {
+    SignatureFileRead read{sig.name, "", sig.refusal};
+    if (read.refusal.empty()) {
+      // Under the file's rules: trusted, never while a writer holds it, settled.
+      FileRead got = folder_.Read(scan_->snapshot.dir.get(), sig.name, now, /*settle=*/true);
+      switch (got.kind) {
+        case FileRead::Kind::kGone:
+          continue;
+        case FileRead::Kind::kRefused:
+          read.refusal = got.reason;
+          break;
+        case FileRead::Kind::kOpen:  // never: Read reads an open file
+        case FileRead::Kind::kUnsettled:
+          if (!checked.signatures_unsettled || got.look_again < *checked.signatures_unsettled) {
+            checked.signatures_unsettled = got.look_again;
+          }
+          continue;
+        case FileRead::Kind::kReady:
+          read.bytes = std::move(got.bytes);
+          break;
+      }
+    }
+    checked.signature_files.push_back(std::move(read));
+  }
+}
+
+Status CampaignIngester::RecordSignatures(const std::string& name, const Campaign& campaign,
+                                          const std::vector<FileSignature>& signatures,
+                                          TimePoint now) {
+  std::set<BroadcastTarget> targets;
+  for (const Broadcast& b : campaign.broadcasts) targets.insert(b.target);
+  const SignatureJudgement judgement = JudgeSignatures(targets, *config_.signatures, signatures);
+  Store::CampaignSignatures row;
+  row.signers = judgement.SignersLine();
+  row.problems = JoinLines(judgement.problems);
+  row.held = judgement.hold;
+  if (Status st = store_.SetCampaignSignatures(campaign.id, row, now); !st) return st;
+  for (const std::string& problem : judgement.problems) {
+    spdlog::warn("signature.not_counted file={} id={} reason={}", LogValue(name),
+                 LogValue(campaign.id), LogValue(problem));
+  }
+  if (judgement.hold) {
+    spdlog::warn("campaign.unsigned file={} id={} reason={} action={}", LogValue(name),
+                 LogValue(campaign.id), LogValue(*judgement.hold),
+                 LogValue("its jobs wait until enough people sign the file (ssh-keygen -Y sign -n "
+                          "broadcastd)"));
+  } else {
+    spdlog::info("campaign.signed file={} id={} signers={}", LogValue(name), LogValue(campaign.id),
+                 LogValue(row.signers));
+  }
   return {};
 }
 

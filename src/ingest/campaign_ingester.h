@@ -12,6 +12,13 @@
 // with one id: the one that held it keeps it, the other is rejected. A bad file
 // never stops the others.
 //
+// Signed campaigns (config.signatures): a file's detached signatures (campaign_folder.h) are
+// read with it, checked by ssh-keygen on the checker threads (never the caller's), and
+// judged against the signers its targets need (signature_rule.h); a campaign short of
+// signers keeps its jobs held in the store (Store::SetCampaignSignatures), shown and logged
+// (campaign.unsigned). The verdicts count as part of the file's version: a signature added,
+// removed or changed is a change of the file.
+//
 // Threads: the store is used from the caller's thread only. When a slice has more than
 // two files to check, their parsing, validation and hashing (pure work on bytes already
 // read) runs on a few short-lived worker threads, a bounded batch ahead of the files
@@ -33,6 +40,8 @@
 #include "core/error.h"
 #include "ingest/campaign_folder.h"
 #include "ingest/job_planner.h"
+#include "signature/signature_rule.h"
+#include "signature/signature_verifier.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -98,6 +107,13 @@ CampaignCheck CheckCampaignBytes(const std::string& bytes, const std::string& di
 
 class CampaignIngester {
  public:
+  // A campaign file's signature as read (signed campaigns).
+  struct SignatureFileRead {
+    std::string name;
+    std::string bytes;
+    std::string refusal;  // not read: why
+  };
+
   // REQUIRES: `store` outlives the ingester.
   CampaignIngester(const Config& config, Store& store, RepeatHorizon horizon = {},
                    FolderOptions folder = {}, ScanLimits limits = {});
@@ -153,6 +169,8 @@ class CampaignIngester {
   uint64_t files_opened() const { return folder_.opened(); }
   // Files read and checked ahead of their turn so far, in batches given worker threads.
   uint64_t files_checked_ahead() const { return checked_ahead_; }
+  // ssh-keygen runs so far (signed campaigns): a verdict kept is not worked out again.
+  uint64_t signature_runs() const { return verifier_ ? verifier_->runs() : 0; }
 
  private:
   // What is known of a file with a row that is not removed.
@@ -165,6 +183,9 @@ class CampaignIngester {
     // Only for a campaign that repeats (its horizon moves every scan); read again
     // after a restart.
     std::shared_ptr<const Campaign> campaign;
+    // What its signatures showed when it was read (SignatureStamp); not kept over a
+    // restart: a file with signatures is read again once then (its verdicts are kept).
+    std::string signature_stamp;
     // Until this enters the horizon, the campaign has no occurrence to add.
     std::optional<TimePoint> next_occurrence;
     bool horizon_known = false;  // next_occurrence was computed
@@ -177,12 +198,18 @@ class CampaignIngester {
     Campaign campaign;  // what its bytes hold (checked already)
     Store::FileFacts facts;
     int64_t mtime_ns = 0;
+    std::vector<FileSignature> signatures;
   };
   // A read file's content hash and verdict: worked out on a worker ahead of the file's
   // turn, or at its turn when `campaign` is empty.
   struct Checked {
     std::string hash;
     std::optional<CampaignCheck> campaign;
+    // Signed campaigns: the file's signatures as read (on the scanning thread, ahead of
+    // the checks), and their verdicts (on a checker thread).
+    std::vector<SignatureFileRead> signature_files;
+    std::optional<TimePoint> signatures_unsettled;  // one is still being written: look then
+    std::optional<std::vector<FileSignature>> signatures;
   };
   // What Visit does with a listed file, decided from its listing and what is known of it
   // (nothing the visits of other files change).
@@ -234,7 +261,23 @@ class CampaignIngester {
   // rejected; a file whose campaign id a listed file holds waits for the last round.
   Status WriteCampaign(const std::string& name, const std::string& bytes, const std::string& hash,
                        CampaignCheck campaign, Store::FileFacts facts, int64_t mtime_ns,
-                       bool last_round, TimePoint now, ScanReport& report);
+                       bool last_round, const std::vector<FileSignature>& signatures, TimePoint now,
+                       ScanReport& report);
+  // Signed campaigns: reads the signatures of a listed file into `checked` (its settle
+  // time and trust rules as the file's).
+  void ReadSignatures(const ListedFile& file, TimePoint now, Checked& checked);
+  // The campaign's signatures judged and recorded with it (its jobs held or released).
+  Status RecordSignatures(const std::string& name, const Campaign& campaign,
+                          const std::vector<FileSignature>& signatures, TimePoint now);
+  // Signed campaigns: whether the file waits for its signatures (one still being written,
+  // or not checked yet): counted unsettled, looked at again then.
+  bool SignaturesPending(Checked& check, const std::string& bytes, TimePoint now,
+                         ScanReport& report);
+  // (Re)made from config_.signatures; null when signatures are off.
+  void MakeVerifier();
+  // Once per config: signatures off, every hold is released; on, the verdicts the store kept
+  // are taken.
+  Status SyncSignatures();
   // Who holds a campaign id other than `name`: a file gone from the folder (the
   // campaign moves from it) or a listed file (it keeps the id). Empty: nobody.
   struct IdHolder {
@@ -280,6 +323,12 @@ class CampaignIngester {
   size_t batch_writes_ = 0;
   uint64_t checked_ahead_ = 0;
   CampaignFolder folder_;
+  // Signed campaigns: the verifier, or why none could be made (every signature then fails
+  // with it); both empty when signatures are off.
+  std::shared_ptr<SignatureVerifier> verifier_;
+  std::string verifier_error_;
+  TimePoint scan_now_{};  // the `now` of the slice under way
+  bool signatures_synced_ = false;
 };
 
 }  // namespace broadcastd

@@ -18,11 +18,29 @@ bool HasCampaignExtension(std::string_view name) {
   return name.ends_with(".yaml") || name.ends_with(".yml");
 }
 
+// "promo.yaml" for "promo.yaml.sig" and "promo.yaml.alice.sig"; empty when `name` is no
+// signature's name.
+std::string_view SignedName(std::string_view name) {
+  if (!name.ends_with(".sig")) return {};
+  std::string_view rest = name.substr(0, name.size() - 4);
+  if (HasCampaignExtension(rest)) return rest;
+  const size_t dot = rest.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == rest.size()) return {};
+  rest = rest.substr(0, dot);
+  return HasCampaignExtension(rest) ? rest : std::string_view{};
+}
+
 }  // namespace
 
+std::string SignedFileOf(std::string_view signature_name) {
+  return std::string(SignedName(signature_name));
+}
+
 NameVerdict ClassifyFileName(std::string_view name) {
-  if (name.empty() || IsTemporary(name) || !HasCampaignExtension(name)) {
-    return NameVerdict::kIgnored;
+  if (name.empty() || IsTemporary(name)) return NameVerdict::kIgnored;
+  if (!HasCampaignExtension(name)) {
+    if (SignedName(name).empty()) return NameVerdict::kIgnored;
+    return DisplayFileName(name) == name ? NameVerdict::kSignature : NameVerdict::kRefused;
   }
   // EscapeControl changes exactly the bytes that cannot be shown as they are.
   return DisplayFileName(name) == name ? NameVerdict::kCampaign : NameVerdict::kRefused;

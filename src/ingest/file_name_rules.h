@@ -15,9 +15,16 @@ enum class NameVerdict {
   kCampaign,  // *.yaml or *.yml, shown as it is
   kIgnored,   // not a campaign file, or a temporary: skipped silently
   kRefused,   // a campaign file's name that cannot be shown: see NameRefusal
+  // A detached signature of a campaign file (signed campaigns): "<file>.sig" or
+  // "<file>.<label>.sig", where <file> is a campaign file's name ("promo.yaml.sig",
+  // "promo.yaml.alice.sig"); see SignedFileOf. Temporaries are ignored as for campaigns.
+  kSignature,
 };
 
 NameVerdict ClassifyFileName(std::string_view name);
+
+// The campaign file a kSignature name signs ("promo.yaml.alice.sig" -> "promo.yaml").
+std::string SignedFileOf(std::string_view signature_name);
 
 // Why a kRefused name is refused ("the name is not valid UTF-8 (byte 0xff)").
 std::string NameRefusal(std::string_view name);

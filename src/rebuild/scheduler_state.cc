@@ -135,8 +135,13 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const I
   Scheduler& scheduler = *loaded;
   scheduler.Reserve(static_cast<size_t>(QueuedCount(store)));
 
+  // Jobs of campaigns waiting for signatures are not the scheduler's (the claim refuses
+  // them): they come back through the job change log once released.
+  auto held = store.SignatureHeldJobs();
+  if (!held) return std::unexpected(held.error());
   QueuedJob job;
   auto read = store.ForEachQueuedJob([&](const QueuedJobRow& row) {
+    if (held->contains(row.id)) return;
     FillQueuedJob(row, scheduler, now, job);
     scheduler.Upsert(job);
   });
@@ -168,11 +173,13 @@ Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, S
   for (const PauseRow& p : *pauses) paused.insert(EndpointKey{p.app, p.target});
   scheduler.ReplacePauses(std::move(paused));
 
+  auto held = store.SignatureHeldJobs();
+  if (!held) return std::unexpected(held.error());
   QueuedJob job;
   auto last =
       store.ForEachJobChangedSince(position.job_change, [&](int64_t id, const QueuedJobRow* row) {
         ++refresh.jobs;
-        if (row == nullptr) {
+        if (row == nullptr || held->contains(id)) {
           scheduler.Remove(id);
           return;
         }

@@ -177,6 +177,13 @@ Status GatherSummary(const Config& config, Store& store, const Scheduler& limits
     }
   }
   AddCampaigns(std::move(*campaigns), report);
+  auto holds = store.SignatureHolds();
+  if (!holds) return std::unexpected(holds.error());
+  report.signature_holds = std::move(*holds);
+  for (const Store::SignatureHold& h : report.signature_holds) {
+    report.warnings.push_back("campaign " + h.campaign_id + " (" + h.file + ") waits, " +
+                              std::to_string(h.queued) + " job(s): " + h.reason);
+  }
   return {};
 }
 

@@ -75,6 +75,8 @@ struct StatusReport {
   std::vector<CampaignRow> campaigns;            // every campaign file, by file name
   std::vector<CampaignRow> campaign_problems;    // files whose status is neither ok nor removed
   int64_t unknown_jobs = 0;                      // need an operator's decision
+  // Signed campaigns: campaigns whose jobs wait for signers (who signed, what is missing).
+  std::vector<Store::SignatureHold> signature_holds;
   StatusQuery query;
   std::vector<JobLine> jobs;
   std::optional<std::string> next_cursor;  // set when the page is full

@@ -399,7 +399,37 @@ UPDATE operator_actions
   WHERE job_id IS NULL AND action IN ('pause', 'resume');
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations = {{
+// Version 10: taken by another change of the schema (the adopted hold); empty here.
+constexpr std::string_view kSchema10 = "";
+
+// Version 11. Signed campaigns (src/signature/):
+//  - campaign_signatures: per campaign, the signers of the version the store has (one
+//    line, "alice@example.com, bob@example.com"), the signatures that did not count, and
+//    `held`, why its jobs wait (NULL: they do not): "unsigned: users needs 2 signers, has 1
+//    (alice@example.com)". A claim of a job of a held campaign is refused, and the
+//    scheduler leaves them out; a change of `held` logs the campaign's queued jobs in
+//    job_changes so that the daemon's scheduler reads them again.
+//  - attempts.signers: the signers of the campaign version a request carried, kept in the
+//    audit with it (copied at the claim); NULL when signatures were off.
+//  - signature_checks: ssh-keygen's verdicts by (file bytes, signature bytes, signers
+//    files) digest, so that a restart does not run it again for unchanged bytes.
+constexpr std::string_view kSchema11 = R"sql(
+CREATE TABLE campaign_signatures (
+  campaign_ref INTEGER PRIMARY KEY REFERENCES campaigns(id),
+  signers      TEXT NOT NULL DEFAULT '',
+  problems     TEXT NOT NULL DEFAULT '',
+  held         TEXT,
+  since        INTEGER NOT NULL
+);
+ALTER TABLE attempts ADD COLUMN signers TEXT;
+CREATE TABLE signature_checks (
+  key        TEXT PRIMARY KEY,
+  verdict    TEXT NOT NULL,
+  checked_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 11> kMigrations = {{
     {1, kSchema1},
     {2, kSchema2},
     {3, kSchema3, MoveToCampaignIdentity},
@@ -409,6 +439,8 @@ constexpr std::array<Migration, 9> kMigrations = {{
     {7, kSchema7},
     {8, kSchema8},
     {9, kSchema9},
+    {10, kSchema10},
+    {11, kSchema11},
 }};
 
 int UserVersion(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
@@ -463,7 +495,7 @@ void Migrate(SQLite::Database& db) {
       throw std::runtime_error("schema version " + std::to_string(version) +
                                " has no migration to " + std::to_string(step.version));
     }
-    db.exec(std::string(step.sql));
+    if (!step.sql.empty()) db.exec(std::string(step.sql));
     if (step.apply) {
       step.apply(db);
       if (SQLite::Statement check(db, "PRAGMA foreign_key_check"); check.executeStep()) {

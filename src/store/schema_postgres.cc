@@ -91,7 +91,8 @@ CREATE TABLE attempts (
   retry_after_ms    BIGINT,
   boot_id           TEXT COLLATE "C",
   started_mono      BIGINT,
-  ended_mono        BIGINT
+  ended_mono        BIGINT,
+  signers           TEXT COLLATE "C"
 );
 CREATE INDEX attempts_job ON attempts(job_id);
 CREATE INDEX attempts_started ON attempts(started_at);
@@ -183,6 +184,22 @@ CREATE TRIGGER job_changes_update
   EXECUTE FUNCTION broadcastd_job_changes();
 )sql";
 
+// Version 11's tables (schema.cc's kSchema11), on a new database and on one made at 10.
+constexpr std::string_view kPostgresSignatures = R"sql(
+CREATE TABLE campaign_signatures (
+  campaign_ref BIGINT PRIMARY KEY REFERENCES campaigns(id),
+  signers      TEXT COLLATE "C" NOT NULL DEFAULT '',
+  problems     TEXT COLLATE "C" NOT NULL DEFAULT '',
+  held         TEXT COLLATE "C",
+  since        BIGINT NOT NULL
+);
+CREATE TABLE signature_checks (
+  key        TEXT COLLATE "C" PRIMARY KEY,
+  verdict    TEXT COLLATE "C" NOT NULL,
+  checked_at BIGINT NOT NULL
+);
+)sql";
+
 // The sender lease (store_lease.cc). Its row always exists, so that every renewal can lock
 // it: never held, long expired. Times are the database's clock (timestamptz).
 constexpr std::string_view kLeaseSchema = R"sql(
@@ -245,9 +262,19 @@ namespace {
 
 // Under the writers' lock: a database made at version 8 is brought to 9.
 void UpgradeFrom8(sql::Connection& db) {
-  if (PostgresSchemaVersion(db) != 8) return;
-  db.exec(std::string(kPostgresUpgradeTo9));
-  db.exec("INSERT INTO broadcastd_schema (version) VALUES (9)");
+  if (PostgresSchemaVersion(db) == 8) {
+    db.exec(std::string(kPostgresUpgradeTo9));
+    db.exec("INSERT INTO broadcastd_schema (version) VALUES (9)");
+  }
+  // Version 10 belongs to another change of the schema (the adopted hold).
+  if (PostgresSchemaVersion(db) == 9) {
+    db.exec("INSERT INTO broadcastd_schema (version) VALUES (10)");
+  }
+  if (PostgresSchemaVersion(db) == 10) {
+    db.exec(std::string(kPostgresSignatures));
+    db.exec("ALTER TABLE attempts ADD COLUMN signers TEXT COLLATE \"C\"");
+    db.exec("INSERT INTO broadcastd_schema (version) VALUES (11)");
+  }
 }
 
 }  // namespace
@@ -271,6 +298,7 @@ void MigratePostgres(sql::Connection& db, bool create) {
     CheckVersion(PostgresSchemaVersion(db));
   } else {
     db.exec(std::string(kPostgresSchema));
+    db.exec(std::string(kPostgresSignatures));
     db.exec("INSERT INTO broadcastd_schema (version) VALUES (" +
             std::to_string(CurrentSchemaVersion()) + ")");
   }

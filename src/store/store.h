@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -234,6 +235,46 @@ class Store {
   // ingestion's); none before the first scan.
   Result<std::optional<std::string>> CheckedUnder();
   Status SetCheckedUnder(const std::string& key);
+
+  // ---------------------------------------------------------------- signed campaigns
+  // What the signatures of a campaign's current version say (src/signature/), written by
+  // the ingestion with the version itself (in its batch).
+  struct CampaignSignatures {
+    std::string signers;   // "alice@example.com, bob@example.com"; empty: none valid
+    std::string problems;  // signatures that did not count, one a line
+    // Why its jobs wait; none: they may be sent.
+    std::optional<std::string> held = std::nullopt;
+  };
+  // Sets the campaign's row. A change of `held` logs its queued jobs in the job change log,
+  // so that a scheduler reading it leaves them out, or takes them back. Fails (kNotFound)
+  // for a campaign id the store does not have.
+  Status SetCampaignSignatures(const std::string& campaign_id, const CampaignSignatures& s,
+                               TimePoint now);
+  // Signatures are off: every campaign's row goes (the held ones' queued jobs logged as
+  // above). Returns how many campaigns were held.
+  Result<int> ClearCampaignSignatures();
+  struct SignatureHold {
+    std::string campaign_id;
+    std::string file;  // the file that holds it; empty when none
+    std::string reason;
+    std::string signers;
+    std::string problems;
+    TimePoint since;
+    int64_t queued = 0;  // its scheduled and ready jobs
+  };
+  // The held campaigns, by campaign id.
+  Result<std::vector<SignatureHold>> SignatureHolds();
+  // The signatures row of one campaign, if it has one.
+  Result<std::optional<CampaignSignatures>> SignaturesOf(const std::string& campaign_id);
+  // The scheduled and ready jobs of held campaigns: never sent (the claim refuses them).
+  Result<std::set<int64_t>> SignatureHeldJobs();
+  // The signers each attempt of a job carried (attempt id -> signers), for those that
+  // recorded some.
+  Result<std::map<int64_t, std::string>> AttemptSigners(int64_t job_id);
+  // ssh-keygen's verdicts kept (key -> verdict, signature_verifier.h's encoding).
+  Result<std::map<std::string, std::string>> SignatureChecks();
+  Status AddSignatureChecks(const std::vector<std::pair<std::string, std::string>>& checks,
+                            TimePoint now);
 
   // ---------------------------------------------------------------- batches
   // Many ingestion writes in one transaction: one commit (one fsync) for all of them.

@@ -148,6 +148,21 @@ Status CheckNotPaused(sql::Connection& db, int64_t job_id, const ClaimEndpoint& 
   return {};
 }
 
+// kConflict when the job's campaign waits for signatures (campaign_signatures.held); else
+// the signers of its version, when signatures are on.
+Result<std::optional<std::string>> SignersForClaim(sql::Connection& db, int64_t job_id) {
+  sql::Statement q(db,
+                   "SELECT s.held, s.signers FROM jobs j JOIN campaign_signatures s ON "
+                   "s.campaign_ref = j.campaign_ref WHERE j.id = ?");
+  q.bind(1, job_id);
+  if (!q.executeStep()) return std::optional<std::string>();
+  if (!q.getColumn(0).isNull()) {
+    return Fail(ErrorKind::kConflict,
+                "job " + std::to_string(job_id) + ": " + q.getColumn(0).getString());
+  }
+  return std::optional<std::string>(q.getColumn(1).getString());
+}
+
 // kNotFound unless `attempt_id` is an attempt of `job_id`; kConflict when it already has
 // an outcome or the job is not sending.
 Status CheckOpenAttempt(sql::Connection& db, int64_t job_id, int64_t attempt_id) {
@@ -421,6 +436,8 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
       }
     }
     if (Status st = CheckNotPaused(db, job_id, *job); !st) return std::unexpected(st.error());
+    auto signers = SignersForClaim(db, job_id);
+    if (!signers) return std::unexpected(signers.error());
     sql::Statement update(db,
                           "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
                           "updated_at = ? WHERE id = ?");
@@ -429,13 +446,14 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
     update.exec();
     sql::Statement insert(db,
                           "INSERT INTO attempts (job_id, app, target, started_at, boot_id, "
-                          "started_mono) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+                          "started_mono, signers) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
     insert.bind(1, job_id);
     insert.bind(2, job->app);
     insert.bind(3, job->target);
     insert.bind(4, ToMillis(now.wall));
     BindOptional(insert, 5, BootIdOrNull(boot_id_));
     insert.bind(6, ToMillis(now.mono));
+    BindOptional(insert, 7, *signers);
     insert.executeStep();
     return insert.getColumn(0).getInt64();
   });

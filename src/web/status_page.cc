@@ -136,6 +136,23 @@ void Campaigns(std::string& out, const StatusReport& r) {
   out += "</table>\n";
 }
 
+// Signed campaigns: the campaigns whose jobs wait for signers.
+void SignatureHolds(std::string& out, const StatusReport& r) {
+  if (r.signature_holds.empty()) return;
+  out += fmt::format("<h2>Campaigns waiting for signatures ({})</h2>\n", r.signature_holds.size());
+  out +=
+      "<table id=\"signature-holds\"><tr><th>Campaign</th><th>File</th><th>Jobs</th>"
+      "<th>Signed by</th><th>Held</th></tr>\n";
+  for (const auto& h : r.signature_holds) {
+    out += fmt::format(
+        "<tr data-campaign=\"{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td>{3}</td>"
+        "<td class=\"bad\">{4}<pre>{5}</pre></td></tr>\n",
+        HtmlEscape(h.campaign_id), HtmlEscape(h.file), h.queued, HtmlEscape(h.signers),
+        HtmlEscape(h.reason), HtmlEscape(h.problems));
+  }
+  out += "</table>\n";
+}
+
 }  // namespace
 
 std::string HtmlEscape(std::string_view raw) {
@@ -186,6 +203,7 @@ std::string RenderStatusPage(const StatusReport& r, const std::vector<EndpointFo
   Timeline(out, r, forecast);
   Unknown(out, r);
   Campaigns(out, r);
+  SignatureHolds(out, r);
   out += "</body></html>\n";
   return out;
 }

@@ -334,7 +334,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
             "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
-            "max_delay, node_name, safety_margin_ms, sender_lease_ttl_ms)");
+            "max_delay, node_name, safety_margin_ms, sender_lease_ttl_ms, signatures)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }
@@ -516,6 +516,51 @@ TEST_F(ConfigLoaderTest, TwoAppsNamingOneVendorAppAreRefused) {
   std::string other_host = second;
   other_host.replace(other_host.find("a1.easemob.com"), 14, "a61.easemob.com");
   Ok(std::string(kMinimal) + other_host);
+}
+
+}  // namespace
+}  // namespace broadcastd
+
+namespace broadcastd {
+namespace {
+
+TEST(SignatureConfigTest, OffUnlessTheConfigSaysSo) {
+  auto config = ParseConfig(kMinimal, "/etc/broadcastd/broadcastd.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->signatures);
+}
+
+TEST(SignatureConfigTest, SignersFilesAndTheSignersEachTargetNeeds) {
+  auto config = ParseConfig(std::string(kMinimal) +
+                                "signatures:\n"
+                                "  allowed_signers: allowed_signers\n"
+                                "  revoked: /etc/broadcastd/revoked_keys\n"
+                                "  required: {users: 2, online_users: 1, chatrooms: 0}\n"
+                                "  verify_timeout_ms: 2000\n",
+                            "/etc/broadcastd/broadcastd.yaml");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  ASSERT_TRUE(config->signatures);
+  EXPECT_EQ(config->signatures->allowed_signers, "/etc/broadcastd/allowed_signers");
+  EXPECT_EQ(config->signatures->revoked, std::filesystem::path("/etc/broadcastd/revoked_keys"));
+  EXPECT_EQ(config->signatures->required.at(BroadcastTarget::kUsers), 2);
+  EXPECT_EQ(config->signatures->required.at(BroadcastTarget::kOnlineUsers), 1);
+  EXPECT_EQ(config->signatures->required.at(BroadcastTarget::kChatrooms), 0);
+  EXPECT_EQ(config->signatures->verify_timeout, Duration(2000));
+}
+
+TEST(SignatureConfigTest, EveryProblemIsNamed) {
+  auto config = ParseConfig(std::string(kMinimal) +
+                                "signatures:\n"
+                                "  required: {users: -1, everyone: 1}\n"
+                                "  keyring: x\n",
+                            "/etc/broadcastd/broadcastd.yaml");
+  ASSERT_FALSE(config.has_value());
+  const std::string& m = config.error().message;
+  EXPECT_NE(m.find("signatures.allowed_signers: is required"), std::string::npos) << m;
+  EXPECT_NE(m.find("signatures.required.users: must be a number of signers"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("signatures.required.everyone: not a target"), std::string::npos) << m;
+  EXPECT_NE(m.find("signatures.keyring: unknown key"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -442,3 +442,55 @@ TEST_F(CampaignFolderTest, FileCreatedAndStillOpenWaitsForItsWriter) {
 
 }  // namespace
 }  // namespace broadcastd
+
+namespace broadcastd {
+namespace {
+
+// Signed campaigns: FILE.sig and FILE.LABEL.sig are listed with the file they sign, under
+// the folder's trust rules; temporaries and signatures of no file are left out.
+TEST(SignatureNamesTest, ASignatureNamesTheFileItSigns) {
+  EXPECT_EQ(ClassifyFileName("promo.yaml.sig"), NameVerdict::kSignature);
+  EXPECT_EQ(ClassifyFileName("promo.yml.alice.sig"), NameVerdict::kSignature);
+  EXPECT_EQ(SignedFileOf("promo.yaml.sig"), "promo.yaml");
+  EXPECT_EQ(SignedFileOf("promo.yaml.alice.sig"), "promo.yaml");
+  EXPECT_EQ(SignedFileOf("promo.yaml.a.b.sig"), "");
+  for (const char* name : {"promo.sig", "promo.yaml..sig", ".promo.yaml.sig", "promo.yaml.sig~",
+                           "promo.yaml.sig.swp", "promo.yaml.sig.tmp"}) {
+    EXPECT_EQ(ClassifyFileName(name), NameVerdict::kIgnored) << name;
+  }
+  EXPECT_EQ(ClassifyFileName("promo.yaml.\x01.sig"), NameVerdict::kRefused);
+}
+
+TEST(SignatureListingTest, SignaturesAreListedWithTheirFileUnderTheSameRules) {
+  TempDir dir;
+  const fs::path folder = dir / "campaigns";
+  fs::create_directories(folder);
+  ::chmod(folder.c_str(), 0755);
+  for (const char* name : {"a.yaml", "a.yaml.sig", "a.yaml.bob.sig", "orphan.yaml.sig"}) {
+    dir.Write(std::string("campaigns/") + name, "x");
+    ::chmod((folder / name).c_str(), 0644);
+  }
+  ::chmod((folder / "a.yaml.bob.sig").c_str(), 0666);
+  fs::create_symlink(folder / "a.yaml.sig", folder / "a.yaml.link.sig");
+  auto listing = CampaignFolder(folder).List();
+  ASSERT_TRUE(listing.has_value()) << listing.error().message;
+  ASSERT_EQ(listing->files.size(), 1u);
+  const ListedFile& a = listing->files[0];
+  EXPECT_EQ(a.name, "a.yaml");
+  ASSERT_EQ(a.signatures.size(), 3u);
+  EXPECT_EQ(a.signatures[0].name, "a.yaml.bob.sig");
+  EXPECT_NE(a.signatures[0].refusal.find("world-writable"), std::string::npos);
+  EXPECT_EQ(a.signatures[1].name, "a.yaml.link.sig");
+  EXPECT_NE(a.signatures[1].refusal.find("symbolic link"), std::string::npos);
+  EXPECT_EQ(a.signatures[2].name, "a.yaml.sig");
+  EXPECT_EQ(a.signatures[2].refusal, "");
+  // A signature's change changes the file's signature stamp.
+  const std::string before = SignatureStamp(a);
+  ::chmod((folder / "a.yaml.bob.sig").c_str(), 0644);
+  auto again = CampaignFolder(folder).List();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_NE(SignatureStamp(again->files[0]), before);
+}
+
+}  // namespace
+}  // namespace broadcastd

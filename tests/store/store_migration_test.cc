@@ -150,6 +150,9 @@ TEST(StoreMigration, AVersionEightDatabaseGetsEachOperatorActionsScope) {
   {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("ALTER TABLE operator_actions DROP COLUMN scope");
+    // And what version 11 added (signed campaigns).
+    raw.exec("DROP TABLE campaign_signatures; DROP TABLE signature_checks");
+    raw.exec("ALTER TABLE attempts DROP COLUMN signers");
     raw.exec("PRAGMA user_version = 8");
     raw.exec(R"sql(
 INSERT INTO operator_actions (id, at, action, job_id, detail) VALUES

@@ -218,6 +218,8 @@ TEST_F(StorePostgres, AVersionEightDatabaseGetsEachOperatorActionsScope) {
     auto conn = old.Connect();
     conn->Exec(
         "BEGIN; ALTER TABLE operator_actions DROP COLUMN scope; "
+        "DROP TABLE campaign_signatures; DROP TABLE signature_checks; "
+        "ALTER TABLE attempts DROP COLUMN signers; "
         "UPDATE broadcastd_schema SET version = 8; "
         "INSERT INTO operator_actions (at, action, job_id, detail) VALUES "
         "(10, 'cancel_campaign', NULL, 'campaign new-year.2030: 3 jobs cancelled'), "
