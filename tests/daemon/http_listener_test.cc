@@ -153,7 +153,7 @@ TEST_F(HttpListenerTest, OversizedRequestsAndWritesAreRefused) {
   auto long_uri = client.Get("/metrics?" + std::string(20000, 'x'));
   ASSERT_TRUE(long_uri);
   EXPECT_EQ(long_uri->status, 414);
-  auto big_body = client.Post("/metrics", std::string(kHttpMaxRequest * 4, 'x'), "text/plain");
+  auto big_body = client.Post("/metrics", std::string(kHttpMaxHead * 4, 'x'), "text/plain");
   ASSERT_TRUE(big_body);
   EXPECT_GE(big_body->status, 400);
   auto write = client.Post("/", "x", "text/plain");
