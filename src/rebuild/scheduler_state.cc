@@ -68,9 +68,10 @@ Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const 
   if (!attempts) return std::unexpected(attempts.error());
   for (const AttemptRow& a : *attempts) {
     EndpointKey key{a.app, a.target};
-    scheduler.limiter().RecordAttempt(key, AttemptStart(a, now, boot_id));
+    const Instant started = AttemptStart(a, now, boot_id);
+    scheduler.limiter().RecordAttempt(key, started);
     if (a.outcome) {
-      AttemptResult result{*a.outcome, a.http_status, a.retry_after};
+      AttemptResult result{*a.outcome, a.http_status, a.retry_after, started};
       scheduler.limiter().RecordOutcome(key, AttemptEnd(a, now, boot_id), result);
     }
   }
