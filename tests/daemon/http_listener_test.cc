@@ -287,6 +287,65 @@ TEST_F(HttpListenerTest, AfterAWallClockStepThePageAndMetricsAgreeWithStatus) {
   }
 }
 
+// A step back of the wall clock moves no attempt to another day. Three users broadcasts
+// (the day's budget) go out just after midnight; the clock steps back two hours, so the
+// daemon holds them on the day before; once the clock is past midnight again it sends the
+// next three. Counting the first three by their stamps would count them on the second
+// day too: "used 6/3". By their monotonic readings, the day holds the three sent in it.
+TEST_F(HttpListenerTest, AfterAStepBackNoAttemptCountsOnTwoDays) {
+  {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    store->set_boot_id(clock_.BootId());
+    clock_.Set(T("2027-03-05T00:05:00Z"));
+    std::vector<Store::JobSpec> specs;
+    for (int i = 0; i < 6; ++i) {
+      Store::JobSpec spec;
+      spec.broadcast = "u" + std::to_string(i);
+      spec.occurrence = "once";
+      spec.app = "main";
+      spec.target = BroadcastTarget::kUsers;
+      spec.body = "{}";
+      spec.due = clock_.Now();
+      specs.push_back(spec);
+    }
+    ASSERT_TRUE(
+        store->ApplyCampaign({"u.yaml", "u", "h4", "main", 0}, specs, clock_.Now(), clock_.Now()));
+    ASSERT_TRUE(store->PromoteDue(clock_.Now()));
+    const auto jobs = store->Jobs({.campaign_id = "u"}).value();
+    ASSERT_EQ(jobs.size(), 6u);
+    auto send = [&](int64_t id) {
+      auto attempt = store->ClaimForSending(id, clock_.Read());
+      ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+      Store::AttemptOutcome ok;
+      ok.outcome = OutcomeClass::kSent;
+      ok.http_status = 200;
+      ok.broadcast_id = std::to_string(id);
+      ASSERT_TRUE(store->RecordOutcome(id, *attempt, ok, clock_.Read()));
+      clock_.Advance(35min);
+    };
+    for (int i = 0; i < 3; ++i) send(jobs[i].id);
+    clock_.Step(-2h);       // 2027-03-04T23:50
+    clock_.Advance(20min);  // past midnight again: a new budget day on the wall clock
+    for (int i = 3; i < 6; ++i) send(jobs[i].id);
+  }
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  const nlohmann::json status = StatusJson(config_, dir_, clock_);
+  ASSERT_FALSE(status.is_discarded());
+  for (const auto& e : status["endpoints"]) {
+    if (e["target"] != "users") continue;
+    EXPECT_EQ(e["used_today"].get<int>(), 3) << e.dump();
+    EXPECT_EQ(e["left_today"].get<int>(), 0) << e.dump();
+  }
+  httplib::Client client("127.0.0.1", listener->port());
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  const size_t row = page->body.find("data-endpoint=\"main/users\"><td>");
+  ASSERT_NE(row, std::string::npos);
+  EXPECT_NE(page->body.find("<td class=\"used\">3</td>", row), std::string::npos);
+}
+
 // The page as a browser shows it agrees with --status --json for the same database; the
 // screenshot is kept under the build folder (a CI artifact).
 TEST_F(HttpListenerTest, ChromiumShowsWhatStatusJsonSays) {
