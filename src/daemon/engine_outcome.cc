@@ -55,7 +55,8 @@ Status Engine::Complete(const PendingSend& send, const BroadcastAnswer& answer) 
     // What the scheduler will decide once the answer is committed, worked out on a
     // copy of the limiter (a few endpoints' windows): the store keeps the time.
     Limiter preview = scheduler_->limiter();
-    preview.RecordOutcome(key, now, {answer.outcome, answer.http_status, answer.retry_after});
+    preview.RecordOutcome(
+        key, now, {answer.outcome, answer.http_status, answer.retry_after, send.started_at});
     pending.not_before = preview.NextAllowed(key, now);
   }
   return Commit(std::move(pending), now.wall);
@@ -113,7 +114,7 @@ Status Engine::Commit(Uncommitted pending, TimePoint now) {
                  send.attempt_id, pending.failures);
   }
   const std::optional<TimePoint> not_before = pending.not_before;
-  AttemptResult result{answer.outcome, answer.http_status, answer.retry_after};
+  AttemptResult result{answer.outcome, answer.http_status, answer.retry_after, send.started_at};
   scheduler_->Finish(send.job, pending.answered_at, result);
   LogOutcome(send, answer, not_before);
   uncommitted_.erase(send.job.id);

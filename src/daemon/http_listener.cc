@@ -1,15 +1,16 @@
 #include "daemon/http_listener.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
+#include <atomic>
 
 #include "core/log_value.h"
 #include "status/gather_status.h"
+#include "status/listener_notice.h"
 #include "status/send_forecast.h"
 #include "store/configured_store.h"
 #include "store/store.h"
+#include "web/http_server.h"
 #include "web/metrics.h"
 #include "web/status_page.h"
 
@@ -18,17 +19,53 @@ namespace broadcastd {
 struct HttpListener::State {
   Config config;
   const Clock& clock;
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
+  std::atomic<int> bind_failures{0};
+  std::unique_ptr<HttpServer> server;
 };
 
 namespace {
 
-void Failure(httplib::Response& res, const Error& error) {
+HttpAnswer Failure(const Error& error) {
   spdlog::warn("http.failed reason={}", LogValue(error.message));
-  res.status = 503;
-  res.set_content("broadcastd: " + error.message + "\n", "text/plain; charset=utf-8");
+  HttpAnswer answer;
+  answer.status = 503;
+  answer.body = "broadcastd: " + error.message + "\n";
+  return answer;
+}
+
+HttpAnswer Metrics(const Config& config, const Clock& clock, int bind_failures) {
+  auto store = OpenConfiguredStore(config, Store::Mode::kReadOnly);
+  if (!store) return Failure(store.error());
+  auto text = RenderMetrics(config, *store, clock.Read(), clock.BootId());
+  if (!text) return Failure(text.error());
+  *text +=
+      "# HELP broadcastd_http_bind_failures_total Failed binds of http_listen since the daemon "
+      "started (each retried).\n# TYPE broadcastd_http_bind_failures_total counter\n"
+      "broadcastd_http_bind_failures_total " +
+      std::to_string(bind_failures) + "\n";
+  HttpAnswer answer;
+  answer.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  answer.body = std::move(*text);
+  return answer;
+}
+
+HttpAnswer Page(const Config& config, const Clock& clock) {
+  auto store = OpenConfiguredStore(config, Store::Mode::kReadOnly);
+  if (!store) return Failure(store.error());
+  // One reading of both clocks for the whole page, with its boot, as --status takes.
+  const Instant now = clock.Read();
+  const std::string boot_id = clock.BootId();
+  auto report =
+      GatherStatus(config, *store, now, {.state = JobState::kUnknown, .limit = 50}, boot_id);
+  if (!report) return Failure(report.error());
+  auto forecast = ForecastSends(config, *store, now, kTimelineSpan, boot_id);
+  if (!forecast) return Failure(forecast.error());
+  HttpAnswer answer;
+  answer.content_type = "text/html; charset=utf-8";
+  answer.headers.emplace_back("Content-Security-Policy",
+                              "default-src 'none'; style-src 'unsafe-inline'");
+  answer.body = RenderStatusPage(*report, *forecast);
+  return answer;
 }
 
 }  // namespace
@@ -36,11 +73,11 @@ void Failure(httplib::Response& res, const Error& error) {
 HttpListener::HttpListener(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 HttpListener::~HttpListener() {
-  state_->server.stop();
-  if (state_->thread.joinable()) state_->thread.join();
+  state_->server.reset();
+  ClearListenerNotice(state_->config);
 }
 
-int HttpListener::port() const { return state_->port; }
+int HttpListener::port() const { return state_->server->port(); }
 
 Result<std::unique_ptr<HttpListener>> HttpListener::Start(const Config& config,
                                                           const Clock& clock) {
@@ -52,50 +89,37 @@ Result<std::unique_ptr<HttpListener>> HttpListener::Start(const Config& config,
                                          " is not a loopback address and http_listen_public "
                                          "is not true");
   }
-  auto state = std::unique_ptr<State>(new State{config, clock, {}, {}, 0});
+  auto state = std::unique_ptr<State>(new State{config, clock, {}, {}});
   State* s = state.get();
-  httplib::Server& server = s->server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
-  server.set_payload_max_length(kHttpMaxRequest);
-  server.set_read_timeout(kHttpTimeout);
-  server.set_write_timeout(kHttpTimeout);
-  server.set_keep_alive_max_count(10);
-
-  server.Get("/metrics", [s](const httplib::Request&, httplib::Response& res) {
-    auto store = OpenConfiguredStore(s->config, Store::Mode::kReadOnly);
-    if (!store) return Failure(res, store.error());
-    auto text = RenderMetrics(s->config, *store, s->clock.Read(), s->clock.BootId());
-    if (!text) return Failure(res, text.error());
-    res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/", [s](const httplib::Request&, httplib::Response& res) {
-    auto store = OpenConfiguredStore(s->config, Store::Mode::kReadOnly);
-    if (!store) return Failure(res, store.error());
-    // One reading of both clocks for the whole page, with its boot, as --status takes.
-    const Instant now = s->clock.Read();
-    const std::string boot_id = s->clock.BootId();
-    auto report =
-        GatherStatus(s->config, *store, now, {.state = JobState::kUnknown, .limit = 50}, boot_id);
-    if (!report) return Failure(res, report.error());
-    auto forecast = ForecastSends(s->config, *store, now, kTimelineSpan, boot_id);
-    if (!forecast) return Failure(res, forecast.error());
-    res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-    res.set_content(RenderStatusPage(*report, *forecast), "text/html; charset=utf-8");
-  });
-  // Everything else is read-only too: other methods get 405 from cpp-httplib's default.
-
-  if (address->port == 0 ? false : !server.bind_to_port(address->host, address->port)) {
-    return Fail(ErrorKind::kIo, "http_listen " + *config.http_listen + ": cannot bind");
-  }
-  if (address->port == 0) {
-    s->port = server.bind_to_any_port(address->host);
-    if (s->port < 0)
-      return Fail(ErrorKind::kIo, "http_listen " + *config.http_listen + ": cannot bind");
-  } else {
-    s->port = address->port;
-  }
-  s->thread = std::thread([s] { s->server.listen_after_bind(); });
-  spdlog::info("http.listening address={} port={}", LogValue(address->host), s->port);
+  HttpRoutes routes;
+  routes["/metrics"] = [s] { return Metrics(s->config, s->clock, s->bind_failures); };
+  routes["/"] = [s] { return Page(s->config, s->clock); };
+  HttpServerLimits limits;
+  limits.max_connections = kHttpMaxConnections;
+  limits.max_head_bytes = kHttpMaxHead;
+  limits.read_timeout = kHttpTimeout;
+  limits.bind_retry_first = kHttpBindRetryFirst;
+  limits.bind_retry_cap = kHttpBindRetryCap;
+  const std::string listen = *config.http_listen;
+  auto on_bind = [s, listen](const HttpBindEvent& event) {
+    if (event.error.empty()) {
+      spdlog::info("http.listening address={} port={}", LogValue(listen), event.port);
+      ClearListenerNotice(s->config);
+      return;
+    }
+    s->bind_failures = event.failures;
+    spdlog::error(
+        "http.bind_failed address={} reason={} failures={} retry_in_ms={} action=\"sending goes "
+        "on; the page and /metrics wait for the bind\"",
+        LogValue(listen), LogValue(event.error), event.failures, event.retry_in.count());
+    WriteListenerNotice(s->config, event.error + " (" + std::to_string(event.failures) +
+                                       " failed binds; retried every " +
+                                       std::to_string(event.retry_in.count() / 1000) + " s)");
+  };
+  auto server = HttpServer::Start(address->host, address->port, std::move(routes), limits,
+                                  std::move(on_bind));
+  if (!server) return std::unexpected(server.error());
+  s->server = std::move(*server);
   return std::unique_ptr<HttpListener>(new HttpListener(std::move(state)));
 }
 

@@ -29,7 +29,8 @@ struct HttpResponse {
 enum class TransportFailure {
   kNone,       // an HTTP answer arrived: see response
   kNotSent,    // DNS failure, connection refused, TLS handshake/verification failure,
-               // a URL refused by policy: the request provably never left
+               // a URL refused by policy: the request provably never left, so it spends
+               // no window and no budget (limiter.h, NeverWritten)
   kMaybeSent,  // timeout after the body was (possibly) sent, reset, empty reply, ...
 };
 

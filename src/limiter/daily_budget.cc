@@ -28,6 +28,12 @@ TimePoint DailyBudget::DayStart(int64_t day) const {
 
 void DailyBudget::Record(TimePoint started) { ++used_[DayOf(started)]; }
 
+void DailyBudget::Unrecord(TimePoint started) {
+  auto it = used_.find(DayOf(started));
+  if (it == used_.end()) return;
+  if (--it->second <= 0) used_.erase(it);
+}
+
 void DailyBudget::MarkSpent(TimePoint at) {
   const int64_t day = DayOf(at);
   if (!spent_until_ || *spent_until_ < day) spent_until_ = day;

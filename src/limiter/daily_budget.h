@@ -18,6 +18,8 @@ class DailyBudget {
 
   // Counts a request that started at `started` against its day.
   void Record(TimePoint started);
+  // Takes back one request counted at `started` (one never written).
+  void Unrecord(TimePoint started);
   // The server said the day's budget is spent (403 "... limit exceeded"): nothing more
   // goes out before the day after the one containing `at`, whatever the count says.
   void MarkSpent(TimePoint at);

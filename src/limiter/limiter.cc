@@ -96,6 +96,19 @@ void Limiter::RecordOutcome(const EndpointKey& key, const Instant& at,
   } else if (result.outcome == OutcomeClass::kSent) {
     state.consecutive_429 = 0;
   }
+  if (NeverWritten(result)) {
+    if (result.started) {
+      state.windows.Unrecord(result.started->mono);
+      state.day.Unrecord(result.started->wall);
+    }
+    ++state.consecutive_unwritten;
+    Duration wait = std::max(options_.backoff_base, Duration::zero());
+    for (int i = 1; i < state.consecutive_unwritten && wait < options_.backoff_cap; ++i) wait *= 2;
+    wait = std::min(wait, std::max(options_.backoff_cap, Duration::zero()));
+    until = std::max(until.value_or(at.mono), at.mono + wait);
+  } else if (result.http_status) {
+    state.consecutive_unwritten = 0;
+  }
   if (result.retry_after) {
     const Duration wait = std::clamp(*result.retry_after, Duration::zero(),
                                      std::max(options_.retry_after_cap, Duration::zero()));

@@ -45,7 +45,18 @@ struct AttemptResult {
   OutcomeClass outcome = OutcomeClass::kSent;
   std::optional<int> http_status;       // absent when no answer came
   std::optional<Duration> retry_after;  // from a Retry-After header
+  // When the attempt started, as passed to RecordAttempt: a request never written gives
+  // back what it took (NeverWritten).
+  std::optional<Instant> started = std::nullopt;
 };
+
+// A retry without any HTTP answer: the transport proved that no byte of the request was
+// written (easemob/transport.h, kNotSent: no socket, DNS failure, connection refused, a
+// TLS handshake that failed, ...), or the daemon never sent a claimed request. The server
+// cannot have counted it, so it spends no window and no day's budget.
+inline bool NeverWritten(const AttemptResult& result) {
+  return result.outcome == OutcomeClass::kRetry && !result.http_status;
+}
 
 struct LimiterOptions {
   Duration day_boundary{0};  // the budget day starts at 00:00 UTC + this
@@ -87,6 +98,12 @@ class Limiter {
   //   [0, retry_after_cap]; with a 429, whichever of the two is later.
   // - kSent resets the 429 streak.
   // - kNextDay (403 "... limit exceeded"): the day containing `at` is spent.
+  // - NeverWritten: the attempt recorded at result.started no longer counts against any
+  //   window or the day, and the endpoint waits backoff_base * 2^(consecutive such
+  //   failures - 1), capped at backoff_cap, from `at` (no jitter: nothing reached the
+  //   server to synchronise with), so that a local fault (out of descriptors, no network,
+  //   the server's port closed) neither burns the day's budget nor spins. Any HTTP answer
+  //   resets that streak.
   void RecordOutcome(const EndpointKey& key, const Instant& at, const AttemptResult& result);
 
   struct EndpointView {
@@ -111,6 +128,7 @@ class Limiter {
     WindowSet windows;
     DailyBudget day;
     int consecutive_429 = 0;
+    int consecutive_unwritten = 0;          // NeverWritten failures in a row
     std::optional<MonoTime> backoff_until;  // monotonic
   };
 

@@ -21,6 +21,13 @@ void WindowSet::Reconfigure(std::vector<RateWindow> windows, Duration margin) {
   while (starts_.size() > keep_) starts_.pop_front();
 }
 
+// Safe even when Record dropped an older start to make room for this one: this start was
+// allowed when it was recorded, so the dropped one no longer constrained any later start.
+void WindowSet::Unrecord(MonoTime started) {
+  auto it = std::lower_bound(starts_.begin(), starts_.end(), started);
+  if (it != starts_.end() && *it == started) starts_.erase(it);
+}
+
 void WindowSet::Record(MonoTime started) {
   if (keep_ == 0) return;
   starts_.insert(std::upper_bound(starts_.begin(), starts_.end(), started), started);

@@ -33,6 +33,9 @@ class WindowSet {
   // Counts a request that started at `started`. Starts may arrive slightly out of
   // order (replay); they are kept sorted.
   void Record(MonoTime started);
+  // Takes back one start recorded at `started` (a request never written); nothing when
+  // none is kept (it was already too old to matter).
+  void Unrecord(MonoTime started);
 
   // The earliest time >= t at which a start breaks no window.
   MonoTime EarliestStart(MonoTime t) const;

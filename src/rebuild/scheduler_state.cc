@@ -34,8 +34,18 @@ QueuedJob ToQueuedJob(const JobRow& row) {
 
 namespace {
 
+// On this boot an attempt's place is its monotonic reading, and its wall time is where that
+// reading falls on the wall clock of `now`, not the wall time it was stamped with: the day
+// of an attempt must not move when the wall clock steps. Were the stamp kept, an attempt made
+// just before a step back would count on the day before while the step holds it in the
+// future (clamped to now), and again on its stamped day once the clock reaches that day,
+// beside the requests the daemon sent meanwhile on that day: "used 6/3".
 Instant Place(TimePoint wall, std::optional<MonoTime> mono, bool same_boot, const Instant& now) {
-  MonoTime m = same_boot && mono ? *mono : now.MonoOf(wall);
+  if (same_boot && mono) {
+    const MonoTime m = std::min(*mono, now.mono);
+    return Instant(now.WallOf(m), m);
+  }
+  const MonoTime m = now.MonoOf(wall);
   return Instant(std::min(wall, now.wall), std::min(m, now.mono));
 }
 
@@ -68,9 +78,10 @@ Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const 
   if (!attempts) return std::unexpected(attempts.error());
   for (const AttemptRow& a : *attempts) {
     EndpointKey key{a.app, a.target};
-    scheduler.limiter().RecordAttempt(key, AttemptStart(a, now, boot_id));
+    const Instant started = AttemptStart(a, now, boot_id);
+    scheduler.limiter().RecordAttempt(key, started);
     if (a.outcome) {
-      AttemptResult result{*a.outcome, a.http_status, a.retry_after};
+      AttemptResult result{*a.outcome, a.http_status, a.retry_after, started};
       scheduler.limiter().RecordOutcome(key, AttemptEnd(a, now, boot_id), result);
     }
   }

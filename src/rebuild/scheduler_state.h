@@ -27,10 +27,12 @@ LimiterOptions LimiterOptionsFor(const Config& config);
 // and `boot_id` names the boot of its monotonic part (Clock::BootId).
 //
 // Stored attempts are mapped onto the monotonic timeline of `now`: by their own
-// monotonic readings when they were taken on this boot, else by their wall times
-// through the current offset. Whatever the wall clock did since, an attempt dated after
-// `now` counts as made at `now` (on both clocks): a clock that ran ahead and was set
-// back holds an endpoint one window at most, never for as long as it ran ahead.
+// monotonic readings when they were taken on this boot (their wall time, and so their
+// budget day, is where that reading falls on `now`'s wall clock, whatever the stamp says),
+// else by their wall times through the current offset. Whatever the wall clock did since,
+// an attempt dated after `now` counts as made at `now` (on both clocks): a clock that ran
+// ahead and was set back holds an endpoint one window at most, never for as long as it
+// ran ahead.
 Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const Instant& now,
                                       const std::string& boot_id = {});
 

@@ -5,6 +5,7 @@
 #include "core/time_format.h"
 #include "limiter/daily_budget.h"
 #include "rebuild/scheduler_state.h"
+#include "status/listener_notice.h"
 #include "status/send_forecast.h"
 #include "status/store_snapshot.h"
 #include "store/daemon_lock.h"
@@ -209,6 +210,13 @@ Result<StatusReport> GatherStatus(const Config& config, Store& store, const Inst
     return std::unexpected(done.error());
   }
   WarnAboutJobs(config, report);
+  // The notice is the running daemon's: one left by a daemon that died says nothing now.
+  if (report.daemon_pid) {
+    if (auto listener = ReadListenerNotice(config)) {
+      report.warnings.push_back("http_listen " + config.http_listen.value_or("") + ": " +
+                                *listener + "; the daemon sends meanwhile");
+    }
+  }
   return report;
 }
 

@@ -100,12 +100,14 @@ Result<ClaimEndpoint> QueuedEndpointOf(sql::Connection& db, int64_t job_id) {
 }
 
 // kConflict when the audit shows, at `now`, a window of the endpoint full or the budget
-// day spent (Store::AuditCheck).
+// day spent (Store::AuditCheck). A retry without an HTTP answer was never written (no
+// socket, DNS, connection refused): it counts as the limiter counts it, not at all.
 Status CheckAudit(sql::Connection& db, const Store::AuditCheck& check, int64_t job_id,
                   const ClaimEndpoint& endpoint, TimePoint now) {
   sql::Statement started(db,
                          "SELECT count(*) FROM attempts WHERE app = ? AND target = ? "
-                         "AND started_at > ?");
+                         "AND started_at > ? AND NOT (outcome IS NOT NULL AND outcome = 'retry' "
+                         "AND http_status IS NULL)");
   auto count_since = [&](int64_t after_ms) {
     started.reset();
     started.bind(1, endpoint.app);

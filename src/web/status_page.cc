@@ -27,6 +27,25 @@ std::string EndpointName(const std::string& app, BroadcastTarget target) {
   return HtmlEscape(app) + "/" + std::string(TargetName(target));
 }
 
+// What keeps the endpoint from sending, as --status says it (STATE): paused with its
+// reason, no token with why, else active; and the day's budget spent.
+std::string EndpointState(const StatusReport::Endpoint& e) {
+  std::string state;
+  if (e.paused) {
+    state = "<span class=\"bad\" data-state=\"paused\">paused: " + HtmlEscape(e.pause_reason) +
+            "</span>";
+  } else if (!e.no_token.empty()) {
+    state = "<span class=\"bad\" data-state=\"no_token\">no token: " + HtmlEscape(e.no_token) +
+            "</span>";
+  } else {
+    state = "<span data-state=\"active\">active</span>";
+  }
+  if (e.daily > 0 && e.used_today >= e.daily) {
+    state += " <span class=\"bad\" data-state=\"budget_spent\">budget spent</span>";
+  }
+  return state;
+}
+
 void Endpoints(std::string& out, const StatusReport& r) {
   out +=
       "<h2>Endpoints</h2>\n<table id=\"endpoints\"><tr><th>Endpoint</th><th>Budget today</th>"
@@ -39,14 +58,52 @@ void Endpoints(std::string& out, const StatusReport& r) {
         "<tr data-endpoint=\"{0}\"><td>{0}</td><td><span class=\"bar\"><span{1} "
         "style=\"width:{2}%\"></span></span> {3}/{4}</td><td class=\"used\">{3}</td>"
         "<td class=\"left\">{5}</td><td class=\"queued\">{6}</td><td class=\"window\">{7}</td>"
-        "<td>{8}</td></tr>\n",
+        "<td class=\"state\">{8}</td></tr>\n",
         EndpointName(e.app, e.target), left == 0 ? " class=\"full\"" : "", percent, e.used_today,
         e.daily, left, e.queued,
         open ? std::string("<span class=\"ok\">open</span>") : "next send " + Time(e.next_allowed),
-        e.paused ? "<span class=\"bad\">paused: " + HtmlEscape(e.pause_reason) + "</span>"
-                 : std::string("active"));
+        EndpointState(e));
   }
   out += "</table>\n";
+}
+
+// Every warning of the report, as --status prints them under WARNINGS.
+void Warnings(std::string& out, const StatusReport& r) {
+  out += fmt::format("<h2>Warnings ({})</h2>\n", r.warnings.size());
+  if (r.warnings.empty()) {
+    out += "<p class=\"muted\">None.</p>\n";
+    return;
+  }
+  out += "<ul id=\"warnings\">\n";
+  for (const std::string& w : r.warnings) out += "<li class=\"bad\">" + HtmlEscape(w) + "</li>\n";
+  out += "</ul>\n";
+}
+
+// PostgreSQL: who holds the sender lease, as --status says it.
+void Lease(std::string& out, const StatusReport& r) {
+  if (!r.lease) return;
+  const Store::LeaseStatus& l = *r.lease;
+  const bool held = !l.holder.empty() && l.expires > l.db_now;
+  out +=
+      fmt::format("<p id=\"lease\" data-holder=\"{}\">Sender: ", held ? HtmlEscape(l.holder) : "");
+  if (l.holder.empty()) {
+    out += "none yet (no daemon has held the sender lease)";
+  } else if (!held) {
+    out += "none: the lease of " + HtmlEscape(l.holder) + " expired at " + Time(l.expires);
+  } else {
+    out += "<b>" + HtmlEscape(l.holder) + "</b> since " + Time(l.since) + " (epoch " +
+           std::to_string(l.epoch) + ", lease valid until " + Time(l.expires) + ")";
+  }
+  out += "; daemons: ";
+  bool first = true;
+  for (const auto& n : l.nodes) {
+    const bool sender = held && n.node == l.holder;
+    out += fmt::format("{}<span data-node=\"{}\">{} ({})</span>", first ? "" : ", ",
+                       HtmlEscape(n.node), HtmlEscape(n.node), sender ? "sender" : "standby");
+    first = false;
+  }
+  if (l.nodes.empty()) out += "none seen";
+  out += "</p>\n";
 }
 
 void Timeline(std::string& out, const StatusReport& r,
@@ -199,6 +256,8 @@ std::string RenderStatusPage(const StatusReport& r, const std::vector<EndpointFo
     out += fmt::format("<span data-state=\"{0}\">{0} <b>{1}</b></span> &nbsp; ", state, n);
   }
   out += "</p>\n";
+  Lease(out, r);
+  Warnings(out, r);
   Endpoints(out, r);
   Timeline(out, r, forecast);
   Unknown(out, r);

@@ -153,7 +153,7 @@ TEST_F(HttpListenerTest, OversizedRequestsAndWritesAreRefused) {
   auto long_uri = client.Get("/metrics?" + std::string(20000, 'x'));
   ASSERT_TRUE(long_uri);
   EXPECT_EQ(long_uri->status, 414);
-  auto big_body = client.Post("/metrics", std::string(kHttpMaxRequest * 4, 'x'), "text/plain");
+  auto big_body = client.Post("/metrics", std::string(kHttpMaxHead * 4, 'x'), "text/plain");
   ASSERT_TRUE(big_body);
   EXPECT_GE(big_body->status, 400);
   auto write = client.Post("/", "x", "text/plain");
@@ -283,6 +283,168 @@ TEST_F(HttpListenerTest, AfterAWallClockStepThePageAndMetricsAgreeWithStatus) {
           << cells;
       EXPECT_NE(cells.find(wait > 0 ? "next send " + next : std::string("open")), std::string::npos)
           << cells;
+    }
+  }
+}
+
+// A step back of the wall clock moves no attempt to another day. Three users broadcasts
+// (the day's budget) go out just after midnight; the clock steps back two hours, so the
+// daemon holds them on the day before; once the clock is past midnight again it sends the
+// next three. Counting the first three by their stamps would count them on the second
+// day too: "used 6/3". By their monotonic readings, the day holds the three sent in it.
+TEST_F(HttpListenerTest, AfterAStepBackNoAttemptCountsOnTwoDays) {
+  {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    store->set_boot_id(clock_.BootId());
+    clock_.Set(T("2027-03-05T00:05:00Z"));
+    std::vector<Store::JobSpec> specs;
+    for (int i = 0; i < 6; ++i) {
+      Store::JobSpec spec;
+      spec.broadcast = "u" + std::to_string(i);
+      spec.occurrence = "once";
+      spec.app = "main";
+      spec.target = BroadcastTarget::kUsers;
+      spec.body = "{}";
+      spec.due = clock_.Now();
+      specs.push_back(spec);
+    }
+    ASSERT_TRUE(
+        store->ApplyCampaign({"u.yaml", "u", "h4", "main", 0}, specs, clock_.Now(), clock_.Now()));
+    ASSERT_TRUE(store->PromoteDue(clock_.Now()));
+    const auto jobs = store->Jobs({.campaign_id = "u"}).value();
+    ASSERT_EQ(jobs.size(), 6u);
+    auto send = [&](int64_t id) {
+      auto attempt = store->ClaimForSending(id, clock_.Read());
+      ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+      Store::AttemptOutcome ok;
+      ok.outcome = OutcomeClass::kSent;
+      ok.http_status = 200;
+      ok.broadcast_id = std::to_string(id);
+      ASSERT_TRUE(store->RecordOutcome(id, *attempt, ok, clock_.Read()));
+      clock_.Advance(35min);
+    };
+    for (int i = 0; i < 3; ++i) send(jobs[i].id);
+    clock_.Step(-2h);       // 2027-03-04T23:50
+    clock_.Advance(20min);  // past midnight again: a new budget day on the wall clock
+    for (int i = 3; i < 6; ++i) send(jobs[i].id);
+  }
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  const nlohmann::json status = StatusJson(config_, dir_, clock_);
+  ASSERT_FALSE(status.is_discarded());
+  for (const auto& e : status["endpoints"]) {
+    if (e["target"] != "users") continue;
+    EXPECT_EQ(e["used_today"].get<int>(), 3) << e.dump();
+    EXPECT_EQ(e["left_today"].get<int>(), 0) << e.dump();
+  }
+  httplib::Client client("127.0.0.1", listener->port());
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  const size_t row = page->body.find("data-endpoint=\"main/users\"><td>");
+  ASSERT_NE(row, std::string::npos);
+  EXPECT_NE(page->body.find("<td class=\"used\">3</td>", row), std::string::npos);
+}
+
+// Text as Chromium serializes it in --dump-dom: only &, < and > escaped.
+std::string DomText(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The page as headless Chromium renders it, for the listener on `port`.
+std::string ChromiumDom(const TempDir& dir, int port) {
+  const auto dom = dir / "dom.html";
+  const std::string command = "chromium --headless --no-sandbox --disable-gpu --user-data-dir=" +
+                              (dir / "profile").string() +
+                              " --dump-dom http://127.0.0.1:" + std::to_string(port) + "/ > " +
+                              dom.string() + " 2>/dev/null";
+  EXPECT_EQ(std::system(command.c_str()), 0);
+  return ReadAll(dom);
+}
+
+// Every state and warning --status --json carries shows on the page as Chromium renders it:
+// an app without a token (its endpoints "no token"), an endpoint paused with a reason, a
+// day's budget spent, a file with problems, an unknown job, and each warning's text.
+TEST_F(HttpListenerTest, ChromiumShowsEveryStateAndWarningOfStatusJson) {
+  if (!HaveTool("chromium")) GTEST_SKIP() << "chromium not installed";
+  {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    ASSERT_TRUE(store->SetAppNotice({"main", "token", "401 <invalid_client> & more", now_}));
+    ASSERT_TRUE(store->Pause("main", BroadcastTarget::kChatrooms, "403 unopened \"rooms\"", now_));
+    // The users endpoint's third request today: its budget (3) is spent.
+    ASSERT_TRUE(store->PromoteDue(now_ + 2h));
+    const auto jobs = store->Jobs({.campaign_id = "a"}).value();
+    auto attempt = store->ClaimForSending(jobs.at(2).id, Instant(now_ + 2h));
+    ASSERT_TRUE(attempt.has_value()) << attempt.error().message;
+    Store::AttemptOutcome ok;
+    ok.outcome = OutcomeClass::kSent;
+    ok.http_status = 200;
+    ok.broadcast_id = "3";
+    ASSERT_TRUE(store->RecordOutcome(jobs.at(2).id, *attempt, ok, Instant(now_ + 2h)));
+  }
+  auto listener = StartListener();
+  ASSERT_TRUE(listener);
+  const std::string html = ChromiumDom(dir_, listener->port());
+  const nlohmann::json status = StatusJson(config_, dir_, clock_);
+  ASSERT_FALSE(status.is_discarded());
+
+  bool paused = false, no_token = false, spent = false;
+  for (const auto& e : status["endpoints"]) {
+    const std::string name = e["app"].get<std::string>() + "/" + e["target"].get<std::string>();
+    const size_t row = html.find("data-endpoint=\"" + name + "\"><td>");
+    ASSERT_NE(row, std::string::npos) << name << "\n" << html;
+    const std::string cells = html.substr(row, html.find("</tr>", row) - row);
+    if (e["paused"].get<bool>()) {
+      paused = true;
+      EXPECT_NE(cells.find("data-state=\"paused\">paused: " +
+                           DomText(e["pause_reason"].get<std::string>())),
+                std::string::npos)
+          << cells;
+    } else if (!e["no_token"].is_null()) {
+      no_token = true;
+      EXPECT_NE(cells.find("data-state=\"no_token\">no token: " +
+                           DomText(e["no_token"].get<std::string>())),
+                std::string::npos)
+          << cells;
+    } else {
+      EXPECT_NE(cells.find("data-state=\"active\""), std::string::npos) << cells;
+    }
+    const bool budget_spent = e["left_today"].get<int>() == 0;
+    spent = spent || budget_spent;
+    EXPECT_EQ(cells.find("data-state=\"budget_spent\"") != std::string::npos, budget_spent)
+        << cells;
+  }
+  EXPECT_TRUE(paused && no_token && spent) << "each state was set up";
+
+  ASSERT_FALSE(status["warnings"].empty());
+  const size_t list = html.find("<ul id=\"warnings\">");
+  ASSERT_NE(list, std::string::npos) << html;
+  for (const auto& w : status["warnings"]) {
+    EXPECT_NE(html.find("<li class=\"bad\">" + DomText(w.get<std::string>()) + "</li>", list),
+              std::string::npos)
+        << w;
+  }
+  for (const auto& c : status["campaign_problems"]) {
+    EXPECT_NE(html.find("data-file=\"" + c["file"].get<std::string>() + "\""), std::string::npos);
+  }
+  ASSERT_GT(status["unknown_jobs"].get<int64_t>(), 0);
+  for (const auto& j : status["jobs"]) {
+    if (j["state"] == "unknown") {
+      EXPECT_NE(html.find("data-job=\"" + std::to_string(j["id"].get<int64_t>()) + "\""),
+                std::string::npos);
     }
   }
 }

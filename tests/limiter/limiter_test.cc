@@ -305,6 +305,58 @@ TEST(LimiterTest, RestartByReplayKeepsBudgetAndWindows) {
   EXPECT_GE(after.NextAllowed(kOnline, Instant(now)), At("2027-03-01T10:21:30.500Z"));
 }
 
+// A request that was never written (no socket, DNS failure, connection refused) spends no
+// window and no day's budget, and the endpoint backs off (1 s, 2 s, 4 s, ... capped) rather
+// than spinning. One that may have reached the server (kUnknown) or got an answer keeps
+// what it took.
+TEST(LimiterTest, ARequestNeverWrittenSpendsNoWindowNoBudgetAndBacksOff) {
+  LimiterOptions options = NoMargin();
+  options.backoff_base = seconds(1);
+  options.backoff_cap = seconds(8);
+  Limiter limiter(options);
+  EndpointLimits limits = DefaultLimits(BroadcastTarget::kUsers);
+  limits.daily = 3;
+  limiter.Configure(kUsers, limits);
+  FakeClock clock(At("2027-03-01T01:00:00Z"));
+  std::vector<Duration> waits;
+  for (int i = 0; i < 6; ++i) {
+    const Instant started = clock.Read();
+    limiter.RecordAttempt(kUsers, started);
+    clock.Advance(milliseconds(5));
+    limiter.RecordOutcome(kUsers, clock.Read(),
+                          AttemptResult{OutcomeClass::kRetry, std::nullopt, std::nullopt, started});
+    EXPECT_EQ(limiter.View(kUsers, clock.Read()).used_today, 0) << i;
+    const TimePoint next = limiter.NextAllowed(kUsers, clock.Read());
+    waits.push_back(next - clock.Now());
+    clock.Set(next);
+  }
+  EXPECT_EQ(waits, (std::vector<Duration>{seconds(1), seconds(2), seconds(4), seconds(8),
+                                          seconds(8), seconds(8)}));
+  // Then it goes out: the budget and the 30-minute window count that one only, and an
+  // answer resets the backoff.
+  const Instant sent = clock.Read();
+  limiter.RecordAttempt(kUsers, sent);
+  limiter.RecordOutcome(kUsers, sent, AttemptResult{OutcomeClass::kSent, 200, std::nullopt, sent});
+  EXPECT_EQ(limiter.View(kUsers, sent).used_today, 1);
+  EXPECT_EQ(limiter.NextAllowed(kUsers, sent), sent.wall + minutes(30));
+
+  // A request that may have left keeps its window and its budget.
+  clock.Set(sent.wall + minutes(30));
+  const Instant maybe = clock.Read();
+  limiter.RecordAttempt(kUsers, maybe);
+  limiter.RecordOutcome(kUsers, maybe,
+                        AttemptResult{OutcomeClass::kUnknown, std::nullopt, std::nullopt, maybe});
+  EXPECT_EQ(limiter.View(kUsers, maybe).used_today, 2);
+  EXPECT_EQ(limiter.NextAllowed(kUsers, maybe), maybe.wall + minutes(30));
+  // As does a retry the server answered (a 429).
+  clock.Set(maybe.wall + minutes(30));
+  const Instant limited = clock.Read();
+  limiter.RecordAttempt(kUsers, limited);
+  limiter.RecordOutcome(kUsers, limited,
+                        AttemptResult{OutcomeClass::kRetry, 429, std::nullopt, limited});
+  EXPECT_EQ(limiter.View(kUsers, limited).used_today, 3);
+}
+
 TEST(LimiterTest, ForgetChangesNoAnswerFromThenOn) {
   Limiter limiter{LimiterOptions{}};
   TimePoint t = At("2027-03-01T22:00:00Z");
