@@ -421,6 +421,7 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
       }
     }
     if (Status st = CheckNotPaused(db, job_id, *job); !st) return std::unexpected(st.error());
+    if (Status st = CheckNotAdopted(db, job_id); !st) return std::unexpected(st.error());
     sql::Statement update(db,
                           "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
                           "updated_at = ? WHERE id = ?");
