@@ -71,6 +71,11 @@ constexpr Action kActions[] = {
      Operate<OperatorAction::kResolveSent>},
     {Command::kResolveNotSent, "--resolve-not-sent", "JOB",
      "an unknown job was not delivered: queue it again", Operate<OperatorAction::kResolveNotSent>},
+    {Command::kConfirm, "--confirm", "ID",
+     "let a campaign a new queue adopted go out (check first that it was not sent before)",
+     Operate<OperatorAction::kConfirm>},
+    {Command::kConfirmAll, "--confirm-all", nullptr,
+     "let every campaign a new queue adopted go out", Operate<OperatorAction::kConfirmAll>},
 };
 
 const Action* FindAction(Command command) {
@@ -116,6 +121,7 @@ std::string ArgumentProblem(const Invocation& inv) {
   const std::string flag = CommandFlag(inv.command);
   switch (inv.command) {
     case Command::kCancelCampaign:
+    case Command::kConfirm:
       if (!IsCampaignId(arg)) {
         return flag + " " + LogValue(arg) +
                ": not a campaign id (letters, digits, '.', '_' and '-', at most 64)";

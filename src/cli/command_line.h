@@ -40,6 +40,8 @@ enum class Command {
   kResume,
   kResolveSent,
   kResolveNotSent,
+  kConfirm,
+  kConfirmAll,
 };
 
 struct Invocation {

@@ -172,6 +172,13 @@ Status GatherSummary(const Config& config, Store& store, const Scheduler& limits
     }
   }
   AddCampaigns(std::move(*campaigns), report);
+  auto adopted = store.AdoptedCampaigns();
+  if (!adopted) return std::unexpected(adopted.error());
+  report.adopted = std::move(*adopted);
+  for (const Store::AdoptedCampaign& c : report.adopted) {
+    report.warnings.push_back("campaign " + c.campaign_id + " (" + std::to_string(c.queued_jobs) +
+                              " queued jobs) is held: " + AdoptedReason(c.campaign_id));
+  }
   return {};
 }
 
