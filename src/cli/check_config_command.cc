@@ -107,6 +107,11 @@ int RunCheckConfig(const CommandContext& ctx) {
                                    : config->database.string();
   ctx.out << ctx.config_path.string() << ": ok (" << config->apps.size() << " apps; database "
           << database << "; campaigns_dir " << config->campaigns_dir.string() << ")\n";
+  ctx.out << "on_new_queue: "
+          << (config->on_new_queue == Config::NewQueue::kHold
+                  ? "hold (a new queue holds the campaigns it finds until broadcastd --confirm)"
+                  : "send (a new queue sends the campaigns it finds)")
+          << "\n";
   std::error_code ec;
   if (!fs::is_directory(config->campaigns_dir, ec)) {
     ctx.err << "warning: campaigns_dir " << config->campaigns_dir.string()

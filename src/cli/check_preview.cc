@@ -35,6 +35,8 @@ std::string Describe(const Scheduler::ForecastEntry& f) {
       return "not within " + std::to_string(kForecastHorizon.count() / 86400000) + " days";
     case Scheduler::ForecastEntry::kPaused:
       return "waits: endpoint paused";
+    case Scheduler::ForecastEntry::kHeld:
+      return "waits: campaign held (adopted by a new queue)";
   }
   return "?";
 }

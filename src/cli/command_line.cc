@@ -78,6 +78,11 @@ constexpr Action kActions[] = {
      "an unknown job was not delivered: queue it again", Operate<OperatorAction::kResolveNotSent>},
     {Command::kAudit, "--audit", nullptr,
      "export every attempt and operator action in time order (JSON lines or CSV)", Audit},
+    {Command::kConfirm, "--confirm", "ID",
+     "let a campaign a new queue adopted go out (check first that it was not sent before)",
+     Operate<OperatorAction::kConfirm>},
+    {Command::kConfirmAll, "--confirm-all", nullptr,
+     "let every campaign a new queue adopted go out", Operate<OperatorAction::kConfirmAll>},
 };
 
 const Action* FindAction(Command command) {
@@ -123,6 +128,7 @@ std::string ArgumentProblem(const Invocation& inv) {
   const std::string flag = CommandFlag(inv.command);
   switch (inv.command) {
     case Command::kCancelCampaign:
+    case Command::kConfirm:
       if (!IsCampaignId(arg)) {
         return flag + " " + LogValue(arg) +
                ": not a campaign id (letters, digits, '.', '_' and '-', at most 64)";

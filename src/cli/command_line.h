@@ -41,6 +41,8 @@ enum class Command {
   kResolveSent,
   kResolveNotSent,
   kAudit,
+  kConfirm,
+  kConfirmAll,
 };
 
 struct Invocation {

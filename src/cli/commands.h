@@ -68,7 +68,16 @@ Result<AuditFilter> AuditFilterOf(const AuditOptions& options);
 // Operator actions: each one transaction on the database, then the running
 // daemon (if any) is told to re-read the queue (SIGUSR1).
 struct OperatorAction {
-  enum Kind { kCancelCampaign, kCancelJob, kPause, kResume, kResolveSent, kResolveNotSent } kind;
+  enum Kind {
+    kCancelCampaign,
+    kCancelJob,
+    kPause,
+    kResume,
+    kResolveSent,
+    kResolveNotSent,
+    kConfirm,     // an adopted campaign may go out (Store::ConfirmAdopted)
+    kConfirmAll,  // every adopted campaign
+  } kind;
   std::string argument;                     // campaign id, job id or APP/TARGET
   std::optional<std::string> broadcast_id;  // kResolveSent only
   std::optional<std::string> reason;        // kPause only

@@ -35,6 +35,19 @@ Status Apply(Store& store, const OperatorAction& a, TimePoint now, std::ostream&
       out << "campaign " << a.argument << ": " << *n << " jobs cancelled\n";
       return {};
     }
+    case OperatorAction::kConfirm: {
+      auto n = store.ConfirmAdopted(a.argument, now);
+      if (!n) return std::unexpected(n.error());
+      out << "campaign " << a.argument << ": confirmed; " << *n << " jobs may go out\n";
+      return {};
+    }
+    case OperatorAction::kConfirmAll: {
+      auto ids = store.ConfirmAllAdopted(now);
+      if (!ids) return std::unexpected(ids.error());
+      if (ids->empty()) out << "no campaign is held for confirmation\n";
+      for (const std::string& id : *ids) out << "campaign " << id << ": confirmed\n";
+      return {};
+    }
     case OperatorAction::kPause:
     case OperatorAction::kResume: {
       auto endpoint = ParseEndpoint(a.argument);
@@ -108,6 +121,10 @@ const char* ActionFlag(OperatorAction::Kind kind) {
       return "--resolve-sent";
     case OperatorAction::kResolveNotSent:
       return "--resolve-not-sent";
+    case OperatorAction::kConfirm:
+      return "--confirm";
+    case OperatorAction::kConfirmAll:
+      return "--confirm-all";
   }
   return "the action";
 }

@@ -22,6 +22,8 @@ const char* ForecastKindName(Scheduler::ForecastEntry::Kind kind) {
       return "beyond_horizon";
     case Scheduler::ForecastEntry::kPaused:
       return "paused";
+    case Scheduler::ForecastEntry::kHeld:
+      return "held";
   }
   return "?";
 }
@@ -37,6 +39,8 @@ std::string ForecastText(const StatusReport::JobLine& job) {
       return "after " + FormatDisplayTime(job.forecast->at);
     case Scheduler::ForecastEntry::kPaused:
       return "paused";
+    case Scheduler::ForecastEntry::kHeld:
+      return "held: adopted";
   }
   return "-";
 }
@@ -140,6 +144,19 @@ void SignatureHolds(std::ostream& out, const StatusReport& r) {
     if (!h.problems.empty())
       out << "  " << h.campaign_id << ": " << OneLine(h.problems, 300) << "\n";
   }
+}
+
+void Adopted(std::ostream& out, const StatusReport& r) {
+  if (r.adopted.empty()) return;
+  out << "\nADOPTED  " << r.adopted.size()
+      << " campaigns a new queue found in the folder, held until confirmed\n";
+  std::vector<Row> rows;
+  for (const auto& c : r.adopted) {
+    rows.push_back({c.campaign_id, c.file.empty() ? "-" : OneLine(c.file, 200),
+                    std::to_string(c.queued_jobs), FormatDisplayTime(c.since),
+                    "broadcastd --confirm " + c.campaign_id});
+  }
+  PrintTable(out, {"ID", "FILE", "QUEUED", "SINCE", "TO SEND"}, rows);
 }
 
 void Jobs(std::ostream& out, const StatusReport& r) {
@@ -250,7 +267,8 @@ nlohmann::json JobJson(const StatusReport::JobLine& j) {
   nlohmann::json forecast = nullptr;
   if (j.forecast) {
     forecast = {{"kind", ForecastKindName(j.forecast->kind)},
-                {"at", j.forecast->kind == Scheduler::ForecastEntry::kPaused
+                {"at", j.forecast->kind == Scheduler::ForecastEntry::kPaused ||
+                               j.forecast->kind == Scheduler::ForecastEntry::kHeld
                            ? nlohmann::json(nullptr)
                            : nlohmann::json(FormatDisplayTime(j.forecast->at))}};
   }
@@ -282,6 +300,7 @@ std::string RenderStatusText(const StatusReport& r) {
   QueueAndEndpoints(out, r);
   Campaigns(out, r);
   SignatureHolds(out, r);
+  Adopted(out, r);
   Jobs(out, r);
   if (!r.warnings.empty()) {
     out << "\nWARNINGS\n";
@@ -304,6 +323,14 @@ nlohmann::json RenderStatusJson(const StatusReport& r) {
   doc["jobs_by_state"] = r.jobs_by_state;
   doc["unknown_jobs"] = r.unknown_jobs;
   CampaignsJson(r, doc);
+  doc["adopted"] = nlohmann::json::array();
+  for (const auto& c : r.adopted) {
+    doc["adopted"].push_back({{"id", c.campaign_id},
+                              {"file", OptionalText(c.file)},
+                              {"queued_jobs", c.queued_jobs},
+                              {"since", FormatDisplayTime(c.since)},
+                              {"reason", AdoptedReason(c.campaign_id)}});
+  }
   doc["query"] = QueryJson(r.query);
   doc["next_cursor"] = r.next_cursor ? nlohmann::json(*r.next_cursor) : nlohmann::json(nullptr);
   doc["jobs"] = nlohmann::json::array();

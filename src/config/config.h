@@ -57,6 +57,11 @@ struct Config {
   // The lateness guard: a one-shot job not sent by its due time plus this expires (a
   // broadcast's own max_delay wins); nullopt: "none", however late.
   std::optional<Duration> max_delay{std::chrono::hours(24)};
+  // What a queue created at this start (a new database: a first installation, a purge and
+  // reinstall, a lost queue.db) does with the campaigns its first scan finds: kHold
+  // adopts them, held until an operator confirms (--confirm); kSend sends them as new.
+  enum class NewQueue { kHold, kSend };
+  NewQueue on_new_queue = NewQueue::kHold;
   // Added to every rate window so that clock and latency differences with the
   // server never turn an exact-to-the-millisecond send into a 429.
   Duration safety_margin{100};

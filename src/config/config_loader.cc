@@ -51,7 +51,7 @@ class ConfigReader {
     CheckKeys(Pointer(""),
               {"database", "database_password_file", "node_name", "sender_lease_ttl_ms",
                "campaigns_dir", "apps", "limits", "day_boundary", "max_delay", "safety_margin_ms",
-               "http_listen", "http_listen_public", "signatures"});
+               "http_listen", "http_listen_public", "on_new_queue", "signatures"});
     ReadDatabase(config);
     ReadNode(config);
     if (auto dir = RequiredString(Pointer("/campaigns_dir"))) config.campaigns_dir = Resolve(*dir);
@@ -61,6 +61,7 @@ class ConfigReader {
       ReadDayBoundary(boundary->is_string() ? boundary->get<std::string>() : "", config);
     }
     ReadMaxDelay(config);
+    ReadOnNewQueue(config);
     if (const Json* margin = Node(Pointer("/safety_margin_ms"))) {
       if (!margin->is_number_integer() || margin->get<int64_t>() < 0 ||
           margin->get<int64_t>() > 60000) {
@@ -450,6 +451,20 @@ class ConfigReader {
       Problem(Pointer("/max_delay"), parsed.error().message);
     } else {
       config.max_delay = *parsed;
+    }
+  }
+
+  void ReadOnNewQueue(Config& config) {
+    const Json* node = Node(Pointer("/on_new_queue"));
+    if (!node) return;
+    const std::string value = node->is_string() ? node->get<std::string>() : "";
+    if (value == "hold") {
+      config.on_new_queue = Config::NewQueue::kHold;
+    } else if (value == "send") {
+      config.on_new_queue = Config::NewQueue::kSend;
+    } else {
+      Problem(Pointer("/on_new_queue"),
+              "must be hold (a new queue holds the campaigns it finds until --confirm) or send");
     }
   }
 

@@ -105,6 +105,15 @@ Status Engine::Start() {
       spdlog::warn("store.error reason={}", LogValue(st.error().message));
     }
   }
+  // A new queue that may send what it finds (on_new_queue: send) adopts nothing.
+  const bool hold = config_.on_new_queue == Config::NewQueue::kHold;
+  store_->set_adopt_new_campaigns(hold);
+  auto adopting = store_->Adopting();
+  if (!adopting) return std::unexpected(adopting.error());
+  if (*adopting && !hold) {
+    if (auto ended = store_->EndAdoption(); !ended) return std::unexpected(ended.error());
+  }
+  adoption_open_ = *adopting && hold;
   // The first rescan also builds the scheduler from the store. At start-up a scan reads
   // only files that changed while the daemon was stopped and repeating campaigns; it is
   // done whole before the daemon is ready.
@@ -115,11 +124,34 @@ Status Engine::Start() {
   }
 }
 
+Status Engine::FollowAdoption(const ScanReport& slice) {
+  if (!adoption_open_) return {};
+  adoption_unsettled_ += slice.unsettled;
+  if (slice.more) return {};
+  const bool settled = adoption_unsettled_ == 0 && !slice.unavailable;
+  adoption_unsettled_ = 0;
+  if (!settled) return {};  // a file found at the start is still being written
+  // A scan read every file the folder held: the campaigns found are held (their jobs
+  // are loaded held) until an operator confirms them; files dropped from now on are new.
+  auto adopted = store_->EndAdoption();
+  if (!adopted) return std::unexpected(adopted.error());
+  adoption_open_ = false;
+  for (const Store::AdoptedCampaign& c : *adopted) {
+    spdlog::warn(
+        "campaign.adopted campaign={} file={} jobs={} reason=\"a new queue found it in the "
+        "folder and holds it: it may have gone out from a queue that was lost; confirm with "
+        "broadcastd --confirm {}\"",
+        LogValue(c.campaign_id), LogValue(c.file), c.queued_jobs, c.campaign_id);
+  }
+  return {};
+}
+
 Result<ScanReport> Engine::Rescan() {
   next_rescan_.reset();
   const TimePoint now = clock_.Now();
   auto report = ingester_->ScanSlice(now);
   if (!report) return report;
+  if (Status st = FollowAdoption(*report); !st) return std::unexpected(st.error());
   // A scan with files left goes on at once, after the loop has dispatched.
   next_rescan_ = report->more ? std::optional<TimePoint>(now) : report->next_rescan;
   // Another process (an operator command) committed since we last looked: its
@@ -189,6 +221,10 @@ Status Engine::Reconfigure(const Config& config) {
   // files are left, the loop goes on with them as with any scan.
   const TimePoint now = clock_.Now();
   auto report = ingester_->ScanSlice(now);
+  if (report) {
+    adoption_unsettled_ = 0;  // a new scan: the one interrupted counts for nothing
+    if (Status st = FollowAdoption(*report); !st) report = std::unexpected(st.error());
+  }
   QueuePosition position;
   Result<Scheduler> scheduler =
       report ? LoadSchedulerState(config, *store_, clock_.Read(), clock_.BootId(), &position)

@@ -79,7 +79,11 @@ class Engine {
                                                 std::unique_ptr<Store> store);
 
   // Start-up: jobs left `sending` become `unknown`, campaigns are scanned, the
-  // scheduler is rebuilt from the store (windows and budgets from the audit).
+  // scheduler is rebuilt from the store (windows and budgets from the audit). On a queue
+  // created at this start (Store::Adopting), the campaigns the folder holds are adopted,
+  // held until --confirm, each logged once (campaign.adopted), unless config
+  // on_new_queue is send: those of the first scan, and of files it found still being
+  // written (until a whole scan has read every file).
   Status Start();
   // One slice of a scan of campaigns_dir (about 50 ms of work; ScanReport::more when
   // files are left: call again soon, NextRescan() says now); rebuilds the scheduler
@@ -177,6 +181,10 @@ class Engine {
   const Scheduler& scheduler() const { return *scheduler_; }
 
  private:
+  // A new queue adopts what the folder holds until a whole scan has read every file of
+  // it (a file still being written at the start is read later, and adopted then); then
+  // ends the adoption and logs each campaign adopted (campaign.adopted).
+  Status FollowAdoption(const ScanReport& slice);
   // The sender lease of a PostgreSQL database: one sender among the daemons sharing it.
   // It is renewed on the store's own connection (Store::TickSenderLease).
   struct LeaseState {
@@ -270,6 +278,8 @@ class Engine {
   int64_t data_version_ = 0;                // PRAGMA data_version at the last rescan
   QueuePosition queue_position_;            // what the scheduler reflects of the store
   int64_t full_queue_loads_ = 0;
+  bool adoption_open_ = false;  // FollowAdoption: a new queue's adoption goes on
+  int adoption_unsettled_ = 0;  // files not settled in the slices of this scan so far
   std::optional<TimePoint> next_wake_;
   // From the last scan's report: when a file still being written will have settled.
   std::optional<TimePoint> next_rescan_;

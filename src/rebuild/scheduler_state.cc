@@ -55,6 +55,13 @@ bool SameBoot(const AttemptRow& attempt, const std::string& boot_id) {
 
 }  // namespace
 
+Status ReplaceHeld(Store& store, Scheduler& scheduler) {
+  auto held = store.HeldJobIds();
+  if (!held) return std::unexpected(held.error());
+  scheduler.ReplaceHeld(*held);
+  return {};
+}
+
 Instant AttemptStart(const AttemptRow& attempt, const Instant& now, const std::string& boot_id) {
   return Place(attempt.started_at, attempt.started_mono, SameBoot(attempt, boot_id), now);
 }
@@ -89,6 +96,7 @@ Result<Scheduler> LoadSchedulerLimits(const Config& config, Store& store, const 
   auto pauses = store.Pauses();
   if (!pauses) return std::unexpected(pauses.error());
   for (const PauseRow& p : *pauses) scheduler.SetPaused(EndpointKey{p.app, p.target}, true);
+  if (Status st = ReplaceHeld(store, scheduler); !st) return std::unexpected(st.error());
   return scheduler;
 }
 
@@ -157,6 +165,8 @@ Result<Scheduler> LoadSchedulerState(const Config& config, Store& store, const I
     scheduler.Upsert(job);
   });
   if (!read) return std::unexpected(read.error());
+  // Read after the queue: a job a held campaign gained meanwhile is held.
+  if (Status st = ReplaceHeld(store, scheduler); !st) return std::unexpected(st.error());
   return loaded;
 }
 
@@ -199,6 +209,9 @@ Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, S
       });
   if (!last) return std::unexpected(last.error());
   position.job_change = *last;
+  // Read after the changes (a job a held campaign gained meanwhile is held), and every
+  // time: a confirmation changes no job.
+  if (Status st = ReplaceHeld(store, scheduler); !st) return std::unexpected(st.error());
   return refresh;
 }
 

@@ -21,8 +21,9 @@ Duration AuditLookback(const Config& config);
 
 LimiterOptions LimiterOptionsFor(const Config& config);
 
-// The limits, the windows and budgets replayed from the audit, and the pauses: every
-// thing but the queued jobs (--status adds only the head of each queue it forecasts).
+// The limits, the windows and budgets replayed from the audit, the pauses and the held
+// jobs: everything but the queued jobs (--status adds only the head of each queue it
+// forecasts).
 // REQUIRES: `store` is open (read-only is enough). `now` is a reading of both clocks
 // and `boot_id` names the boot of its monotonic part (Clock::BootId).
 //
@@ -70,6 +71,11 @@ struct QueueRefresh {
 Result<QueueRefresh> RefreshSchedulerState(const Config& config, Store& store, Scheduler& scheduler,
                                            const Instant& now, const std::string& boot_id,
                                            QueuePosition& position);
+
+// The held jobs (Store::HeldJobIds: of adopted campaigns not confirmed yet) into
+// `scheduler` (Scheduler::ReplaceHeld). LoadSchedulerLimits, LoadSchedulerState and
+// RefreshSchedulerState do it.
+Status ReplaceHeld(Store& store, Scheduler& scheduler);
 
 // Where a stored attempt's start and end lie on the timeline of `now` (see above).
 Instant AttemptStart(const AttemptRow& attempt, const Instant& now, const std::string& boot_id);

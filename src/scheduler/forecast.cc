@@ -20,7 +20,10 @@ std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(const 
   while (!sim.jobs_.empty()) {
     const Decision decision = sim.Decide(at(t));
     for (int64_t id : decision.expire) {
-      forecast[id] = {ForecastEntry::kExpires, sim.jobs_.at(id).expires};
+      // Held is what an operator must act on; the job's own deadline says when it expires.
+      const Slot& slot = sim.jobs_.at(id);
+      forecast[id] = slot.held ? ForecastEntry{ForecastEntry::kHeld, now}
+                               : ForecastEntry{ForecastEntry::kExpires, slot.expires};
       sim.Remove(id);
     }
     for (int64_t id : decision.send) {
@@ -35,9 +38,13 @@ std::unordered_map<int64_t, Scheduler::ForecastEntry> Scheduler::Forecast(const 
     t = *decision.next;
   }
   for (const auto& [id, slot] : sim.jobs_) {
-    forecast[id] = sim.IsPaused(sim.endpoints_[slot.endpoint])
-                       ? ForecastEntry{ForecastEntry::kPaused, now}
-                       : ForecastEntry{ForecastEntry::kBeyondHorizon, end};
+    if (slot.held) {
+      forecast[id] = ForecastEntry{ForecastEntry::kHeld, now};
+    } else if (sim.IsPaused(sim.endpoints_[slot.endpoint])) {
+      forecast[id] = ForecastEntry{ForecastEntry::kPaused, now};
+    } else {
+      forecast[id] = ForecastEntry{ForecastEntry::kBeyondHorizon, end};
+    }
   }
   return forecast;
 }

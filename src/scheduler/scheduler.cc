@@ -33,12 +33,12 @@ EndpointQueue::Entry Scheduler::EntryOf(int64_t id, const Slot& slot) {
 }
 
 void Scheduler::Index(int64_t id, const Slot& slot) {
-  queues_[endpoints_[slot.endpoint]].Add(EntryOf(id, slot), watermark_);
+  if (!slot.held) queues_[endpoints_[slot.endpoint]].Add(EntryOf(id, slot), watermark_);
   if (slot.HasExpiry()) by_expiry_.emplace(slot.expires, id);
 }
 
 void Scheduler::Unindex(int64_t id, const Slot& slot) {
-  auto it = queues_.find(endpoints_[slot.endpoint]);
+  auto it = slot.held ? queues_.end() : queues_.find(endpoints_[slot.endpoint]);
   if (it != queues_.end()) {
     it->second.Remove(EntryOf(id, slot), watermark_);
     if (it->second.empty()) queues_.erase(it);
@@ -53,6 +53,7 @@ void Scheduler::Upsert(const QueuedJob& job) {
   if (job.expires) slot.expires = *job.expires;
   if (job.not_before) slot.not_before = *job.not_before;
   slot.endpoint = Intern(job.endpoint);
+  slot.held = held_.contains(job.id);
   auto [it, added] = jobs_.try_emplace(job.id, slot);
   if (!added) {
     Unindex(job.id, it->second);
@@ -88,6 +89,22 @@ void Scheduler::SetPaused(const EndpointKey& key, bool paused) {
   } else {
     paused_.erase(key);
   }
+}
+
+void Scheduler::ReplaceHeld(const std::vector<int64_t>& ids) {
+  std::unordered_set<int64_t> held(ids.begin(), ids.end());
+  auto set_held = [this](int64_t id, bool value) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.held == value) return;
+    Unindex(id, it->second);
+    it->second.held = value;
+    Index(id, it->second);
+  };
+  for (int64_t id : held_) {
+    if (!held.contains(id)) set_held(id, false);
+  }
+  for (int64_t id : held) set_held(id, true);
+  held_ = std::move(held);
 }
 
 void Scheduler::MoveWatermark(TimePoint now) const {

@@ -26,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,12 @@ class Scheduler {
   bool IsPaused(const EndpointKey& key) const { return paused_.contains(key); }
   // Exactly these endpoints are paused from now on.
   void ReplacePauses(std::set<EndpointKey> paused) { paused_ = std::move(paused); }
+
+  // Held jobs (of a campaign a new queue adopted and no operator confirmed yet) are never
+  // sent; they stay queued and still expire. Exactly the queued jobs among `ids` are held
+  // from now on, and a job upserted later while its id is among them. O(changed log n).
+  void ReplaceHeld(const std::vector<int64_t>& ids);
+  bool IsHeld(int64_t id) const { return held_.contains(id); }
 
   // What to do at `now`; does not change the queue or the limiter. Per endpoint, not
   // paused and allowed by the limiter at `now`, it sends the best job that is due
@@ -101,9 +108,10 @@ class Scheduler {
   // does not step, assuming every request succeeds at once, until the queue is empty or `horizon`
   // has passed. For each queued job: when it would be sent, or when it expires first,
   // or that it is still waiting at now + horizon (kBeyondHorizon, at = now + horizon),
-  // or that its endpoint is paused (kPaused, at = now).
+  // or that its endpoint is paused (kPaused, at = now), or that it is held (kHeld, at =
+  // now; also when it would expire while held).
   struct ForecastEntry {
-    enum Kind { kSend, kExpires, kBeyondHorizon, kPaused } kind;
+    enum Kind { kSend, kExpires, kBeyondHorizon, kPaused, kHeld } kind;
     TimePoint at;
   };
   std::unordered_map<int64_t, ForecastEntry> Forecast(const Instant& now, Duration horizon) const;
@@ -118,6 +126,7 @@ class Scheduler {
     TimePoint expires = TimePoint::max();     // max(): never expires
     TimePoint not_before = TimePoint::min();  // min(): none
     EndpointId endpoint = 0;
+    bool held = false;  // in held_: not in its endpoint's queue
 
     TimePoint EligibleAt() const { return std::max(due, not_before); }
     bool HasExpiry() const { return expires != TimePoint::max(); }
@@ -138,6 +147,7 @@ class Scheduler {
   mutable std::map<EndpointKey, EndpointQueue> queues_;  // no empty queues
   std::set<std::pair<TimePoint, int64_t>> by_expiry_;
   std::set<EndpointKey> paused_;
+  std::unordered_set<int64_t> held_;
   // Every job with EligibleAt() <= watermark_ is in its queue's eligible set.
   mutable TimePoint watermark_ = TimePoint::min();
 };

@@ -185,6 +185,13 @@ Status GatherSummary(const Config& config, Store& store, const Scheduler& limits
     report.warnings.push_back("campaign " + h.campaign_id + " (" + h.file + ") waits, " +
                               std::to_string(h.queued) + " job(s): " + h.reason);
   }
+  auto adopted = store.AdoptedCampaigns();
+  if (!adopted) return std::unexpected(adopted.error());
+  report.adopted = std::move(*adopted);
+  for (const Store::AdoptedCampaign& c : report.adopted) {
+    report.warnings.push_back("campaign " + c.campaign_id + " (" + std::to_string(c.queued_jobs) +
+                              " queued jobs) is held: " + AdoptedReason(c.campaign_id));
+  }
   return {};
 }
 

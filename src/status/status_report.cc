@@ -14,6 +14,12 @@ std::optional<int64_t> ParseInt(std::string_view text) {
 
 }  // namespace
 
+std::string AdoptedReason(std::string_view campaign_id) {
+  return "adopted by a new queue (it may have gone out before): confirm with broadcastd "
+         "--confirm " +
+         std::string(campaign_id);
+}
+
 std::vector<JobState> ListedStates(const StatusQuery& query) {
   if (query.state) return {*query.state};
   return {JobState::kUnknown, JobState::kSending, JobState::kReady, JobState::kScheduled};

@@ -77,6 +77,8 @@ struct StatusReport {
   int64_t unknown_jobs = 0;                      // need an operator's decision
   // Signed campaigns: campaigns whose jobs wait for signers (who signed, what is missing).
   std::vector<Store::SignatureHold> signature_holds;
+  // Campaigns a new queue adopted, held until an operator confirms them (--confirm).
+  std::vector<Store::AdoptedCampaign> adopted;
   StatusQuery query;
   std::vector<JobLine> jobs;
   std::optional<std::string> next_cursor;  // set when the page is full
@@ -84,6 +86,10 @@ struct StatusReport {
   // PostgreSQL: who holds the sender lease, since when, and the daemons seen.
   std::optional<Store::LeaseStatus> lease;
 };
+
+// Why an adopted campaign's jobs wait, and what releases them: "adopted by a new queue:
+// confirm with broadcastd --confirm ID".
+std::string AdoptedReason(std::string_view campaign_id);
 
 // Forecasts at most this far ahead; later jobs are shown as beyond the horizon.
 inline constexpr Duration kForecastHorizon = std::chrono::hours(24 * 14);

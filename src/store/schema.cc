@@ -399,8 +399,25 @@ UPDATE operator_actions
   WHERE job_id IS NULL AND action IN ('pause', 'resume');
 )sql";
 
-// Version 10: taken by another change of the schema (the adopted hold); empty here.
-constexpr std::string_view kSchema10 = "";
+// Version 10. Adoption: a queue created at this start does not send the campaigns it
+// finds already in the folder (they may have gone out from a queue that was lost: a
+// purge, a deleted database). queue_adoption has its one row from the creation of the
+// database until the first scan is over (Store::EndAdoption): every campaign created
+// meanwhile is adopted, a row of adopted_campaigns, and its queued jobs are held until an
+// operator confirms it (Store::ConfirmAdopted). A database migrated from version 9 is no
+// new queue: it gets the tables and no row.
+constexpr std::string_view kSchema10 = R"sql(
+CREATE TABLE IF NOT EXISTS queue_adoption (
+  id INTEGER PRIMARY KEY CHECK (id = 1)
+);
+CREATE TABLE IF NOT EXISTS adopted_campaigns (
+  campaign_ref INTEGER PRIMARY KEY REFERENCES campaigns(id),
+  since        INTEGER NOT NULL
+);
+)sql";
+// Run with kSchema10 when the database was created by this migration (version 0).
+constexpr std::string_view kNewQueue = "INSERT INTO queue_adoption (id) VALUES (1)";
+constexpr int kAdoptionVersion = 10;
 
 // Version 11. Signed campaigns (src/signature/):
 //  - campaign_signatures: per campaign, the signers of the version the store has (one
@@ -439,7 +456,7 @@ constexpr std::array<Migration, 11> kMigrations = {{
     {7, kSchema7},
     {8, kSchema8},
     {9, kSchema9},
-    {10, kSchema10},
+    {kAdoptionVersion, kSchema10},
     {11, kSchema11},
 }};
 
@@ -479,6 +496,8 @@ int CurrentSchemaVersion() { return kMigrations.back().version; }
 void Migrate(SQLite::Database& db) {
   // The common case, an up-to-date database, takes no write lock.
   if (UserVersion(db) == CurrentSchemaVersion()) return;
+  // A database this call creates is a new queue (kSchema10).
+  const bool created = UserVersion(db) == 0;
   for (const Migration& step : kMigrations) {
     ForeignKeysOff keys_off(db, step.apply != nullptr && UserVersion(db) < step.version);
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
@@ -495,7 +514,8 @@ void Migrate(SQLite::Database& db) {
       throw std::runtime_error("schema version " + std::to_string(version) +
                                " has no migration to " + std::to_string(step.version));
     }
-    if (!step.sql.empty()) db.exec(std::string(step.sql));
+    db.exec(std::string(step.sql));
+    if (step.version == kAdoptionVersion && created) db.exec(std::string(kNewQueue));
     if (step.apply) {
       step.apply(db);
       if (SQLite::Statement check(db, "PRAGMA foreign_key_check"); check.executeStep()) {

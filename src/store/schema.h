@@ -41,8 +41,9 @@ void Migrate(SQLite::Database& db);
 // PostgreSQL: the schema at CurrentSchemaVersion() is created whole, in one transaction
 // under the store's writer lock (several daemons may start together: one creates it, the
 // others find it), when `create` and the database has no broadcastd tables yet.
-// A database made at version 8 is brought to 9 (the operator actions' scope) when
-// `create`. Throws std::runtime_error for a database without the tables (and not
+// A database made at version 8 is brought to 9 (the operator actions' scope), and one at 9
+// to 10 (the adoption's tables), when `create`. A schema created whole is a new queue
+// (schema.cc, kSchema10). Throws std::runtime_error for a database without the tables (and not
 // `create`), or at another version than this code's.
 void MigratePostgres(sql::Connection& db, bool create);
 // broadcastd_schema.version.

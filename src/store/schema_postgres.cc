@@ -252,6 +252,18 @@ UPDATE operator_actions
   WHERE job_id IS NULL AND action IN ('pause', 'resume');
 )sql";
 
+// Version 10 (schema.cc's kSchema10) on a database made at version 9: the adoption's
+// tables, without the row of a new queue (it is no new queue).
+constexpr std::string_view kPostgresAdoption = R"sql(
+CREATE TABLE IF NOT EXISTS queue_adoption (
+  id BIGINT PRIMARY KEY CHECK (id = 1)
+);
+CREATE TABLE IF NOT EXISTS adopted_campaigns (
+  campaign_ref BIGINT PRIMARY KEY REFERENCES campaigns(id),
+  since        BIGINT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 int PostgresSchemaVersion(sql::Connection& db) {
@@ -260,14 +272,16 @@ int PostgresSchemaVersion(sql::Connection& db) {
 
 namespace {
 
-// Under the writers' lock: a database made at version 8 is brought to 9.
-void UpgradeFrom8(sql::Connection& db) {
+// Under the writers' lock: a database made at version 8, 9 or 10 is brought to the current
+// version, one step at a time.
+void Upgrade(sql::Connection& db) {
   if (PostgresSchemaVersion(db) == 8) {
     db.exec(std::string(kPostgresUpgradeTo9));
     db.exec("INSERT INTO broadcastd_schema (version) VALUES (9)");
   }
-  // Version 10 belongs to another change of the schema (the adopted hold).
   if (PostgresSchemaVersion(db) == 9) {
+    // The adoption's tables, without the row of a new queue (it is no new queue).
+    db.exec(std::string(kPostgresAdoption));
     db.exec("INSERT INTO broadcastd_schema (version) VALUES (10)");
   }
   if (PostgresSchemaVersion(db) == 10) {
@@ -294,10 +308,13 @@ void MigratePostgres(sql::Connection& db, bool create) {
   sql::WriteTransaction tx(db);
   // Read under the lock: another daemon may have created or upgraded them meanwhile.
   if (HasTables(db)) {
-    UpgradeFrom8(db);
+    Upgrade(db);
     CheckVersion(PostgresSchemaVersion(db));
   } else {
     db.exec(std::string(kPostgresSchema));
+    db.exec(std::string(kPostgresAdoption));
+    // Created by this start: a new queue (schema.cc, kSchema10).
+    db.exec("INSERT INTO queue_adoption (id) VALUES (1)");
     db.exec(std::string(kPostgresSignatures));
     db.exec("INSERT INTO broadcastd_schema (version) VALUES (" +
             std::to_string(CurrentSchemaVersion()) + ")");

@@ -132,4 +132,9 @@ void RecordAction(sql::Connection& db, TimePoint at, std::string_view action,
                   std::optional<int64_t> job_id, const std::string& detail,
                   std::optional<std::string> scope = std::nullopt);
 
+// Adoption (store_adoption.cc): adopts the campaign `ref` when the queue's first scan is
+// still adopting; kConflict for a job of a held campaign.
+void AdoptIfAdopting(sql::Connection& db, int64_t ref, TimePoint now);
+Status CheckNotAdopted(sql::Connection& db, int64_t job_id);
+
 }  // namespace broadcastd

@@ -449,6 +449,42 @@ class Store {
   Result<int64_t> ForEachAuditEntry(const AuditFilter& filter,
                                     const std::function<bool(const AuditEntry&)>& each);
 
+  // ---------------------------------------------------------------- adoption (schema 10)
+  // A queue created at this start (the SQLite file, or the PostgreSQL schema, made by
+  // this open) cannot tell whether the campaigns already in the folder went out from a
+  // queue that was lost (a purge, a deleted database): it adopts them. Until the first
+  // scan is over (EndAdoption) every campaign ApplyCampaign creates is adopted, in the
+  // same transaction (when set_adopt_new_campaigns); an adopted campaign's queued jobs are held
+  // (never claimed: a claim is refused, kConflict) until an operator confirms it. Held jobs still
+  // expire. The hold is the campaign's: a job the file adds later is held too.
+
+  // Whether this queue's first scan is still adopting (stored: it lasts across restarts
+  // until EndAdoption).
+  Result<bool> Adopting();
+  // Whether ApplyCampaign adopts while Adopting(): the daemon's choice (config
+  // on_new_queue). Off by default: a store that only records (a --check preview, a test)
+  // holds nothing.
+  void set_adopt_new_campaigns(bool adopt) { adopt_ = adopt; }
+  struct AdoptedCampaign {
+    std::string campaign_id;
+    std::string file;  // the file that holds it now; empty when none
+    TimePoint since;
+    int64_t queued_jobs = 0;  // scheduled or ready
+  };
+  // Ends the first scan's adoption; returns the campaigns it adopted that are still held
+  // when this call ended it, none when it had already ended (so each is logged once).
+  Result<std::vector<AdoptedCampaign>> EndAdoption();
+  // The held campaigns, by campaign id.
+  Result<std::vector<AdoptedCampaign>> AdoptedCampaigns();
+  // The ids of the scheduled and ready jobs of held campaigns, ascending.
+  Result<std::vector<int64_t>> HeldJobIds();
+  // Releases an adopted campaign (an operator action, "confirm", in the audit with its
+  // campaign's scope); its jobs may go out from now on. Returns how many are queued.
+  // kNotFound when no campaign of this id is held.
+  Result<int64_t> ConfirmAdopted(const std::string& campaign_id, TimePoint now);
+  // Every held campaign (one "confirm" action each). Returns their ids.
+  Result<std::vector<std::string>> ConfirmAllAdopted(TimePoint now);
+
   // ---------------------------------------------------------------- app notices
   // What keeps an app from sending apart from its jobs' states (kind "token": no app
   // token), written by the daemon for --status. Set replaces the message of (app, kind)
@@ -605,6 +641,7 @@ class Store {
   int64_t notifications_ = 0;  // PostgreSQL: DataVersion
   std::string boot_id_;
   bool batch_open_ = false;  // BeginBatch: writes are savepoints in one transaction
+  bool adopt_ = false;       // set_adopt_new_campaigns
   // The "-wal" file (device, inode) seen at open; nullopt until one is seen.
   std::optional<std::pair<uint64_t, uint64_t>> wal_file_;
 };

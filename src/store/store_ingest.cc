@@ -366,6 +366,7 @@ Result<Store::ApplyEffect> Store::ApplyCampaign(const CampaignFile& file,
     SetFileStatus(db, file.file, CampaignStatus::kOk, file.content_hash, std::nullopt, now,
                   file.facts);
     ApplyJobs(db, ref, file, jobs, covered_from, now);
+    if (created && adopt_) AdoptIfAdopting(db, ref, now);
     if (moved) return ApplyEffect::kMoved;
     return created ? ApplyEffect::kCreated : ApplyEffect::kUpdated;
   });

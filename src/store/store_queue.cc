@@ -440,6 +440,7 @@ Result<int64_t> Store::ClaimForSending(int64_t job_id, const Instant& now,
     if (Status st = CheckNotPaused(db, job_id, *job); !st) return std::unexpected(st.error());
     auto signers = SignersForClaim(db, job_id);
     if (!signers) return std::unexpected(signers.error());
+    if (Status st = CheckNotAdopted(db, job_id); !st) return std::unexpected(st.error());
     sql::Statement update(db,
                           "UPDATE jobs SET state = 'sending', attempts = attempts + 1, "
                           "updated_at = ? WHERE id = ?");

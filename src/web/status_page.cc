@@ -210,6 +210,23 @@ void SignatureHolds(std::string& out, const StatusReport& r) {
   out += "</table>\n";
 }
 
+// Shown only while a new queue holds campaigns: nothing of theirs goes out until confirmed.
+void Adopted(std::string& out, const StatusReport& r) {
+  if (r.adopted.empty()) return;
+  out += fmt::format("<h2>Adopted campaigns, held ({})</h2>\n", r.adopted.size());
+  out +=
+      "<p>A new queue found these in the folder; they may have gone out from a queue that was "
+      "lost. Nothing of theirs is sent until confirmed.</p>\n<table id=\"adopted\"><tr>"
+      "<th>Campaign</th><th>File</th><th>Queued</th><th>Since</th><th>Send with</th></tr>\n";
+  for (const auto& c : r.adopted) {
+    out += fmt::format(
+        "<tr data-campaign=\"{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td>{3}</td>"
+        "<td><code>broadcastd --confirm {0}</code></td></tr>\n",
+        HtmlEscape(c.campaign_id), HtmlEscape(c.file), c.queued_jobs, Time(c.since));
+  }
+  out += "</table>\n";
+}
+
 }  // namespace
 
 std::string HtmlEscape(std::string_view raw) {
@@ -258,6 +275,7 @@ std::string RenderStatusPage(const StatusReport& r, const std::vector<EndpointFo
   out += "</p>\n";
   Lease(out, r);
   Warnings(out, r);
+  Adopted(out, r);
   Endpoints(out, r);
   Timeline(out, r, forecast);
   Unknown(out, r);

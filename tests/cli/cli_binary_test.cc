@@ -49,7 +49,9 @@ class CliBinaryTest : public ::testing::Test {
   // `head` holds the top-level lines before campaigns_dir (database: …).
   void WriteConfig(const std::string& head,
                    const std::string& credential = "token_file: main.token") {
+    // on_new_queue: the daemon these tests start sends what the folder holds.
     dir_.Write("broadcastd.yaml", head + "campaigns_dir: " + (dir_ / "campaigns").string() +
+                                      "\non_new_queue: send"
                                       "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
                                       "    org: org\n    app: app\n    client_id: cid\n    " +
                                       credential + "\n");

@@ -104,6 +104,39 @@ TEST_F(StatusTest, ForecastFollowsWindowsAndBudgetAndWarnsAboutExpiry) {
 
 // A file the folder reader refused shows as refused with its reason, apart from
 // rejected ones, and a file name that is not UTF-8 does not break --status --json.
+// Issue 18, case 4: the campaigns a new queue adopted are listed with the command that
+// releases them, and their jobs are forecast held, in the text and in JSON.
+TEST_F(StatusTest, AdoptedCampaignsAreShownHeldWithTheirConfirmCommand) {
+  dir_.Write("campaigns/promo.yaml",
+             "id: promo\nbroadcasts:\n  - name: b\n    target: users\n"
+             "    send_at: \"2027-03-01T20:00:00Z\"\n    message: {type: txt, msg: hi}\n");
+  {
+    auto store = Store::Open(config_.database, Store::Mode::kReadWrite);
+    ASSERT_TRUE(store.has_value());
+    store->set_adopt_new_campaigns(true);
+    CampaignIngester ingester(config_, *store);
+    ingester.MarkWritten("promo.yaml");
+    ASSERT_TRUE(ingester.Scan(now_).has_value());
+  }
+  const StatusReport r = Gather();
+  ASSERT_EQ(r.adopted.size(), 1u);
+  EXPECT_EQ(r.adopted[0].campaign_id, "promo");
+  ASSERT_EQ(r.jobs.size(), 1u);
+  ASSERT_TRUE(r.jobs[0].forecast.has_value());
+  EXPECT_EQ(r.jobs[0].forecast->kind, Scheduler::ForecastEntry::kHeld);
+
+  const std::string text = RenderStatusText(r);
+  EXPECT_NE(text.find("ADOPTED  1 campaigns"), std::string::npos) << text;
+  EXPECT_NE(text.find("broadcastd --confirm promo"), std::string::npos) << text;
+  EXPECT_NE(text.find("held: adopted"), std::string::npos) << text;
+  const nlohmann::json json = RenderStatusJson(r);
+  ASSERT_EQ(json["adopted"].size(), 1u) << json.dump(2);
+  EXPECT_EQ(json["adopted"][0]["id"], "promo");
+  EXPECT_EQ(json["adopted"][0]["queued_jobs"], 1);
+  EXPECT_EQ(json["jobs"][0]["forecast"]["kind"], "held");
+  EXPECT_TRUE(json["jobs"][0]["forecast"]["at"].is_null());
+}
+
 TEST_F(StatusTest, RefusedFilesAreShownWithTheirReasonEvenWithANameThatIsNotUtf8) {
   dir_.Write("campaigns/bad.yaml", "broadcasts: 7\n");
   dir_.Write("broadcastd.yaml", "database: " + config_.database.string() +

@@ -176,6 +176,17 @@ TEST_F(ConfigLoaderTest, MaxDelayIsADurationOrNone) {
             "to 366d), or none");
 }
 
+// A new queue holds what it finds unless the config says send (issue 18, case 4).
+TEST_F(ConfigLoaderTest, OnNewQueueIsHoldUnlessSend) {
+  EXPECT_EQ(Ok(kMinimal).on_new_queue, Config::NewQueue::kHold);
+  EXPECT_EQ(Ok(std::string("on_new_queue: hold\n") + kMinimal).on_new_queue,
+            Config::NewQueue::kHold);
+  EXPECT_EQ(Ok(std::string("on_new_queue: send\n") + kMinimal).on_new_queue,
+            Config::NewQueue::kSend);
+  EXPECT_TRUE(OnlyProblem(std::string(kMinimal) + "on_new_queue: yes\n")
+                  .starts_with("broadcastd.yaml:10:1: on_new_queue: must be hold"));
+}
+
 TEST_F(ConfigLoaderTest, StateDirectoryListTakesTheFirst) {
   ::setenv("STATE_DIRECTORY", "/var/lib/broadcastd:/var/lib/other", 1);
   EXPECT_EQ(Ok(Edit(1, "")).database, "/var/lib/broadcastd/queue.db");
@@ -334,7 +345,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   EXPECT_EQ(problems[0],
             "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
             "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
-            "max_delay, node_name, safety_margin_ms, sender_lease_ttl_ms, signatures)");
+            "max_delay, node_name, on_new_queue, safety_margin_ms, sender_lease_ttl_ms, signatures)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }

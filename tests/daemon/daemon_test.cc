@@ -83,6 +83,7 @@ broadcasts:
 )");
     dir_.Write("broadcastd.yaml", "database: " + (dir_ / "state/queue.db").string() +
                                       "\ncampaigns_dir: " + (dir_ / "campaigns").string() +
+                                      "\non_new_queue: send" +
                                       "\napps:\n  main:\n    host: http://127.0.0.1:9\n"
                                       "    org: org\n    app: app\n    client_id: cid\n"
                                       "    token_file: main.token\n");

@@ -73,9 +73,13 @@ class DaemonE2ETest : public ::testing::Test {
     const std::string margin = extra_config.find("safety_margin_ms:") == std::string::npos
                                    ? "safety_margin_ms: 500\n"
                                    : "";
+    // Tests start on a new database with files already in the folder, and mean them sent
+    // unless the test says otherwise.
+    const std::string new_queue =
+        extra_config.find("on_new_queue:") == std::string::npos ? "on_new_queue: send\n" : "";
     dir_.Write("broadcastd.yaml", "database: " + (dir_ / "state/queue.db").string() +
                                       "\ncampaigns_dir: " + (dir_ / "campaigns").string() + "\n" +
-                                      margin +
+                                      margin + new_queue +
                                       "apps:\n  main:\n    host: http://127.0.0.1:" + port +
                                       "\n    org: org\n    app: app\n    client_id: cid\n"
                                       "    client_secret_file: main.secret\n" +

@@ -66,8 +66,9 @@ class DropFolderPropertyTest : public DaemonE2ETest {
     std::string port = ReadFile(dir_ / "sim.port");
     while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
     dir_.Write("broadcastd.yaml",
-               "database: " + (dir_ / "state/queue.db").string() + "\ncampaigns_dir: " +
-                   (dir_ / "campaigns").string() + "\nsafety_margin_ms: 200\n" +
+               "database: " + (dir_ / "state/queue.db").string() +
+                   "\ncampaigns_dir: " + (dir_ / "campaigns").string() +
+                   "\nsafety_margin_ms: 200\n" + "on_new_queue: send\n" +
                    "limits:\n  chatrooms: {windows: [{count: 1, seconds: 1}], daily: 100}\n" +
                    "apps:\n  main:\n    host: http://127.0.0.1:" + port +
                    "\n    org: org\n    app: app\n    client_id: cid\n"

@@ -27,6 +27,8 @@ inline Config TestConfig(const std::filesystem::path& dir, const AppConfig& app 
   config.campaigns_dir = dir / "campaigns";
   config.apps[app.name] = app;
   for (BroadcastTarget t : kAllTargets) config.limits[t] = DefaultLimits(t);
+  // Tests start on a new database with files already in the folder, and mean them sent.
+  config.on_new_queue = Config::NewQueue::kSend;
   return config;
 }
 

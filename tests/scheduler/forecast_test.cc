@@ -84,6 +84,15 @@ TEST_F(FiveUsersBroadcasts, AnotherEndpointsJobsDoNotWaitForThese) {
   EXPECT_THAT(forecast.at(4), IsEntry(Entry::kSend, At("2027-03-02T00:00:00Z")));
 }
 
+TEST_F(FiveUsersBroadcasts, HeldJobsAreShownHeldAndWaitForNothing) {
+  scheduler_.ReplaceHeld({1, 5});  // 5 expires tonight: still shown held
+  const auto forecast = scheduler_.Forecast(Instant(now_), hours(48));
+  EXPECT_THAT(forecast.at(1), IsEntry(Entry::kHeld, now_));
+  EXPECT_THAT(forecast.at(5), IsEntry(Entry::kHeld, now_));
+  // The next job takes the held one's turn.
+  EXPECT_THAT(forecast.at(2), IsEntry(Entry::kSend, At("2027-03-01T09:00:00Z")));
+}
+
 TEST_F(FiveUsersBroadcasts, PausedEndpoint) {
   scheduler_.SetPaused(kUsers, true);
   const auto forecast = scheduler_.Forecast(Instant(now_), hours(48));

@@ -148,6 +148,9 @@ TEST(SchedulerPropertyTest, ForecastEqualsWhatHappens) {
             EXPECT_GT(expired->second, w.start + horizon);
           }
           break;
+        case Scheduler::ForecastEntry::kHeld:
+          ADD_FAILURE() << "seed " << seed << " job " << job.id << ": no job here is held";
+          break;
       }
       ++compared;
     }

@@ -216,6 +216,35 @@ TEST(SchedulerTest, PausedEndpointSendsNothingButStillExpires) {
   EXPECT_THAT(scheduler.Decide(Instant(kT0 + hours(1))).send, UnorderedElementsAre(1, 3));
 }
 
+// A held job (its campaign adopted by a new queue, not confirmed) is never sent, lets the
+// endpoint's other jobs go, still expires, and goes once released.
+TEST(SchedulerTest, HeldJobsAreNeverSentButStillExpire) {
+  Scheduler scheduler{LimiterOptions{}};
+  scheduler.ReplaceHeld({1, 2, 4});  // 4 is not queued yet: held when it comes
+  scheduler.Upsert(Job(1, kRooms, 5, kT0));
+  QueuedJob expiring = Job(2, kRooms, 5, kT0);
+  expiring.expires = kT0 + hours(1);
+  scheduler.Upsert(expiring);
+  scheduler.Upsert(Job(3, kRooms, 0, kT0 + seconds(1)));
+  scheduler.Upsert(Job(4, kOnline, 0, kT0));
+  EXPECT_TRUE(scheduler.IsHeld(4));
+  Decision d = scheduler.Decide(Instant(kT0));
+  EXPECT_THAT(d.send, IsEmpty());
+  EXPECT_EQ(d.next, kT0 + seconds(1));
+  d = scheduler.Decide(Instant(kT0 + seconds(1)));
+  EXPECT_THAT(d.send, ElementsAre(3));
+  d = scheduler.Decide(Instant(kT0 + hours(1)));
+  EXPECT_THAT(d.expire, ElementsAre(2));
+  scheduler.Remove(2);
+  scheduler.Remove(3);
+
+  scheduler.ReplaceHeld({4});
+  EXPECT_FALSE(scheduler.IsHeld(1));
+  EXPECT_THAT(scheduler.Decide(Instant(kT0 + hours(1))).send, ElementsAre(1));
+  scheduler.ReplaceHeld({});
+  EXPECT_THAT(scheduler.Decide(Instant(kT0 + hours(1))).send, UnorderedElementsAre(1, 4));
+}
+
 TEST(SchedulerTest, UpsertReplacesAndRemoveDrops) {
   Scheduler scheduler{LimiterOptions{}};
   scheduler.Upsert(Job(1, kOnline, 0, kT0));
