@@ -15,6 +15,13 @@ bool Retryable(const AttemptResult& r) {
   return r.outcome == OutcomeClass::kRetry || r.outcome == OutcomeClass::kNextDay;
 }
 
+// A retry without any HTTP answer: the transport proved no byte was written, so the
+// server cannot have counted it. It spends no window and no day; the endpoint then
+// waits backoff_base * 2^(such failures in a row - 1), capped at backoff_cap.
+bool UnwrittenByJudge(const AttemptResult& r) {
+  return r.outcome == OutcomeClass::kRetry && !r.http_status;
+}
+
 std::string Name(const EndpointKey& key) {
   return key.app + "/" + std::string(TargetName(key.target));
 }
@@ -90,15 +97,25 @@ class EndpointJudge {
     return longest + margin_;
   }
 
+  // The starts among the first n attempts that the server may have counted.
+  std::vector<TimePoint> Counted(size_t n) const {
+    std::vector<TimePoint> starts;
+    for (size_t i = 0; i < n && i < log_.size(); ++i) {
+      if (!UnwrittenByJudge(log_[i].result)) starts.push_back(log_[i].at);
+    }
+    return starts;
+  }
+
   void CheckWindows() {
+    const std::vector<TimePoint> starts = Counted(log_.size());
     for (const RateWindow& w : limits_.windows) {
       if (w.count < 1) continue;
       const size_t c = static_cast<size_t>(w.count);
-      for (size_t i = 0; i + c < log_.size(); ++i) {
-        if (log_[i + c].at - log_[i].at < w.length + margin_) {
+      for (size_t i = 0; i + c < starts.size(); ++i) {
+        if (starts[i + c] - starts[i] < w.length + margin_) {
           Violation(std::to_string(c + 1) + " starts within " +
                         std::to_string((w.length + margin_).count()) + " ms",
-                    log_[i + c].at);
+                    starts[i + c]);
         }
       }
     }
@@ -112,7 +129,7 @@ class EndpointJudge {
       const int64_t day = Day(a.at, run_.options.day_boundary);
       if (unopened) Violation("attempt after the endpoint was found unopened", a.at);
       if (spent && day <= *spent) Violation("attempt in a day the server said was spent", a.at);
-      if (limits_.daily > 0 && ++per_day[day] > limits_.daily) {
+      if (limits_.daily > 0 && !UnwrittenByJudge(a.result) && ++per_day[day] > limits_.daily) {
         Violation("day budget of " + std::to_string(limits_.daily) + " exceeded", a.at);
       }
       if (a.result.outcome == OutcomeClass::kNextDay) spent = std::max(spent.value_or(day), day);
@@ -123,18 +140,21 @@ class EndpointJudge {
   // The earliest time >= t that the windows, days and spent days allow, given the
   // first n attempts of the log.
   TimePoint Allowed(size_t n, TimePoint t) const {
+    const std::vector<TimePoint> starts = Counted(n);
     while (true) {
       TimePoint before = t;
       for (const RateWindow& w : limits_.windows) {
         const size_t c = static_cast<size_t>(w.count);
-        if (w.count >= 1 && n >= c) t = std::max(t, log_[n - c].at + w.length + margin_);
+        if (w.count >= 1 && starts.size() >= c) {
+          t = std::max(t, starts[starts.size() - c] + w.length + margin_);
+        }
       }
       const int64_t day = Day(t, run_.options.day_boundary);
       int used = 0;
       bool spent = false;
       for (size_t i = 0; i < n; ++i) {
         const int64_t d = Day(log_[i].at, run_.options.day_boundary);
-        if (d == day) ++used;
+        if (d == day && !UnwrittenByJudge(log_[i].result)) ++used;
         if (log_[i].result.outcome == OutcomeClass::kNextDay && d >= day) spent = true;
       }
       if (spent || (limits_.daily > 0 && used >= limits_.daily)) {
@@ -162,7 +182,8 @@ class EndpointJudge {
   }
 
   void CheckOrderAndPromptness() {
-    int streak = 0;  // consecutive 429s since the last success
+    int streak = 0;     // consecutive 429s since the last success
+    int unwritten = 0;  // consecutive never-written attempts since the last HTTP answer
     for (size_t i = 0; i <= log_.size(); ++i) {
       // The window of possible opening times after the previous answer: exact, except
       // after a 429 where the jitter is known only by its range.
@@ -183,6 +204,16 @@ class EndpointJudge {
           hi = std::max(hi, prev.at + reach + jitter);
         } else if (prev.result.outcome == OutcomeClass::kSent) {
           streak = 0;
+        }
+        if (UnwrittenByJudge(prev.result)) {
+          ++unwritten;
+          Duration wait = std::max(run_.options.backoff_base, Duration{0});
+          for (int k = 1; k < unwritten && wait < run_.options.backoff_cap; ++k) wait *= 2;
+          wait = std::min(wait, std::max(run_.options.backoff_cap, Duration{0}));
+          lo = std::max(lo, prev.at + wait);
+          hi = std::max(hi, prev.at + wait);
+        } else if (prev.result.http_status) {
+          unwritten = 0;
         }
         if (prev.result.retry_after) {
           const Duration ra =

@@ -146,7 +146,9 @@ TEST_F(StoreAdoption, AnUpgradedDatabaseIsNoNewQueue) {
     PgTestDb old("_v9");
     ASSERT_TRUE(Store::OpenPostgres(old.uri(), Store::Mode::kReadWrite).has_value());
     old.Connect()->Exec(
-        "BEGIN; DROP TABLE adopted_campaigns; DROP TABLE queue_adoption; "
+        "BEGIN; DROP TABLE campaign_signatures; DROP TABLE signature_checks; "
+        "ALTER TABLE attempts DROP COLUMN signers; "
+        "DROP TABLE adopted_campaigns; DROP TABLE queue_adoption; "
         "UPDATE broadcastd_schema SET version = 9; COMMIT");
     auto upgraded = Store::OpenPostgres(old.uri(), Store::Mode::kReadWrite);
     ASSERT_TRUE(upgraded.has_value()) << upgraded.error().message;
@@ -158,7 +160,10 @@ TEST_F(StoreAdoption, AnUpgradedDatabaseIsNoNewQueue) {
   ASSERT_TRUE(Store::Open(path, Store::Mode::kReadWrite).has_value());
   {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
-    raw.exec("DROP TABLE adopted_campaigns; DROP TABLE queue_adoption; PRAGMA user_version = 9");
+    raw.exec(
+        "DROP TABLE campaign_signatures; DROP TABLE signature_checks; "
+        "ALTER TABLE attempts DROP COLUMN signers; "
+        "DROP TABLE adopted_campaigns; DROP TABLE queue_adoption; PRAGMA user_version = 9");
   }
   auto upgraded = Store::Open(path, Store::Mode::kReadWrite);
   ASSERT_TRUE(upgraded.has_value()) << upgraded.error().message;
