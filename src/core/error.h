@@ -40,10 +40,7 @@ using Result = std::expected<T, Error>;
 // For operations that produce nothing but may fail.
 using Status = std::expected<void, Error>;
 
-inline std::unexpected<Error> Fail(std::string message) {
-  return std::unexpected<Error>(Error{std::move(message)});
-}
-
+// Every failure names its kind (ErrorKind::kOther where no finer kind applies).
 inline std::unexpected<Error> Fail(ErrorKind kind, std::string message) {
   return std::unexpected<Error>(Error{std::move(message), kind});
 }
