@@ -34,16 +34,26 @@ struct Error {
   bool Is(ErrorKind k) const { return kind == k; }
 };
 
+// A value or the Error that took its place. It is std::expected<T, Error> (every member
+// and constructor of it, and it converts to and from it), marked [[nodiscard]]: a call
+// whose Result is ignored does not compile under -Werror. Where dropping an error is
+// right, the caller says why in a comment and discards it with a (void) cast.
 template <class T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+  using Base = std::expected<T, Error>;
+
+ public:
+  using Base::Base;
+  Result() = default;
+  // From a plain std::expected<T, Error> (what its monadic members return).
+  Result(const Base& other) : Base(other) {}        // NOLINT(google-explicit-constructor)
+  Result(Base&& other) : Base(std::move(other)) {}  // NOLINT(google-explicit-constructor)
+};
 
 // For operations that produce nothing but may fail.
-using Status = std::expected<void, Error>;
+using Status = Result<void>;
 
-inline std::unexpected<Error> Fail(std::string message) {
-  return std::unexpected<Error>(Error{std::move(message)});
-}
-
+// Every failure names its kind (ErrorKind::kOther where no finer kind applies).
 inline std::unexpected<Error> Fail(ErrorKind kind, std::string message) {
   return std::unexpected<Error>(Error{std::move(message), kind});
 }

@@ -23,7 +23,10 @@ class UniqueFd {
   int get() const { return fd_; }
   explicit operator bool() const { return fd_ >= 0; }
   void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
+    // Not checked: the descriptors held here are read or polled, never written, so
+    // close has no lost write to report; on Linux the descriptor is gone even when close
+    // fails (EINTR included), so there is nothing to retry.
+    if (fd_ >= 0) (void)::close(fd_);
     fd_ = fd;
   }
 

@@ -37,6 +37,7 @@ namespace {
 
 sigset_t DaemonSignals() {
   sigset_t set;
+  // sigemptyset and sigaddset fail only for an invalid signal number (EINVAL).
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
@@ -245,6 +246,7 @@ void Daemon::ReadCampaignEvents() {
   alignas(inotify_event) char buf[4096];
   ssize_t n;
   bool rescan = false;
+  // As in Drain: the read that ends the loop fails with EAGAIN once the queue is empty.
   while ((n = ::read(inotify_fd_.get(), buf, sizeof buf)) > 0) {
     for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
@@ -269,6 +271,7 @@ void Daemon::ReadCampaignEvents() {
 
 void Daemon::HandleSignal() {
   signalfd_siginfo info{};
+  // Ends at EAGAIN, when no signal is pending (a signalfd reads whole records).
   while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
     switch (info.ssi_signo) {
       case SIGTERM:

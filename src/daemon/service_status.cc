@@ -90,6 +90,7 @@ void ServiceStatus::Update(Engine& engine, const Instant& now) {
   std::string text = ServiceStatusText(facts);
   if (text == text_) return;
   text_ = std::move(text);
+  // Not checked, as every sd_notify of the daemon (daemon.cc says why).
   sd_notify(0, ("STATUS=" + text_).c_str());
 }
 

@@ -157,10 +157,13 @@ uid_t TrustedUser(const FolderOptions& options) {
 }
 
 Result<std::vector<std::string>> ListNames(int dir_fd, const fs::path& dir) {
-  DIR* stream = ::fdopendir(::dup(dir_fd));
+  const int copy = ::dup(dir_fd);  // closedir closes the copy; dir_fd stays open
+  DIR* stream = copy >= 0 ? ::fdopendir(copy) : nullptr;
   if (stream == nullptr) {
+    const int error = errno;
+    if (copy >= 0) (void)::close(copy);  // read only: nothing for close to lose
     return Fail(ErrorKind::kIo,
-                "campaigns_dir " + dir.string() + ": cannot be listed: " + std::strerror(errno));
+                "campaigns_dir " + dir.string() + ": cannot be listed: " + std::strerror(error));
   }
   std::vector<std::string> names;
   errno = 0;
@@ -170,7 +173,7 @@ Result<std::vector<std::string>> ListNames(int dir_fd, const fs::path& dir) {
     errno = 0;
   }
   const int error = errno;
-  ::closedir(stream);
+  (void)::closedir(stream);  // a folder read, not written: nothing for close to lose
   if (error != 0) {
     return Fail(ErrorKind::kIo,
                 "campaigns_dir " + dir.string() + ": cannot be listed: " + std::strerror(error));
@@ -186,7 +189,7 @@ void IgnoreLeaseBreaks() {
   std::call_once(once, [] {
     struct sigaction current {};
     if (::sigaction(SIGIO, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      ::signal(SIGIO, SIG_IGN);
+      (void)::signal(SIGIO, SIG_IGN);  // fails only for an invalid signal (EINVAL)
     }
   });
 }
@@ -196,7 +199,9 @@ void IgnoreLeaseBreaks() {
 WriterCheck CheckWriters(int fd) {
   IgnoreLeaseBreaks();
   if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+    // Removing a lease this process holds does not fail on a valid descriptor; were it
+    // left, it would go with the descriptor, which is closed after the read.
+    (void)::fcntl(fd, F_SETLEASE, F_UNLCK);
     return WriterCheck::kNone;
   }
   const int error = errno;

@@ -81,13 +81,14 @@ Result<DaemonLock> DaemonLock::Acquire(const std::filesystem::path& database) {
       std::optional<int> listed = KernelFlockHolder(st.st_dev, st.st_ino);
       if (listed && *listed > 0) holder = *listed;
     }
-    // This process has no SQLite connection yet: closing drops nothing of SQLite's.
-    close(fd);
+    // This process has no SQLite connection yet: closing drops nothing of SQLite's. Not
+    // checked: a descriptor only locked, never written; it is gone even if close fails.
+    (void)close(fd);
     if (!holder) {
       int pid_fd = open(LockPathFor(database).c_str(), O_RDONLY | O_CLOEXEC);
       if (pid_fd >= 0) {
         holder = ReadPid(pid_fd);
-        close(pid_fd);
+        (void)close(pid_fd);  // read only: nothing for close to lose
       }
     }
     if (err == EWOULDBLOCK) {
@@ -104,7 +105,7 @@ Result<DaemonLock> DaemonLock::Acquire(const std::filesystem::path& database) {
   if (pid_fd >= 0) {
     std::string pid = std::to_string(getpid()) + "\n";
     (void)!write(pid_fd, pid.data(), pid.size());
-    close(pid_fd);
+    (void)close(pid_fd);  // likewise: a pid file not written is no reason to stop
   }
   return DaemonLock(fd, std::move(lock_path));
 }
@@ -127,7 +128,8 @@ void DaemonLock::Release() {
   if (fd_ < 0) return;
   // An empty file says "nobody" to LockHolderPid even where /proc/locks is unreadable.
   (void)truncate(lock_path_.c_str(), 0);
-  close(fd_);  // drops the flock
+  // Drops the flock. Not checked: the descriptor is gone even when close fails.
+  (void)close(fd_);
   fd_ = -1;
 }
 
@@ -141,7 +143,7 @@ std::optional<int> LockHolderPid(const std::filesystem::path& database) {
   int fd = open(LockPathFor(database).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::optional<int> pid = ReadPid(fd);
-  close(fd);
+  (void)close(fd);  // read only: nothing for close to lose
   if (!pid) return std::nullopt;
   if (kill(*pid, 0) == 0 || errno == EPERM) return pid;
   return std::nullopt;

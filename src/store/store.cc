@@ -141,10 +141,14 @@ namespace {
 // The file as it is, read-only, at the current schema (Store::Open, kReadOnly).
 Result<std::unique_ptr<SQLite::Database>> OpenSqliteReadOnly(const std::filesystem::path& path,
                                                              const std::string& vfs) {
-  auto failure = [&](std::string_view what) { return Fail(DescribeFailure(path, "open", what)); };
+  auto failure = [&](std::string_view what) {
+    return Fail(ErrorKind::kInvalid, DescribeFailure(path, "open", what));
+  };
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    return failure("no such file (the daemon creates it when it first starts)");
+    return Fail(
+        ErrorKind::kNotFound,
+        DescribeFailure(path, "open", "no such file (the daemon creates it when it first starts)"));
   }
   auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs, vfs);
   db->exec("PRAGMA query_only = ON");
@@ -167,7 +171,9 @@ Result<std::unique_ptr<SQLite::Database>> OpenSqliteReadOnly(const std::filesyst
 Result<std::unique_ptr<SQLite::Database>> OpenSqliteReadWrite(const std::filesystem::path& path,
                                                               Store::Mode mode,
                                                               const std::string& vfs) {
-  auto failure = [&](std::string_view what) { return Fail(DescribeFailure(path, "open", what)); };
+  auto failure = [&](std::string_view what) {
+    return Fail(ErrorKind::kIo, DescribeFailure(path, "open", what));
+  };
   if (mode == Store::Mode::kReadWrite && path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -216,7 +222,7 @@ Result<Store> Store::Open(const std::filesystem::path& path, Mode mode, const st
     store.wal_file_ = FileId(WalPathOf(path));
     return store;
   } catch (const std::exception& e) {
-    return Fail(DescribeFailure(path, "open", e.what()));
+    return Fail(KindOf(e), DescribeFailure(path, "open", e.what()));
   }
 }
 

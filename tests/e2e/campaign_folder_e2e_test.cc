@@ -99,7 +99,8 @@ TEST_F(CampaignFolderE2ETest, FifoBlocksNeitherCheckNorTheDaemon) {
   dir_.Write("campaigns/first.yaml", RoomCampaign("first", "first one"));
   const std::string config = (dir_ / "broadcastd.yaml").string();
 
-  auto started = std::chrono::steady_clock::now();
+  // A command blocked on the FIFO would not exit: RunCommand gives up on it after its
+  // limit and reports exit code -1, which the checks below refuse.
   auto folder = RunCommand({kBinary, "--check", "--config", config}, dir_.path());
   EXPECT_EQ(folder.exit_code, 1) << folder.output;
   EXPECT_NE(folder.output.find("pipe.yaml: refused: is a FIFO"), std::string::npos)
@@ -110,7 +111,6 @@ TEST_F(CampaignFolderE2ETest, FifoBlocksNeitherCheckNorTheDaemon) {
       {kBinary, "--check", "--config", config, (Campaigns() / "pipe.yaml").string()}, dir_.path());
   EXPECT_EQ(named.exit_code, 1) << named.output;
   EXPECT_NE(named.output.find("pipe.yaml: refused: is a FIFO"), std::string::npos) << named.output;
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   fs::remove(Campaigns() / "pipe.yaml");
 
   auto daemon = StartDaemon();

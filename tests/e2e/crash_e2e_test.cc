@@ -227,7 +227,8 @@ TEST_F(CrashE2ETest, SigkillAtEveryCrashPointKeepsEveryGuarantee) {
       kills, where.c_str(), missed.empty() ? " none" : missed.c_str(), Broadcasts().size(),
       defined_, states["sent"], states["unknown"], states["ready"] + states["scheduled"],
       rate_limited, over_budget, seconds);
-  EXPECT_LT(seconds, 120);
+  // The duration is printed, not bounded: it measures the machine as much as the daemon;
+  // the daemon's part is the wait for `settled` above.
 }
 
 }  // namespace

@@ -173,15 +173,22 @@ TEST_F(HaE2ETest, KillNineOfTheSenderWithARequestInFlight) {
   ASSERT_TRUE(WaitFor([&] { return FaultsTaken(); }, 20s)) << NodeLog("a");
   ASSERT_EQ(JobStates()["sending"], 1) << Status().dump(1);
 
+  // The lease as host-a last renewed it before the kill (the database's clock; these
+  // ISO 8601 UTC times compare as text).
+  const nlohmann::json held = Status()["sender_lease"];
+  ASSERT_EQ(held["holder"], "host-a") << held.dump(1);
   a->Signal(SIGKILL);
   a->Wait(10s);
-  const auto killed = std::chrono::steady_clock::now();
   ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.acquired"); }, 20s)) << NodeLog("b");
-  const auto took_over = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - killed);
-  std::cout << "take-over after kill -9: " << took_over.count() << " ms (TTL " << kTtl.count()
-            << " ms, renewal every " << kTtl.count() / 3 << " ms)\n";
-  EXPECT_LE(took_over, kTtl + kTtl / 3 + 2s);
+  // Taken over from host-a, in the next epoch, and not before host-a's lease ran out:
+  // what happened, whatever the machine's speed (the wait above bounds the take-over).
+  EXPECT_TRUE(NodeLogHas(
+      "b", "epoch=" + std::to_string(held["epoch"].get<int64_t>() + 1) + " previous=host-a"))
+      << NodeLog("b");
+  const nlohmann::json taken = Status()["sender_lease"];
+  EXPECT_EQ(taken["epoch"], held["epoch"].get<int64_t>() + 1) << taken.dump(1);
+  EXPECT_GE(taken["since"].get<std::string>(), held["expires"].get<std::string>())
+      << held.dump(1) << taken.dump(1);
 
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -383,23 +390,26 @@ broadcasts:
   }
 }
 
-// A clean stop of the sender gives the lease up: the standby takes over at its next
-// renewal, well before the TTL.
+// A clean stop of the sender gives the lease up: the sender holds it no more once it is
+// gone, and the standby takes it in the next epoch.
 TEST_F(HaE2ETest, ACleanStopHandsTheLeaseOverAtOnce) {
   std::unique_ptr<ChildProcess> a, b;
   StartPair(a, b);
+  const nlohmann::json held = Status()["sender_lease"];
+  ASSERT_EQ(held["holder"], "host-a") << held.dump(1);
   a->Signal(SIGTERM);
   EXPECT_EQ(a->Wait(20s), 0);
-  const auto stopped = std::chrono::steady_clock::now();
   EXPECT_TRUE(NodeLogHas("a", "lease.released")) << NodeLog("a");
   // Given up, not left to expire: host-a no longer holds it (kept, it would hold it for
-  // at least two thirds of the TTL more).
-  EXPECT_NE(Status()["sender_lease"]["holder"], "host-a");
+  // at least two thirds of the TTL more). The standby may have taken it already.
+  const nlohmann::json after_stop = Status()["sender_lease"];
+  EXPECT_NE(after_stop["holder"], "host-a") << after_stop.dump(1);
   ASSERT_TRUE(WaitFor([&] { return NodeLogHas("b", "lease.acquired"); }, 20s)) << NodeLog("b");
-  const auto took_over = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - stopped);
-  std::cout << "take-over after a clean stop: " << took_over.count() << " ms\n";
-  EXPECT_LT(took_over, kTtl + kTtl / 3);
+  // Taken over from host-a in the next epoch: what happened, not how fast (the wait
+  // above bounds it; a release that did not happen is what the checks above catch).
+  EXPECT_TRUE(NodeLogHas(
+      "b", "epoch=" + std::to_string(held["epoch"].get<int64_t>() + 1) + " previous=host-a"))
+      << NodeLog("b");
   EXPECT_EQ(Status()["sender_lease"]["holder"], "host-b");
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(20s), 0);

@@ -195,19 +195,16 @@ TEST(CurlTransportTest, ConnectTimeoutIsNotSent) {
 }
 
 TEST(CurlTransportTest, PlainHttpToNonLoopbackIsRefusedBeforeConnecting) {
-  // 192.0.2.1 (TEST-NET-1) is black-holed: a connect attempt would hang for
-  // the whole connect timeout (a minute). Refusal comes before any attempt: well within
-  // half of it, however loaded the machine.
+  // 192.0.2.1 (TEST-NET-1) is black-holed: a connect attempt would hang for the whole
+  // connect timeout (a minute) and end as a timeout. Refusal comes before any attempt,
+  // and says so: what happened, not how fast.
   CurlOptions options;
   options.connect_timeout = milliseconds(60000);
   options.total_timeout = milliseconds(60000);
   CurlTransport transport(options);
-  const auto start = std::chrono::steady_clock::now();
   TransportResult result = transport.Send(Post("http://192.0.2.1/org/app/messages/broadcast"));
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(result.failure, TransportFailure::kNotSent);
   EXPECT_NE(result.detail.find("non-loopback"), std::string::npos) << result.detail;
-  EXPECT_LT(elapsed, options.connect_timeout / 2);
 }
 
 TEST(CurlTransportTest, SilentServerTimesOutAsMaybeSent) {
