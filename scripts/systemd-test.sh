@@ -366,3 +366,20 @@ expected+=" /etc/broadcastd/campaigns/ci-slow.yaml /etc/broadcastd/credentials/m
 [ "$left" = "$expected" ] || fail "after the purge /etc/broadcastd holds: $left"
 inside pgrep -x broadcastd >/dev/null && fail "a daemon runs after the purge"
 say "$step_name" "ok (package, conffile and queue gone, the operator's files kept, no daemon)"
+
+# A purge leaves the operator's campaign files; a reinstall makes a new, empty queue. It
+# must hold what it finds (on_new_queue: hold, the default), not send it a second time.
+step_name="reinstall sends nothing again"
+before=$(sim_sends)
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  /root/broadcastd.deb >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "apt-get install"; }
+write_config
+inside systemctl enable --now broadcastd >/dev/null 2>&1 || fail "systemctl enable --now"
+wait_for 30 "campaign.adopted for the 3 files" logged_more_than '^campaign\.adopted' 2
+status | grep -q "ADOPTED  3 campaigns" || fail "--status does not show 3 adopted campaigns"
+# A new file goes out; had any adopted job been released, it would have gone out too.
+campaign ci-after 1 | drop ci-after.yaml
+wait_for 30 "the new campaign's send" sends_at_least $((before + 1))
+[ "$(sim_sends)" -eq $((before + 1)) ] ||
+  fail "the simulator received $(($(sim_sends) - before)) broadcasts after the reinstall, expected 1"
+say "$step_name" "ok (3 campaigns adopted and held, only the new file sent)"
