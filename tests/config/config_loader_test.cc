@@ -342,10 +342,11 @@ TEST_F(ConfigLoaderTest, UnknownKeysAreErrors) {
   std::vector<std::string> problems =
       Problems(std::string("colour: blue\n") + kMinimal + "    hots: x\n");
   ASSERT_EQ(problems.size(), 2u);
-  EXPECT_EQ(problems[0],
-            "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
-            "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
-            "max_delay, node_name, on_new_queue, safety_margin_ms, sender_lease_ttl_ms, signatures)");
+  EXPECT_EQ(
+      problems[0],
+      "broadcastd.yaml:1:1: colour: unknown key (allowed: apps, campaigns_dir, database, "
+      "database_password_file, day_boundary, http_listen, http_listen_public, limits, "
+      "max_delay, node_name, on_new_queue, safety_margin_ms, sender_lease_ttl_ms, signatures)");
   EXPECT_TRUE(problems[1].starts_with("broadcastd.yaml:11:5: apps.main.hots: unknown key"))
       << problems[1];
 }
