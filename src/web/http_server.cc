@@ -133,6 +133,11 @@ struct HttpServer::State {
 
   void TryBind(SteadyClock::time_point now);
   void Serve();
+  // Closes the connections that timed out; returns when the poll must wake at the latest.
+  std::optional<SteadyClock::time_point> CloseExpired(SteadyClock::time_point now);
+  // Reads, answers and writes each connection that poll found ready; closes those done.
+  void ServeReady(const std::vector<pollfd>& fds, const std::vector<Connection*>& polled,
+                  SteadyClock::time_point now);
   void Accept(SteadyClock::time_point now);
   bool Read(Connection& c);
   bool Write(Connection& c, SteadyClock::time_point now);
@@ -327,22 +332,61 @@ void HttpServer::State::Process(Connection& c) {
   c.out = Serialize(answer, head_only, close);
 }
 
+std::optional<SteadyClock::time_point> HttpServer::State::CloseExpired(
+    SteadyClock::time_point now) {
+  std::optional<SteadyClock::time_point> wake;
+  for (auto it = connections.begin(); it != connections.end();) {
+    if (it->deadline <= now) {
+      ::close(it->fd);  // a socket: nothing to flush, nothing to learn from a failure
+      it = connections.erase(it);
+      continue;
+    }
+    wake = std::min(wake.value_or(it->deadline), it->deadline);
+    ++it;
+  }
+  return wake;
+}
+
+void HttpServer::State::ServeReady(const std::vector<pollfd>& fds,
+                                   const std::vector<Connection*>& polled,
+                                   SteadyClock::time_point now) {
+  std::vector<Connection*> done;
+  for (size_t i = 0; i < polled.size(); ++i) {
+    Connection& c = *polled[i];
+    const short ev = fds[i + 2].revents;
+    if (ev == 0) continue;
+    bool keep = true;
+    if (ev & POLLOUT) {
+      keep = Write(c, now);
+    } else if (ev & POLLIN) {
+      keep = Read(c);
+    } else if (ev & (POLLERR | POLLHUP | POLLNVAL)) {
+      keep = false;
+    }
+    // Pipelined requests already read are answered in order while the socket takes the
+    // answers; one it does not take waits for POLLOUT.
+    while (keep) {
+      Process(c);
+      if (c.out.empty()) break;
+      keep = Write(c, SteadyClock::now());
+      if (!c.out.empty()) break;
+    }
+    // Nothing more will come and nothing is left to answer.
+    if (keep && c.eof && c.out.empty()) keep = false;
+    if (!keep) done.push_back(&c);
+  }
+  for (Connection* c : done) {
+    ::close(c->fd);  // a socket: nothing to flush, nothing to learn from a failure
+    connections.remove_if([c](const Connection& x) { return &x == c; });
+  }
+}
+
 void HttpServer::State::Serve() {
   std::vector<pollfd> fds;
   std::vector<Connection*> polled;
   while (true) {
     const auto now = SteadyClock::now();
-    // Closes what timed out; works out the poll's timeout.
-    std::optional<SteadyClock::time_point> wake;
-    for (auto it = connections.begin(); it != connections.end();) {
-      if (it->deadline <= now) {
-        ::close(it->fd);
-        it = connections.erase(it);
-        continue;
-      }
-      wake = std::min(wake.value_or(it->deadline), it->deadline);
-      ++it;
-    }
+    std::optional<SteadyClock::time_point> wake = CloseExpired(now);
     if (connections.size() < limits.max_connections) full_logged = false;
     if (listen_fd < 0) wake = std::min(wake.value_or(next_bind), next_bind);
     const bool accepting = listen_fd >= 0 && now >= accept_after;
@@ -368,36 +412,7 @@ void HttpServer::State::Serve() {
     const auto after = SteadyClock::now();
     if (listen_fd < 0 && after >= next_bind) TryBind(after);
     if (fds[1].revents & POLLIN) Accept(after);
-
-    std::vector<Connection*> done;
-    for (size_t i = 0; i < polled.size(); ++i) {
-      Connection& c = *polled[i];
-      const short ev = fds[i + 2].revents;
-      if (ev == 0) continue;
-      bool keep = true;
-      if (ev & POLLOUT) {
-        keep = Write(c, after);
-      } else if (ev & POLLIN) {
-        keep = Read(c);
-      } else if (ev & (POLLERR | POLLHUP | POLLNVAL)) {
-        keep = false;
-      }
-      // Pipelined requests already read are answered in order while the socket takes the
-      // answers; one it does not take waits for POLLOUT.
-      while (keep) {
-        Process(c);
-        if (c.out.empty()) break;
-        keep = Write(c, SteadyClock::now());
-        if (!c.out.empty()) break;
-      }
-      // Nothing more will come and nothing is left to answer.
-      if (keep && c.eof && c.out.empty()) keep = false;
-      if (!keep) done.push_back(&c);
-    }
-    for (Connection* c : done) {
-      ::close(c->fd);
-      connections.remove_if([c](const Connection& x) { return &x == c; });
-    }
+    ServeReady(fds, polled, after);
   }
 }
 
