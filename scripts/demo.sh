@@ -43,6 +43,9 @@ apps:
     app: demo-app
     client_id: demo-client
     client_secret_file: main.secret
+# The demo's folder is meant to go out at its first start: without this, a new queue holds
+# the campaigns it finds until \`broadcastd --confirm ID\` (README, "A new queue holds what it finds").
+on_new_queue: send
 YAML
 
 bin=./build-demo/broadcastd
