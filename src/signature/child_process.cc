@@ -89,6 +89,7 @@ void Collect(pid_t pid, const std::string& input, Pipe& in, Pipe& out, Pipe& err
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
+      // Fails only when the child is gone already (ESRCH); the wait below reaps it either way.
       ::kill(pid, SIGKILL);
       break;
     }
@@ -137,6 +138,7 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv, const std::st
   in->read.reset();
   out->write.reset();
   err->write.reset();
+  // Our own pipe's end, open here: F_SETFL cannot fail on it (only EBADF would).
   ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
   ChildResult result;
   Collect(pid, input, *in, *out, *err, std::chrono::steady_clock::now() + timeout, result);

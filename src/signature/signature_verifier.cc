@@ -183,9 +183,9 @@ SignatureCheck SignatureVerifier::Run(std::string_view file, std::string_view si
     check.reason = "ssh-keygen did not answer: a temporary file cannot be made";
     return check;
   }
-  const bool written =
+  bool written =
       ::write(fd, signature.data(), signature.size()) == static_cast<ssize_t>(signature.size());
-  ::close(fd);
+  if (::close(fd) != 0) written = false;  // a deferred write error surfaces here
   struct Remove {
     std::string path;
     ~Remove() { ::unlink(path.c_str()); }

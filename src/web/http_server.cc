@@ -164,13 +164,14 @@ static Result<int> Listen(const std::string& host, int port) {
       continue;
     }
     const int on = 1;
+    // Only lets a restart bind past TIME_WAIT; without it, bind below says what is wrong.
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 128) == 0) {
       ::freeaddrinfo(found);
       return fd;
     }
     why = std::strerror(errno);
-    ::close(fd);
+    ::close(fd);  // a socket never bound: nothing to flush, nothing to learn
   }
   ::freeaddrinfo(found);
   return Fail(ErrorKind::kIo, "cannot bind: " + why);
@@ -216,7 +217,7 @@ void HttpServer::State::Accept(SteadyClock::time_point now) {
       return;
     }
     if (connections.size() >= limits.max_connections) {
-      ::close(fd);
+      ::close(fd);  // refused: nothing was read or written on it
       if (!full_logged) {
         spdlog::warn("http.connections_full limit={} action=\"new connections closed\"",
                      limits.max_connections);
