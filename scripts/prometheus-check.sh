@@ -65,6 +65,8 @@ apps:
     app: a
     client_id: c
     client_secret_file: main.secret
+# The campaign below is in the folder before the daemon's first start and must go out.
+on_new_queue: send
 YAML
 cat >"$scratch/campaigns/now.yaml" <<'YAML'
 id: prometheus-check
