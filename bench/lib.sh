@@ -79,6 +79,8 @@ apps:
     app: app
     client_id: id
     client_secret_file: main.secret
+# The benchmarks fill the folder before the first start and measure what is sent.
+on_new_queue: send
 ${2:-}
 YAML
 }

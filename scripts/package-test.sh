@@ -146,6 +146,8 @@ apps:
     app: pkg-app
     client_id: pkg-client
     client_secret_file: main.secret
+# welcome-back.yaml is in the folder before the first start and must go out.
+on_new_queue: send
 YAML
 cp /usr/share/doc/broadcastd/examples/campaigns/welcome-back.yaml "$scratch/campaigns/"
 # A bad campaign beside it: the unit's ExecStartPre (--check-config) still passes,
