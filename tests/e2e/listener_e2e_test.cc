@@ -103,6 +103,7 @@ class Relay {
       std::vector<pollfd> fds{{listen_, POLLIN, 0}};
       for (const auto& [from, to] : pairs) fds.push_back({from, POLLIN, 0});
       if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+      const size_t polled = pairs.size();  // fds[1..] are these; an accept adds more below
       if (fds[0].revents & POLLIN) {
         const int client = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
         const int server = client >= 0 ? Connect(to_) : -1;
@@ -114,7 +115,7 @@ class Relay {
         }
       }
       std::set<int> dead;
-      for (size_t i = 0; i < pairs.size(); ++i) {
+      for (size_t i = 0; i < polled; ++i) {
         if (fds[i + 1].revents == 0) continue;
         char buf[16384];
         const ssize_t n = ::recv(pairs[i].first, buf, sizeof buf, 0);
