@@ -384,7 +384,8 @@ broadcasts:
   relay.Open();  // the port is back
   ASSERT_TRUE(WaitFor([&] { return JobStates()["sent"] == 2; }, 90s))
       << ReadFile(dir_ / "daemon.log") << Status().dump(1);
-  for (const auto& e : Status()["endpoints"]) {
+  const nlohmann::json after = Status();  // kept: a loop over a temporary's member dangles
+  for (const auto& e : after["endpoints"]) {
     if (e["target"] == "users") {
       EXPECT_EQ(e["used_today"], 1) << "only the send counts";
     }
