@@ -14,10 +14,8 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/database_access.h"
-#include "config/config_loader.h"
 #include "core/log_value.h"
 #include "core/time_format.h"
-#include "store/configured_store.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -73,16 +71,12 @@ int RunAudit(const CommandContext& ctx, const AuditOptions& options) {
     ctx.err << "broadcastd: --format " << LogValue(options.format) << ": not jsonl or csv\n";
     return kExitUsage;
   }
-  auto config = LoadConfig(ctx.config_path);
+  auto config = ConfigForOperatorCommand(ctx.config_path, ctx.err);
   if (!config) {
     ctx.err << config.error().message << "\n";
     return kExitUsage;
   }
-  if (Status access = CheckDatabaseAccess(config->database, DatabaseUse::kRead); !access) {
-    ctx.err << access.error().message << "\n";
-    return kExitUsage;
-  }
-  auto store = OpenConfiguredStore(*config, Store::Mode::kReadOnly);
+  auto store = OpenStoreForOperator(*config, DatabaseUse::kRead);
   if (!store) {
     ctx.err << store.error().message << "\n";
     return kExitUsage;

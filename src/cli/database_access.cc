@@ -15,6 +15,7 @@
 #include "config/credential_file.h"
 #include "database_uri/database_uri.h"
 #include "document/document.h"
+#include "store/configured_store.h"
 
 namespace broadcastd {
 namespace {
@@ -176,6 +177,14 @@ Status CheckDatabaseAccess(const fs::path& database, DatabaseUse use) {
     }
   }
   return {};
+}
+
+Result<Store> OpenStoreForOperator(const Config& config, DatabaseUse use) {
+  if (Status access = CheckDatabaseAccess(config.database, use); !access) {
+    return std::unexpected(access.error());
+  }
+  return OpenConfiguredStore(
+      config, use == DatabaseUse::kRead ? Store::Mode::kReadOnly : Store::Mode::kReadWriteExisting);
 }
 
 }  // namespace broadcastd

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "store/store.h"
 
 namespace broadcastd {
 
@@ -33,5 +34,9 @@ std::string CurrentUserDescription();
 // --config must not open the service's queue instead) or whose `database` is unusable.
 Result<Config> ConfigForOperatorCommand(const std::filesystem::path& config_path,
                                         std::ostream& err);
+
+// The store an operator command works on: CheckDatabaseAccess for `use`, then the
+// configured store, read-only (kRead) or read-write on an existing database (kWrite).
+Result<Store> OpenStoreForOperator(const Config& config, DatabaseUse use);
 
 }  // namespace broadcastd

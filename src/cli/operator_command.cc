@@ -11,7 +11,6 @@
 #include "config/config_loader.h"
 #include "core/log_value.h"
 #include "document/text_encoding.h"
-#include "store/configured_store.h"
 #include "store/daemon_lock.h"
 #include "store/store.h"
 
@@ -166,11 +165,7 @@ int RunOperatorAction(const CommandContext& ctx, const OperatorAction& action) {
       return kExitUsage;
     }
   }
-  if (Status access = CheckDatabaseAccess(config->database, DatabaseUse::kWrite); !access) {
-    ctx.err << access.error().message << "\n";
-    return kExitUsage;
-  }
-  auto store = OpenConfiguredStore(*config, Store::Mode::kReadWriteExisting);
+  auto store = OpenStoreForOperator(*config, DatabaseUse::kWrite);
   if (!store) {
     ctx.err << store.error().message << "\n";
     return kExitUsage;

@@ -7,7 +7,6 @@
 #include "cli/status_render.h"
 #include "config/config_loader.h"
 #include "status/gather_status.h"
-#include "store/configured_store.h"
 #include "store/store.h"
 
 namespace broadcastd {
@@ -59,11 +58,7 @@ int RunStatus(const CommandContext& ctx, const StatusOptions& options) {
     ctx.err << config.error().message << "\n";
     return kExitUsage;
   }
-  if (Status access = CheckDatabaseAccess(config->database, DatabaseUse::kRead); !access) {
-    ctx.err << access.error().message << "\n";
-    return kExitUsage;
-  }
-  auto store = OpenConfiguredStore(*config, Store::Mode::kReadOnly);
+  auto store = OpenStoreForOperator(*config, DatabaseUse::kRead);
   if (!store) {
     ctx.err << store.error().message << "\n";
     return kExitUsage;

@@ -1,5 +1,5 @@
 // The real broadcastd binary where an operator meets a config or a folder that is not as
-// it should be: --status, --history and the operator actions go on while the config file
+// it should be: --status, --history, --audit and the operator actions go on while the config file
 // is broken (the daemon still runs on its old one), saying what they ignored and where the
 // database path came from; a file that cannot be read is told apart from a folder or file
 // this user may not read, naming the user.
@@ -92,6 +92,12 @@ TEST_F(OperatorConfigBinaryTest, BrokenConfigStillAllowsStatusHistoryAndActions)
   EXPECT_EQ(history.exit_code, 1) << history.output;  // no such job, but the store was read
   EXPECT_NE(history.output.find("no job 1"), std::string::npos) << history.output;
   EXPECT_NE(history.output.find(ignored), std::string::npos) << history.output;
+
+  // The audit export reads the same store the same way: the pause above is in it.
+  CommandResult audit = Run({"--audit"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_NE(audit.output.find("\"pause\""), std::string::npos) << audit.output;
+  EXPECT_NE(audit.output.find(ignored), std::string::npos) << audit.output;
 }
 
 // A file that is not even YAML: the database is where the daemon keeps it by default.
